@@ -1,0 +1,73 @@
+# Third-party dependencies. LibTorch comes from the PyPI wheel (launch/setup.sh puts its CMake config on
+# CMAKE_PREFIX_PATH) or from a user's LibTorch via Torch_DIR / LIBTORCH_DIR.
+
+if(DEFINED ENV{LIBTORCH_DIR} AND NOT Torch_DIR)
+  set(Torch_DIR "$ENV{LIBTORCH_DIR}/share/cmake/Torch")
+endif()
+
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(MPI REQUIRED COMPONENTS C)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+find_package(nlohmann_json 3.9 REQUIRED)
+
+find_path(WISESR_TURBOJPEG_INCLUDE turbojpeg.h REQUIRED)
+find_library(WISESR_TURBOJPEG_LIB turbojpeg REQUIRED)
+add_library(wisesr_turbojpeg INTERFACE)
+target_include_directories(wisesr_turbojpeg SYSTEM INTERFACE ${WISESR_TURBOJPEG_INCLUDE})
+target_link_libraries(wisesr_turbojpeg INTERFACE ${WISESR_TURBOJPEG_LIB})
+
+# HDF5's CMake variables -> one interface target.
+add_library(wisesr_hdf5 INTERFACE)
+if(TARGET hdf5::hdf5)
+  target_link_libraries(wisesr_hdf5 INTERFACE hdf5::hdf5)
+else()
+  target_include_directories(wisesr_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+  target_link_libraries(wisesr_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
+  target_compile_definitions(wisesr_hdf5 INTERFACE ${HDF5_C_DEFINITIONS} ${HDF5_DEFINITIONS})
+endif()
+
+# LibTorch. A CUDA build of torch looks for the CUDA toolkit; the CPU-only CI machine has nvcc, so GPU
+# code compiles everywhere and is skipped at run time when no GPU is present.
+# wisesr compiles no CUDA kernels of its own; naming an architecture skips torch's GPU-probing try_run,
+# which fails on machines without a GPU.
+if(NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+  set(ENV{TORCH_CUDA_ARCH_LIST} "9.0")
+endif()
+find_package(Torch 2.11 REQUIRED)
+set(WISESR_TORCH_HAS_CUDA OFF)
+if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
+  set(WISESR_TORCH_HAS_CUDA ON)
+endif()
+get_filename_component(WISESR_TORCH_PREFIX "${TORCH_INSTALL_PREFIX}" ABSOLUTE)
+
+# NCCL: the one torch's wheel ships (site-packages/nvidia/nccl), so exactly one NCCL is in the process.
+set(WISESR_HAVE_NCCL OFF)
+if(NOT WISESR_WITH_NCCL STREQUAL "OFF" AND WISESR_TORCH_HAS_CUDA)
+  set(_nccl_hints ${WISESR_NCCL_ROOT} "${WISESR_TORCH_PREFIX}/../nvidia/nccl")
+  find_path(WISESR_NCCL_INCLUDE nccl.h HINTS ${_nccl_hints} PATH_SUFFIXES include NO_DEFAULT_PATH)
+  find_library(WISESR_NCCL_LIB NAMES nccl libnccl.so.2 HINTS ${_nccl_hints} PATH_SUFFIXES lib NO_DEFAULT_PATH)
+  if(WISESR_NCCL_INCLUDE AND WISESR_NCCL_LIB)
+    set(WISESR_HAVE_NCCL ON)
+    add_library(wisesr_nccl INTERFACE)
+    target_include_directories(wisesr_nccl SYSTEM INTERFACE ${WISESR_NCCL_INCLUDE})
+    target_link_libraries(wisesr_nccl INTERFACE ${WISESR_NCCL_LIB})
+  endif()
+endif()
+if(WISESR_WITH_NCCL STREQUAL "ON" AND NOT WISESR_HAVE_NCCL)
+  message(FATAL_ERROR "WISESR_WITH_NCCL=ON but no CUDA LibTorch + NCCL found (set WISESR_NCCL_ROOT)")
+endif()
+
+set(WISESR_HAVE_OPENCV OFF)
+if(NOT WISESR_WITH_OPENCV STREQUAL "OFF")
+  find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)
+  if(OpenCV_FOUND)
+    set(WISESR_HAVE_OPENCV ON)
+  elseif(WISESR_WITH_OPENCV STREQUAL "ON")
+    message(FATAL_ERROR "WISESR_WITH_OPENCV=ON but OpenCV (core, imgproc, imgcodecs) was not found")
+  endif()
+endif()
+
+# Build facts as a generated header instead of -D flags, so every torch target shares one PCH.
+configure_file(${CMAKE_CURRENT_LIST_DIR}/build_config.h.in ${CMAKE_BINARY_DIR}/generated/wisesr/build_config.h @ONLY)

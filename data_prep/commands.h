@@ -1,0 +1,14 @@
+#pragma once
+// Dataset-preparation subcommands. They need OpenCV; a build without it links commands_unavailable.cpp,
+// whose functions fail with a clear message, so the trainer builds and runs everywhere.
+
+#include "config/config.h"
+
+namespace wisesr::prep {
+
+/// `wisesr synth`: write a synthetic class-folder image dataset.
+void run_synth(const config::SynthConfig& cfg);
+/// `wisesr prep`: class folders -> train/val HDF5 shards + index.json.
+void run_prep(const config::PrepConfig& cfg);
+
+}  // namespace wisesr::prep

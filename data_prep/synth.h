@@ -1,0 +1,26 @@
+#pragma once
+// Synthetic "spatial" dataset: every class draws the same four shapes (circle, square, triangle,
+// cross) over the same kind of noisy background, but puts them in a class-specific arrangement of
+// cells of a 3x3 grid. The label depends on *where* things are, not *what* they are: the situation in
+// which the Wise-SrNet paper argues Global Average Pooling loses information.
+
+#include <opencv2/core.hpp>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace wisesr::prep {
+
+inline constexpr int kSynthShapes = 4;
+inline constexpr int kSynthGrid = 3;
+
+/// Cell (0..8) of each shape for each class. Fixed for the task (independent of the image seed), and
+/// distinct between classes.
+std::vector<std::array<int, kSynthShapes>> synth_layouts(int classes);
+
+/// Render image `index` of class `label` (BGR, size x size), deterministic in (seed, label, index).
+cv::Mat render_spatial(const std::array<int, kSynthShapes>& layout, int size, uint64_t seed, int label,
+                       int index);
+
+}  // namespace wisesr::prep

@@ -1,0 +1,28 @@
+#include "comm/communicator.h"
+
+#include "comm/mpi_communicator.h"
+#include "wisesr/build_config.h"
+#if WISESR_HAVE_NCCL
+#include "comm/nccl_communicator.h"
+#endif
+
+namespace wisesr::comm {
+
+bool nccl_available() { return WISESR_HAVE_NCCL; }
+
+std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessGroupInfo& info,
+                                                const torch::Device& device) {
+  const bool want_nccl = backend == "nccl" || (backend == "auto" && device.is_cuda() && nccl_available());
+  if (!want_nccl) {
+    WISESR_CHECK(backend == "auto" || backend == "mpi", "unknown communication backend '", backend, "'");
+    return std::make_unique<MpiCommunicator>();
+  }
+  WISESR_CHECK(device.is_cuda(), "backend 'nccl' needs a CUDA device (got ", device.str(), ")");
+#if WISESR_HAVE_NCCL
+  return std::make_unique<NcclCommunicator>(info, device.index());
+#else
+  WISESR_THROW("backend 'nccl' requested but this build has no NCCL (configure with WISESR_WITH_NCCL=ON)");
+#endif
+}
+
+}  // namespace wisesr::comm

@@ -1,0 +1,228 @@
+#include "config/cli.h"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <type_traits>
+
+#include "core/error.h"
+
+namespace po = boost::program_options;
+
+namespace wisesr::config {
+namespace {
+
+template <typename T>
+std::string format_value(const T& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v ? "true" : "false";
+  } else if constexpr (std::is_floating_point_v<T>) {
+    char buf[64];
+    auto res = std::to_chars(buf, buf + sizeof(buf), v);  // shortest round-trip form
+    return std::string(buf, res.ptr);
+  } else {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  }
+}
+
+template <typename T>
+po::typed_value<T>* bound(T& member) {
+  auto* v = po::value<T>(&member)->default_value(member, format_value(member));
+  return v;
+}
+
+// Runs the parse, turning Boost's exceptions into one-line wisesr errors that name the subcommand.
+template <typename Fn>
+void guarded(const std::string& command, Fn&& fn) {
+  try {
+    fn();
+  } catch (const po::error& e) {
+    WISESR_THROW(e.what(), " (see 'wisesr ", command, " --help')");
+  }
+}
+
+po::variables_map parse_command_line(const std::vector<std::string>& args, const po::options_description& desc) {
+  po::variables_map vm;
+  // No positional arguments: a stray word is an error rather than silently ignored.
+  po::positional_options_description none;
+  po::store(po::command_line_parser(args).options(desc).positional(none).run(), vm);
+  return vm;
+}
+
+std::string help_for(const std::string& usage, const po::options_description& desc) {
+  std::ostringstream os;
+  os << usage << "\n\n" << desc;
+  return os.str();
+}
+
+void add_config_fields(po::options_description& desc, Config& cfg) {
+  visit_fields(cfg, [&](const char* section, const char* key, auto& member, const char* help) {
+    const std::string name = std::string(section) + "." + key;
+    desc.add_options()(name.c_str(), bound(member), help);
+  });
+}
+
+}  // namespace
+
+Parsed parse_train_args(const std::vector<std::string>& args, Config& cfg) {
+  Parsed out;
+  std::string config_file;
+  po::options_description general("General");
+  general.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(&config_file), "INI file ([section] key = value); the command line overrides it");
+  po::options_description fields("Training options (also valid as [section] key = value in the INI file)");
+  add_config_fields(fields, cfg);
+  po::options_description all;
+  all.add(general).add(fields);
+  guarded("train", [&] {
+    po::variables_map vm = parse_command_line(args, all);
+    if (vm.count("help")) {
+      out.help = true;
+      out.help_text = help_for(
+          "Usage: mpirun -np N wisesr train --config FILE [--section.key value ...]\n"
+          "Train a classifier on prepared shards; one process per GPU (or per CPU slot without GPUs).",
+          all);
+      return;
+    }
+    if (vm.count("config")) {
+      const std::string file = vm["config"].as<std::string>();
+      std::ifstream in(file);
+      WISESR_CHECK(in.good(), "cannot read config file '", file, "'");
+      try {
+        po::store(po::parse_config_file(in, fields, /*allow_unregistered=*/false), vm);
+      } catch (const po::error& e) {
+        WISESR_THROW("config file '", file, "': ", e.what());
+      }
+    }
+    po::notify(vm);
+  });
+  return out;
+}
+
+Config from_ini(const std::string& text) {
+  Config cfg;
+  po::options_description fields;
+  add_config_fields(fields, cfg);
+  std::istringstream in(text);
+  guarded("train", [&] {
+    po::variables_map vm;
+    po::store(po::parse_config_file(in, fields, /*allow_unregistered=*/true), vm);
+    po::notify(vm);
+  });
+  return cfg;
+}
+
+std::string to_ini(const Config& cfg) {
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> sections;
+  std::vector<std::string> order;
+  visit_fields(cfg, [&](const char* section, const char* key, const auto& member, const char*) {
+    if (!sections.count(section)) order.push_back(section);
+    sections[section].emplace_back(key, format_value(member));
+  });
+  std::ostringstream os;
+  for (const auto& s : order) {
+    os << "[" << s << "]\n";
+    for (const auto& [k, v] : sections[s]) os << k << " = " << v << "\n";
+    os << "\n";
+  }
+  return os.str();
+}
+
+Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg) {
+  Parsed out;
+  po::options_description desc("Options");
+  desc.add_options()("help,h", "show this help")("checkpoint", po::value(&cfg.checkpoint)->required(),
+                                                  "checkpoint file written by 'wisesr train'")(
+      "data", po::value(&cfg.data)->required(), "prepared dataset directory")(
+      "split", bound(cfg.split), "split to evaluate")("batch_size", bound(cfg.batch_size), "batch size per rank")(
+      "device", bound(cfg.device), "auto | cpu | cuda")("threads", bound(cfg.threads),
+                                                        "intra-op threads per rank; 0 = automatic")(
+      "json", po::value(&cfg.json), "also write the result as JSON to this file");
+  guarded("eval", [&] {
+    po::variables_map vm = parse_command_line(args, desc);
+    if (vm.count("help")) {
+      out.help = true;
+      out.help_text = help_for(
+          "Usage: [mpirun -np N] wisesr eval --checkpoint FILE --data DIR\n"
+          "Top-1/top-5 accuracy and loss over a split; every sample is counted exactly once.",
+          desc);
+      return;
+    }
+    po::notify(vm);
+  });
+  if (!out.help) WISESR_CHECK(cfg.batch_size >= 1, "--batch_size must be >= 1");
+  return out;
+}
+
+Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg) {
+  Parsed out;
+  po::options_description desc("Options");
+  desc.add_options()("help,h", "show this help")("out", po::value(&cfg.out)->required(),
+                                                  "output directory (one subfolder per class)")(
+      "classes", bound(cfg.classes), "number of classes (2..24)")("per-class", bound(cfg.per_class),
+                                                                   "images per class")(
+      "size", bound(cfg.size), "image side in pixels")("seed", bound(cfg.seed), "random seed")(
+      "format", bound(cfg.format), "jpeg | png")("task", bound(cfg.task),
+                                                 "spatial: the label is where the shapes are, not what they are");
+  guarded("synth", [&] {
+    po::variables_map vm = parse_command_line(args, desc);
+    if (vm.count("help")) {
+      out.help = true;
+      out.help_text = help_for(
+          "Usage: wisesr synth --out DIR [--classes K --per-class N --size S --seed X]\n"
+          "Write a synthetic image-folder dataset whose label depends on spatial layout.",
+          desc);
+      return;
+    }
+    po::notify(vm);
+  });
+  if (!out.help) {
+    WISESR_CHECK(cfg.classes >= 2 && cfg.classes <= 24, "--classes must be in [2, 24], got ", cfg.classes);
+    WISESR_CHECK(cfg.per_class >= 1, "--per-class must be >= 1");
+    WISESR_CHECK(cfg.size >= 32 && cfg.size <= 4096, "--size must be in [32, 4096], got ", cfg.size);
+    WISESR_CHECK(cfg.format == "jpeg" || cfg.format == "png", "--format must be jpeg or png, got '", cfg.format, "'");
+    WISESR_CHECK(cfg.task == "spatial", "--task must be spatial, got '", cfg.task, "'");
+  }
+  return out;
+}
+
+Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
+  Parsed out;
+  po::options_description desc("Options");
+  desc.add_options()("help,h", "show this help")("input", po::value(&cfg.input)->required(),
+                                                  "image folder: one subfolder per class")(
+      "out", po::value(&cfg.out)->required(), "output directory for shards and index.json")(
+      "size", bound(cfg.size), "stored image side (images are squashed to size x size)")(
+      "val-fraction", bound(cfg.val_fraction), "stratified fraction of each class held out for validation")(
+      "seed", bound(cfg.seed), "seed of the train/val split")("quality", bound(cfg.quality), "JPEG quality")(
+      "shard-records", bound(cfg.shard_records), "records per shard")(
+      "threads", bound(cfg.threads), "decode/encode threads; 0 = all cores")(
+      "strict", po::bool_switch(&cfg.strict), "fail on the first unreadable image instead of skipping it");
+  guarded("prep", [&] {
+    po::variables_map vm = parse_command_line(args, desc);
+    if (vm.count("help")) {
+      out.help = true;
+      out.help_text = help_for(
+          "Usage: wisesr prep --input DIR --out DIR --size S [options]\n"
+          "Convert class folders into train/val HDF5 shards of JPEG records plus index.json.",
+          desc);
+      return;
+    }
+    po::notify(vm);
+  });
+  if (!out.help) {
+    WISESR_CHECK(cfg.size >= 8 && cfg.size <= 8192, "--size must be in [8, 8192], got ", cfg.size);
+    WISESR_CHECK(cfg.val_fraction >= 0.0 && cfg.val_fraction < 1.0, "--val-fraction must be in [0, 1), got ",
+                 cfg.val_fraction);
+    WISESR_CHECK(cfg.quality >= 1 && cfg.quality <= 100, "--quality must be in [1, 100], got ", cfg.quality);
+    WISESR_CHECK(cfg.shard_records >= 1, "--shard-records must be >= 1");
+    WISESR_CHECK(cfg.threads >= 0, "--threads must be >= 0");
+  }
+  return out;
+}
+
+}  // namespace wisesr::config

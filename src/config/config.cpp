@@ -1,0 +1,34 @@
+#include "config/config.h"
+
+#include "core/error.h"
+
+namespace wisesr::config {
+
+void Config::validate() const {
+  WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
+  WISESR_CHECK(data.image_size >= 0, "--data.image_size must be >= 0, got ", data.image_size);
+  WISESR_CHECK(data.workers >= 0, "--data.workers must be >= 0, got ", data.workers);
+  WISESR_CHECK(model.head == "gap" || model.head == "wise", "--model.head must be gap or wise, got '", model.head,
+               "'");
+  WISESR_CHECK(model.pool >= 0, "--model.pool must be >= 0, got ", model.pool);
+  WISESR_CHECK(model.dropout >= 0.0 && model.dropout < 1.0, "--model.dropout must be in [0, 1), got ",
+               model.dropout);
+  WISESR_CHECK(optim.lr > 0.0, "--optim.lr must be > 0, got ", optim.lr);
+  WISESR_CHECK(optim.momentum >= 0.0 && optim.momentum < 1.0, "--optim.momentum must be in [0, 1), got ",
+               optim.momentum);
+  WISESR_CHECK(optim.weight_decay >= 0.0, "--optim.weight_decay must be >= 0");
+  WISESR_CHECK(optim.lr_decay > 0.0 && optim.lr_decay <= 1.0, "--optim.lr_decay must be in (0, 1], got ",
+               optim.lr_decay);
+  WISESR_CHECK(optim.lr_decay_epochs >= 1, "--optim.lr_decay_epochs must be >= 1");
+  WISESR_CHECK(train.epochs >= 1, "--train.epochs must be >= 1, got ", train.epochs);
+  WISESR_CHECK(train.batch_size >= 1, "--train.batch_size must be >= 1, got ", train.batch_size);
+  WISESR_CHECK(train.max_steps >= 0, "--train.max_steps must be >= 0");
+  WISESR_CHECK(train.log_every >= 1, "--train.log_every must be >= 1");
+  WISESR_CHECK(train.device == "auto" || train.device == "cpu" || train.device == "cuda",
+               "--train.device must be auto, cpu or cuda, got '", train.device, "'");
+  WISESR_CHECK(train.backend == "auto" || train.backend == "mpi" || train.backend == "nccl",
+               "--train.backend must be auto, mpi or nccl, got '", train.backend, "'");
+  WISESR_CHECK(train.threads >= 0, "--train.threads must be >= 0");
+}
+
+}  // namespace wisesr::config

@@ -1,0 +1,127 @@
+#pragma once
+// Plain configuration structs with defaults and validate(). No Boost here: cli.cpp is the only
+// Boost.Program_options user. Every field is listed once in visit_fields(), which drives the command
+// line, the INI parser, --help and the resolved-config dump, so they cannot drift apart.
+
+#include <cstdint>
+#include <string>
+
+namespace wisesr::config {
+
+struct DataConfig {
+  std::string dir;             // directory written by `wisesr prep` (index.json + shards)
+  std::string train_split = "train";
+  std::string val_split = "val";
+  int image_size = 0;          // 0 = the size the shards were prepared at
+  int workers = 0;             // decode threads per rank; 0 = automatic (cores per rank - 1)
+  bool hflip = true;           // random horizontal flip (the paper's Keras recipe also flips vertically)
+  bool vflip = false;
+};
+
+struct ModelConfig {
+  std::string backbone = "resnet-tiny";
+  std::string head = "wise";  // gap | wise
+  int pool = 0;               // Wise-SrNet average-pool size p; 0 = automatic from the feature-map size
+  double dropout = 0.0;       // dropout before the dense layer (the paper's *-dropout variants use 0.5)
+};
+
+struct OptimConfig {
+  double lr = 0.045;          // the paper's initial learning rate
+  double momentum = 0.9;
+  double weight_decay = 0.0;
+  double lr_decay = 0.94;     // staircase: lr * lr_decay^floor(epoch / lr_decay_epochs)
+  int lr_decay_epochs = 2;
+};
+
+struct TrainConfig {
+  int epochs = 1;
+  int batch_size = 32;        // per rank
+  int64_t max_steps = 0;      // stop after this many optimizer steps in total; 0 = run all epochs
+  uint64_t seed = 42;
+  std::string out_dir = "runs";
+  std::string run_name;       // default: <backbone>-<head>
+  int log_every = 10;         // steps between progress lines / JSONL records
+  std::string device = "auto";   // auto | cpu | cuda
+  std::string backend = "auto";  // auto | mpi | nccl
+  int threads = 0;            // intra-op threads per rank; 0 = cores / ranks on this node
+  bool eval_each_epoch = true;
+};
+
+struct Config {
+  DataConfig data;
+  ModelConfig model;
+  OptimConfig optim;
+  TrainConfig train;
+
+  /// Throws wisesr::Error naming the first bad option.
+  void validate() const;
+};
+
+/// Calls f(section, key, member, help) for every option; member is a reference to the field.
+template <typename C, typename F>
+void visit_fields(C& c, F&& f) {
+  f("data", "dir", c.data.dir, "prepared dataset directory (output of 'wisesr prep')");
+  f("data", "train_split", c.data.train_split, "split used for training");
+  f("data", "val_split", c.data.val_split, "split used for evaluation");
+  f("data", "image_size", c.data.image_size, "input size in pixels; 0 = the size the shards were prepared at");
+  f("data", "workers", c.data.workers, "JPEG decode threads per rank; 0 = automatic");
+  f("data", "hflip", c.data.hflip, "random horizontal flips during training");
+  f("data", "vflip", c.data.vflip, "random vertical flips during training");
+  f("model", "backbone", c.model.backbone, "backbone network (resnet-tiny | resnet18)");
+  f("model", "head", c.model.head, "classifier head (gap | wise)");
+  f("model", "pool", c.model.pool, "Wise-SrNet average-pool size p; 0 = smallest p giving a kernel of at most 5x5");
+  f("model", "dropout", c.model.dropout, "dropout rate before the dense layer (paper: 0.5 in *-dropout variants)");
+  f("optim", "lr", c.optim.lr, "initial learning rate (paper: 0.045)");
+  f("optim", "momentum", c.optim.momentum, "SGD momentum (paper: 0.9)");
+  f("optim", "weight_decay", c.optim.weight_decay, "L2 weight decay");
+  f("optim", "lr_decay", c.optim.lr_decay, "staircase decay factor (paper: 0.94)");
+  f("optim", "lr_decay_epochs", c.optim.lr_decay_epochs, "epochs between decays (paper: 2)");
+  f("train", "epochs", c.train.epochs, "number of epochs");
+  f("train", "batch_size", c.train.batch_size, "batch size per rank (global batch = batch_size x ranks)");
+  f("train", "max_steps", c.train.max_steps, "stop after this many steps; 0 = all epochs");
+  f("train", "seed", c.train.seed, "seed for initialisation, shuffling and augmentation");
+  f("train", "out_dir", c.train.out_dir, "directory under which the run directory is created");
+  f("train", "run_name", c.train.run_name, "run directory name; default <backbone>-<head>");
+  f("train", "log_every", c.train.log_every, "steps between progress lines and metrics records");
+  f("train", "device", c.train.device, "auto | cpu | cuda (one GPU per rank, by node-local rank)");
+  f("train", "backend", c.train.backend, "gradient all-reduce backend: auto | mpi | nccl");
+  f("train", "threads", c.train.threads, "intra-op CPU threads per rank; 0 = cores / ranks on the node");
+  f("train", "eval_each_epoch", c.train.eval_each_epoch, "evaluate on the validation split after each epoch");
+}
+
+/// Options of `wisesr synth`.
+struct SynthConfig {
+  std::string out;
+  int classes = 8;
+  int per_class = 100;
+  int size = 128;
+  uint64_t seed = 1;
+  std::string format = "jpeg";  // jpeg | png
+  std::string task = "spatial";
+};
+
+/// Options of `wisesr prep`.
+struct PrepConfig {
+  std::string input;
+  std::string out;
+  int size = 224;
+  double val_fraction = 0.2;
+  uint64_t seed = 1;
+  int quality = 90;
+  uint64_t shard_records = 1024;
+  int threads = 0;
+  bool strict = false;
+};
+
+/// Options of `wisesr eval`.
+struct EvalConfig {
+  std::string checkpoint;
+  std::string data;
+  std::string split = "val";
+  int batch_size = 64;
+  std::string device = "auto";
+  int threads = 0;
+  std::string json;  // also write the result as JSON to this file
+};
+
+}  // namespace wisesr::config

@@ -1,0 +1,89 @@
+#include "core/fs.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace wisesr::fs {
+namespace {
+
+void fsync_fd_path(const stdfs::path& path, int flags) {
+  int fd = ::open(path.c_str(), flags);
+  WISESR_CHECK(fd >= 0, "cannot open '", path.string(), "' for fsync: ", std::strerror(errno));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  // Directories on some file systems refuse fsync with EINVAL; that is not a data-loss risk.
+  WISESR_CHECK(rc == 0 || (flags & O_DIRECTORY && err == EINVAL), "fsync of '", path.string(),
+               "' failed: ", std::strerror(err));
+}
+
+}  // namespace
+
+stdfs::path temp_path_for(const stdfs::path& final_path) {
+  stdfs::path dir = final_path.parent_path();
+  std::string name = "." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid());
+  return dir.empty() ? stdfs::path(name) : dir / name;
+}
+
+void commit_file(const stdfs::path& temp_path, const stdfs::path& final_path) {
+  fsync_fd_path(temp_path, O_RDONLY);
+  std::error_code ec;
+  stdfs::rename(temp_path, final_path, ec);
+  WISESR_CHECK(!ec, "cannot rename '", temp_path.string(), "' to '", final_path.string(), "': ", ec.message());
+  stdfs::path dir = final_path.parent_path();
+  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
+}
+
+void write_file_atomic(const stdfs::path& path, std::string_view content) {
+  stdfs::path tmp = temp_path_for(path);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    WISESR_CHECK(out.good(), "cannot write '", tmp.string(), "': ", std::strerror(errno));
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out.good()) {
+      std::error_code ec;
+      stdfs::remove(tmp, ec);
+      WISESR_THROW("write to '", path.string(), "' failed (disk full?)");
+    }
+  }
+  commit_file(tmp, path);
+}
+
+std::string read_file(const stdfs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  WISESR_CHECK(in.good(), "cannot read '", path.string(), "': ", std::strerror(errno));
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+void ensure_dir(const stdfs::path& dir) {
+  std::error_code ec;
+  stdfs::create_directories(dir, ec);
+  WISESR_CHECK(!ec && stdfs::is_directory(dir), "cannot create directory '", dir.string(), "': ",
+               ec ? ec.message() : "not a directory");
+  WISESR_CHECK(::access(dir.c_str(), W_OK) == 0, "directory '", dir.string(), "' is not writable");
+}
+
+uint32_t crc32(const void* data, size_t size) {
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(data);
+  while (size > 0) {
+    uInt chunk = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
+    crc = ::crc32(crc, p, chunk);
+    p += chunk;
+    size -= chunk;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+}  // namespace wisesr::fs

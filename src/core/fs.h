@@ -1,0 +1,32 @@
+#pragma once
+// File-system helpers. Every file the project writes goes through a temporary name, is fsync'ed and
+// renamed into place, so a killed process never leaves a file that looks complete.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace wisesr::fs {
+
+namespace stdfs = std::filesystem;
+
+/// "<dir>/.<name>.tmp-<pid>": where a file is written before commit_file() renames it.
+stdfs::path temp_path_for(const stdfs::path& final_path);
+
+/// fsync the file, rename it onto final_path, fsync the directory. Throws on any failure.
+void commit_file(const stdfs::path& temp_path, const stdfs::path& final_path);
+
+/// Write content to path atomically (temp file + fsync + rename).
+void write_file_atomic(const stdfs::path& path, std::string_view content);
+
+/// Read a whole file; throws naming the file if it cannot be read.
+std::string read_file(const stdfs::path& path);
+
+/// Create a directory (and parents); throws naming it if that fails or it is not writable.
+void ensure_dir(const stdfs::path& dir);
+
+/// CRC-32 (zlib polynomial) of a byte range.
+uint32_t crc32(const void* data, size_t size);
+
+}  // namespace wisesr::fs

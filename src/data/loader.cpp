@@ -1,0 +1,111 @@
+#include "data/loader.h"
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "data/jpeg_decoder.h"
+#include "data/preprocess.h"
+
+namespace wisesr::data {
+
+Loader::Loader(const ShardSet& set, std::vector<uint64_t> indices, LoaderOptions options)
+    : set_(set), indices_(std::move(indices)), opt_(options) {
+  WISESR_CHECK(opt_.batch_size >= 1, "batch size must be >= 1");
+  const size_t n = indices_.size(), bs = static_cast<size_t>(opt_.batch_size);
+  num_batches_ = opt_.drop_last ? n / bs : (n + bs - 1) / bs;
+  WISESR_CHECK(set_.manifest().storage == "jpeg", "storage '", set_.manifest().storage,
+               "' is not supported by this loader yet (only jpeg)");
+  pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(std::max(0, opt_.workers)));
+  thread_ = std::thread([this] { produce(); });
+}
+
+Loader::~Loader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::optional<Batch> Loader::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [this] { return !ready_.empty() || error_ || done_; });
+  if (!ready_.empty()) {
+    Batch b = std::move(ready_.front());
+    ready_.pop_front();
+    ++consumed_;
+    cv_.notify_all();
+    return b;
+  }
+  if (error_) std::rethrow_exception(error_);
+  return std::nullopt;
+}
+
+void Loader::produce() {
+  try {
+    for (size_t b = 0; b < num_batches_; ++b) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [this] { return stop_ || ready_.size() < static_cast<size_t>(std::max(1, opt_.prefetch)); });
+        if (stop_) return;
+      }
+      Batch batch = make_batch(b);
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_.push_back(std::move(batch));
+      cv_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    error_ = std::current_exception();
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  done_ = true;
+  cv_.notify_all();
+}
+
+Batch Loader::make_batch(size_t b) {
+  const size_t bs = static_cast<size_t>(opt_.batch_size);
+  const size_t first = b * bs, count = std::min(bs, indices_.size() - first);
+  std::vector<std::vector<uint8_t>> bytes(count);
+  std::vector<RecordShape> shapes(count);
+  std::vector<int64_t> labels(count);
+  for (size_t i = 0; i < count; ++i) {  // HDF5 reads stay on this thread
+    const uint64_t rec = indices_[first + i];
+    set_.read(rec, bytes[i]);
+    shapes[i] = set_.shape(rec);
+    labels[i] = set_.label(rec);
+    WISESR_CHECK(shapes[i].height == shapes[0].height && shapes[i].width == shapes[0].width, "record ",
+                 set_.describe(rec), " is ", shapes[i].width, "x", shapes[i].height,
+                 "; variable-size records need a crop policy (not supported yet)");
+  }
+  const int64_t h = shapes[0].height, w = shapes[0].width;
+  torch::Tensor images = torch::empty({static_cast<int64_t>(count), h, w, 3}, torch::kUInt8);
+  uint8_t* base = images.data_ptr<uint8_t>();
+  pool_->parallel_for(count, [&](size_t i) {
+    thread_local JpegDecoder decoder;  // one reusable decompressor per decoding thread
+    try {
+      decoder.decode_rgb(bytes[i].data(), bytes[i].size(), base + i * h * w * 3, shapes[i]);
+    } catch (const Error& e) {
+      WISESR_THROW(set_.describe(indices_[first + i]), ": ", e.message());
+    }
+  });
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t rec = indices_[first + i];
+    std::vector<int64_t> dims;
+    if (opt_.hflip && flip_decision(opt_.seed, opt_.epoch, rec, 0)) dims.push_back(1);
+    if (opt_.vflip && flip_decision(opt_.seed, opt_.epoch, rec, 1)) dims.push_back(0);
+    if (!dims.empty()) images[static_cast<int64_t>(i)].copy_(images[static_cast<int64_t>(i)].flip(dims));
+  }
+  torch::Tensor x = caffe_preprocess(images);
+  if (opt_.image_size > 0 && (opt_.image_size != h || opt_.image_size != w)) {
+    namespace F = torch::nn::functional;
+    x = F::interpolate(x, F::InterpolateFuncOptions()
+                              .size(std::vector<int64_t>{opt_.image_size, opt_.image_size})
+                              .mode(torch::kBilinear)
+                              .align_corners(false)
+                              .antialias(true));
+  }
+  return {x, torch::tensor(labels, torch::kInt64)};
+}
+
+}  // namespace wisesr::data

@@ -1,0 +1,40 @@
+#include "data/sampler.h"
+
+#include <numeric>
+#include <utility>
+
+#include "core/error.h"
+
+namespace wisesr::data {
+
+uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::vector<uint64_t> train_indices(uint64_t n, uint64_t seed, uint64_t epoch, int rank, int world) {
+  WISESR_CHECK(world >= 1 && rank >= 0 && rank < world, "bad rank ", rank, " of ", world);
+  std::vector<uint64_t> perm(n);
+  std::iota(perm.begin(), perm.end(), uint64_t{0});
+  uint64_t state = mix64(seed ^ mix64(epoch + 0x5151));
+  for (uint64_t i = n; i > 1; --i) {  // Fisher-Yates
+    state = mix64(state);
+    uint64_t j = state % i;
+    std::swap(perm[i - 1], perm[j]);
+  }
+  const uint64_t per_rank = n / static_cast<uint64_t>(world);
+  auto first = perm.begin() + static_cast<std::ptrdiff_t>(per_rank * rank);
+  return std::vector<uint64_t>(first, first + static_cast<std::ptrdiff_t>(per_rank));
+}
+
+std::vector<uint64_t> eval_indices(uint64_t n, int rank, int world) {
+  WISESR_CHECK(world >= 1 && rank >= 0 && rank < world, "bad rank ", rank, " of ", world);
+  const uint64_t begin = n * rank / world, end = n * (rank + 1) / world;
+  std::vector<uint64_t> out(end - begin);
+  std::iota(out.begin(), out.end(), begin);
+  return out;
+}
+
+}  // namespace wisesr::data

@@ -1,0 +1,39 @@
+#pragma once
+// All shards of one split of a prepared dataset, addressed by a global record index
+// (shards in manifest order, records in shard order).
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/manifest.h"
+#include "data/shard_reader.h"
+
+namespace wisesr::data {
+
+class ShardSet {
+ public:
+  /// Opens every shard of the split listed in <dir>/index.json and checks record counts against it.
+  ShardSet(const std::filesystem::path& dir, const std::string& split);
+
+  const Manifest& manifest() const { return manifest_; }
+  uint64_t size() const { return total_; }
+  size_t num_classes() const { return manifest_.classes.size(); }
+  int32_t label(uint64_t global_index) const;
+  RecordShape shape(uint64_t global_index) const;
+  /// Read the encoded bytes of a record (CRC-checked).
+  void read(uint64_t global_index, std::vector<uint8_t>& out) const;
+  /// Shard file and local index of a record, for error messages.
+  std::string describe(uint64_t global_index) const;
+
+ private:
+  std::pair<size_t, uint64_t> locate(uint64_t global_index) const;
+
+  Manifest manifest_;
+  std::vector<std::unique_ptr<ShardReader>> shards_;
+  std::vector<uint64_t> starts_;  // global index of each shard's first record
+  uint64_t total_ = 0;
+};
+
+}  // namespace wisesr::data

@@ -1,0 +1,109 @@
+// wisesr <subcommand>: parse -> validate -> run; errors are caught here, printed once as one line,
+// and end the whole MPI job (MPI_Abort) so no peer waits forever in a collective.
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "comm/mpi_runtime.h"
+#include "commands.h"
+#include "config/cli.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "train/evaluator.h"
+#include "train/trainer.h"
+#include "wisesr/build_config.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: wisesr <command> [options]    (wisesr <command> --help for its options)\n"
+    "\n"
+    "Train image classifiers with the Wise-SrNet head (Rahimzadeh et al., 2021) on one or many GPUs.\n"
+    "\n"
+    "Commands:\n"
+    "  synth   write a synthetic image-folder dataset (label = spatial layout)\n"
+    "  prep    convert class folders into train/val HDF5 shards + index.json\n"
+    "  train   train a model on prepared shards (mpirun -np N wisesr train ...)\n"
+    "  eval    top-1/top-5 of a checkpoint on a split of prepared shards\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     show this help\n"
+    "  --version      print the version\n";
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+int fail(const std::string& command, const std::string& message) {
+  const int rank = wisesr::log::rank();
+  int world = 1;
+  if (wisesr::comm::MpiRuntime::initialized()) MPI_Comm_size(MPI_COMM_WORLD, &world);
+  if (world > 1) {
+    std::fprintf(stderr, "[rank %d] wisesr %s: error: %s\n", rank, command.c_str(), first_line(message).c_str());
+    std::fflush(stderr);
+    wisesr::comm::MpiRuntime::abort(1);
+  }
+  std::fprintf(stderr, "wisesr%s%s: error: %s\n", command.empty() ? "" : " ", command.c_str(),
+               first_line(message).c_str());
+  return 1;
+}
+
+template <typename Cfg, typename Parse>
+bool parse_or_help(Parse parse, const std::vector<std::string>& args, Cfg& cfg) {
+  auto parsed = parse(args, cfg);
+  if (parsed.help) std::cout << parsed.help_text;
+  return !parsed.help;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace wisesr;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 1;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::printf("wisesr %s (LibTorch %s)\n", WISESR_VERSION, TORCH_VERSION);
+    return 0;
+  }
+  try {
+    if (command == "synth") {
+      config::SynthConfig cfg;
+      if (parse_or_help(config::parse_synth_args, args, cfg)) prep::run_synth(cfg);
+    } else if (command == "prep") {
+      config::PrepConfig cfg;
+      if (parse_or_help(config::parse_prep_args, args, cfg)) prep::run_prep(cfg);
+    } else if (command == "train") {
+      config::Config cfg;
+      if (!parse_or_help(config::parse_train_args, args, cfg)) return 0;
+      cfg.validate();
+      comm::MpiRuntime mpi(&argc, &argv);
+      log::set_rank(mpi.info().rank, mpi.info().world_size);
+      train::run_train(cfg, mpi.info());
+    } else if (command == "eval") {
+      config::EvalConfig cfg;
+      if (!parse_or_help(config::parse_eval_args, args, cfg)) return 0;
+      comm::MpiRuntime mpi(&argc, &argv);
+      log::set_rank(mpi.info().rank, mpi.info().world_size);
+      train::run_eval(cfg, mpi.info());
+    } else {
+      return fail("", "unknown command '" + command + "' (commands: synth, prep, train, eval; see 'wisesr --help')");
+    }
+  } catch (const Error& e) {
+    return fail(command, e.what());
+  } catch (const c10::Error& e) {
+    return fail(command, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return fail(command, e.what());
+  }
+  return 0;
+}

@@ -1,0 +1,102 @@
+#include "train/checkpoint.h"
+
+#include <sstream>
+
+#include "core/error.h"
+#include "core/fs.h"
+
+namespace wisesr::train {
+namespace {
+
+constexpr const char* kMagic = "wisesr-checkpoint-v1";
+
+std::string join_lines(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += s + "\n";
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointMeta& meta) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive opt_archive;
+    optimizer->save(opt_archive);
+    archive.write("optimizer", opt_archive);
+  }
+  archive.write("meta.magic", c10::IValue(std::string(kMagic)));
+  archive.write("meta.config", c10::IValue(meta.config_ini));
+  archive.write("meta.classes", c10::IValue(join_lines(meta.class_names)));
+  archive.write("meta.image_size", c10::IValue(meta.image_size));
+  archive.write("meta.epoch", c10::IValue(meta.epoch));
+  archive.write("meta.step", c10::IValue(meta.step));
+  archive.write("meta.tool_version", c10::IValue(meta.tool_version));
+  const auto tmp = fs::temp_path_for(path);
+  try {
+    archive.save_to(tmp.string());
+  } catch (const c10::Error& e) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    WISESR_THROW("cannot write checkpoint '", path.string(), "': ", e.what_without_backtrace());
+  }
+  fs::commit_file(tmp, path);
+}
+
+CheckpointReader::CheckpointReader(const std::filesystem::path& path) : path_(path) {
+  WISESR_CHECK(std::filesystem::is_regular_file(path), "checkpoint '", path.string(), "' does not exist");
+  try {
+    archive_.load_from(path.string());
+    c10::IValue v;
+    WISESR_CHECK(archive_.try_read("meta.magic", v) && v.isString() && v.toStringRef() == kMagic, "'",
+                 path.string(), "' is not a wisesr checkpoint");
+    archive_.read("meta.config", v);
+    meta_.config_ini = v.toStringRef();
+    archive_.read("meta.classes", v);
+    meta_.class_names = split_lines(v.toStringRef());
+    archive_.read("meta.image_size", v);
+    meta_.image_size = v.toInt();
+    archive_.read("meta.epoch", v);
+    meta_.epoch = v.toInt();
+    archive_.read("meta.step", v);
+    meta_.step = v.toInt();
+    archive_.read("meta.tool_version", v);
+    meta_.tool_version = v.toStringRef();
+  } catch (const c10::Error& e) {
+    WISESR_THROW("checkpoint '", path.string(), "' is unreadable (truncated or corrupt?): ",
+                 e.what_without_backtrace());
+  }
+}
+
+void CheckpointReader::load_model(torch::nn::Module& model) {
+  try {
+    torch::serialize::InputArchive model_archive;
+    archive_.read("model", model_archive);
+    model.load(model_archive);
+  } catch (const c10::Error& e) {
+    WISESR_THROW("checkpoint '", path_.string(), "' does not fit the model: ", e.what_without_backtrace());
+  }
+}
+
+void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
+  try {
+    torch::serialize::InputArchive opt_archive;
+    archive_.read("optimizer", opt_archive);
+    optimizer.load(opt_archive);
+  } catch (const c10::Error& e) {
+    WISESR_THROW("checkpoint '", path_.string(), "' has no usable optimizer state: ", e.what_without_backtrace());
+  }
+}
+
+}  // namespace wisesr::train

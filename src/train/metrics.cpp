@@ -1,0 +1,35 @@
+#include "train/metrics.h"
+
+#include "core/error.h"
+
+namespace wisesr::train {
+
+void Tally::add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss) {
+  torch::NoGradGuard g;
+  const int64_t k = std::min<int64_t>(5, logits.size(1));
+  auto topk = std::get<1>(logits.topk(k, 1));
+  auto hit = topk.eq(labels.view({-1, 1}));
+  top1 += hit.select(1, 0).sum().item<double>();
+  top5 += hit.any(1).sum().item<double>();
+  loss_sum += per_sample_loss.sum().item<double>();
+  count += static_cast<double>(labels.size(0));
+}
+
+Tally Tally::reduced(comm::Communicator& comm) const {
+  auto t = torch::tensor({loss_sum, top1, top5, count}, torch::kDouble);
+  comm.all_reduce(t);
+  auto a = t.accessor<double, 1>();
+  return {a[0], a[1], a[2], a[3]};
+}
+
+JsonlWriter::JsonlWriter(const std::filesystem::path& path) : path_(path), out_(path, std::ios::app) {
+  WISESR_CHECK(out_.good(), "cannot open metrics file '", path.string(), "' for writing");
+}
+
+void JsonlWriter::write(const std::string& json_line) {
+  out_ << json_line << '\n';
+  out_.flush();
+  WISESR_CHECK(out_.good(), "write to '", path_.string(), "' failed (disk full?)");
+}
+
+}  // namespace wisesr::train

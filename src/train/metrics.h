@@ -1,0 +1,41 @@
+#pragma once
+// Classification metrics and the JSONL metrics log.
+
+#include <torch/torch.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "comm/communicator.h"
+
+namespace wisesr::train {
+
+/// Running sums of a classification pass; reduced across ranks before anything is reported.
+struct Tally {
+  double loss_sum = 0;  // sum of per-sample losses
+  double top1 = 0;      // correct predictions (top-1)
+  double top5 = 0;      // label among the 5 highest logits (top-min(5, classes))
+  double count = 0;
+
+  void add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss);
+  /// Sum this tally over all ranks (a collective: every rank must call it).
+  Tally reduced(comm::Communicator& comm) const;
+  double mean_loss() const { return count > 0 ? loss_sum / count : 0; }
+  double top1_acc() const { return count > 0 ? top1 / count : 0; }
+  double top5_acc() const { return count > 0 ? top5 / count : 0; }
+};
+
+/// Appends one JSON object per line and flushes it, so a killed run keeps every line written.
+class JsonlWriter {
+ public:
+  explicit JsonlWriter(const std::filesystem::path& path);
+  void write(const std::string& json_line);
+
+ private:
+  std::filesystem::path path_;
+  std::ofstream out_;
+};
+
+}  // namespace wisesr::train
