@@ -68,6 +68,12 @@ void broadcast_module(torch::nn::Module& module, Communicator& comm, int root) {
   if (comm.size() == 1) return;
   torch::NoGradGuard no_grad;
   for (auto& p : module.parameters()) comm.broadcast(p, root);
+  broadcast_buffers(module, comm, root);
+}
+
+void broadcast_buffers(torch::nn::Module& module, Communicator& comm, int root) {
+  if (comm.size() == 1) return;
+  torch::NoGradGuard no_grad;
   for (auto& b : module.buffers()) comm.broadcast(b, root);
 }
 

@@ -12,7 +12,8 @@
 //     result equals the gradient of the mean loss over the global batch when every rank's loss is
 //     the mean over an equal-sized local batch), copy back into param.grad.
 //  3. broadcast_parameters(): parameters and buffers from rank 0, at start and after a resume.
-// BatchNorm running statistics stay local (like PyTorch DDP); checkpoints take rank 0's.
+// BatchNorm running statistics stay local during an epoch (batch statistics are per rank, like
+// PyTorch DDP without SyncBN); broadcast_buffers() makes them rank 0's before evaluation and checkpoints.
 // Later work (issue 5) launches buckets from autograd hooks on a side stream to overlap backward;
 // the bucket layout and the averaging rule stay as written here.
 
@@ -47,5 +48,7 @@ class GradSync {
 
 /// Broadcast every parameter and buffer of module from root (in registration order).
 void broadcast_module(torch::nn::Module& module, Communicator& comm, int root = 0);
+/// Broadcast only the buffers (BatchNorm running statistics) from root.
+void broadcast_buffers(torch::nn::Module& module, Communicator& comm, int root = 0);
 
 }  // namespace wisesr::comm

@@ -19,6 +19,7 @@ RecordShape JpegDecoder::peek(const uint8_t* data, size_t size) {
   if (tjDecompressHeader3(handle_, data, static_cast<unsigned long>(size), &w, &h, &subsamp, &colorspace) != 0) {
     WISESR_THROW("not a readable JPEG: ", tjGetErrorStr2(handle_));
   }
+  WISESR_CHECK(w > 0 && h > 0, "not a readable JPEG: ", w, "x", h, " image");
   return {static_cast<uint32_t>(h), static_cast<uint32_t>(w), 3};
 }
 

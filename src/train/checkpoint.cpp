@@ -23,6 +23,37 @@ std::vector<std::string> split_lines(const std::string& s) {
   return out;
 }
 
+// Module::load() would silently resize a parameter whose stored shape differs; this copies tensor by
+// tensor and reports every missing key or shape mismatch instead.
+void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& prefix,
+                  std::vector<std::string>& problems) {
+  torch::NoGradGuard no_grad;
+  auto load_tensors = [&](const auto& named, bool is_buffer) {
+    for (const auto& item : named) {
+      torch::Tensor stored;
+      if (!archive.try_read(item.key(), stored, is_buffer)) {
+        problems.push_back("missing " + prefix + item.key());
+      } else if (stored.sizes() != item.value().sizes()) {
+        std::ostringstream os;
+        os << prefix << item.key() << " has shape " << stored.sizes() << ", model expects " << item.value().sizes();
+        problems.push_back(os.str());
+      } else {
+        item.value().copy_(stored);
+      }
+    }
+  };
+  load_tensors(module.named_parameters(/*recurse=*/false), false);
+  load_tensors(module.named_buffers(/*recurse=*/false), true);
+  for (const auto& child : module.named_children()) {
+    torch::serialize::InputArchive sub;
+    if (!archive.try_read(child.key(), sub)) {
+      problems.push_back("missing " + prefix + child.key() + ".*");
+      continue;
+    }
+    load_checked(*child.value(), sub, prefix + child.key() + ".", problems);
+  }
+}
+
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
@@ -83,7 +114,14 @@ void CheckpointReader::load_model(torch::nn::Module& model) {
   try {
     torch::serialize::InputArchive model_archive;
     archive_.read("model", model_archive);
-    model.load(model_archive);
+    std::vector<std::string> problems;
+    load_checked(model, model_archive, "", problems);
+    if (!problems.empty()) {
+      std::string list;
+      for (size_t i = 0; i < problems.size() && i < 5; ++i) list += (i ? "; " : "") + problems[i];
+      if (problems.size() > 5) list += "; and " + std::to_string(problems.size() - 5) + " more";
+      WISESR_THROW("checkpoint '", path_.string(), "' does not fit the model: ", list);
+    }
   } catch (const c10::Error& e) {
     WISESR_THROW("checkpoint '", path_.string(), "' does not fit the model: ", e.what_without_backtrace());
   }

@@ -174,6 +174,9 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       }
     }
     result.train = epoch_tally;
+    // BatchNorm running statistics are rank-local during the epoch (like DDP); take rank 0's before
+    // evaluating and checkpointing so every rank evaluates the model that is saved.
+    comm::broadcast_buffers(*model, *comm);
     nlohmann::json epoch_json = {{"kind", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"lr", lr},
                                  {"train", tally_json(epoch_tally)}};
     if (val_set) {

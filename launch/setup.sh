@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything wisesr needs, idempotently; fast when all is present.
+#  - Debian packages (toolchain, CMake/Ninja/ccache, Open MPI, HDF5, OpenCV, Boost.PO, GoogleTest,
+#    libjpeg-turbo, nlohmann-json); apt runs only when something is missing.
+#  - LibTorch 2.11.0 (CUDA 13) from the PyPI wheel torch==2.11.0 in a versioned venv under
+#    $WISESR_CACHE (default ~/.cache/wisesr), outside the clone; skipped when Torch_DIR or
+#    LIBTORCH_DIR names your own LibTorch. NCCL is the one that wheel ships.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+packages=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
+  openmpi-bin libopenmpi-dev libhdf5-dev libopencv-dev libboost-program-options-dev
+  libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev nlohmann-json3-dev zlib1g-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  wisesr_log "installing Debian packages: ${missing[*]}"
+  sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ -n "${Torch_DIR:-}${LIBTORCH_DIR:-}" ]]; then
+  wisesr_log "using your LibTorch (${Torch_DIR:-$LIBTORCH_DIR})"
+  exit 0
+fi
+
+venv=$(wisesr_venv_dir)
+if "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$WISESR_TORCH_VERSION')" \
+  2>/dev/null; then
+  exit 0
+fi
+wisesr_log "installing torch==$WISESR_TORCH_VERSION into $venv (one-time, several GB)"
+mkdir -p "$WISESR_CACHE"
+rm -rf "$venv.partial"
+"$(wisesr_python)" -m venv "$venv.partial"
+"$venv.partial/bin/pip" install -q --upgrade pip
+"$venv.partial/bin/pip" install -q "torch==$WISESR_TORCH_VERSION" numpy h5py
+# Venvs hard-code their own path in scripts; pip is not used after the move, python is.
+rm -rf "$venv"
+mv "$venv.partial" "$venv"
+"$venv/bin/python" -c "import torch; print('[wisesr] torch', torch.__version__, 'CUDA', torch.version.cuda)" >&2

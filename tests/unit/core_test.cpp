@@ -1,0 +1,58 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/thread_pool.h"
+#include "test_data.h"
+
+namespace wisesr {
+namespace {
+
+TEST(Fs, AtomicWriteReplacesAndLeavesNoTempFile) {
+  testing::TempDir dir;
+  const auto p = dir.path() / "a.txt";
+  fs::write_file_atomic(p, "first");
+  fs::write_file_atomic(p, "second");
+  EXPECT_EQ(fs::read_file(p), "second");
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(Fs, ErrorsNameThePath) {
+  try {
+    fs::read_file("/nonexistent/wisesr/file");
+    FAIL() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/wisesr/file"), std::string::npos);
+  }
+  EXPECT_THROW(fs::write_file_atomic("/nonexistent/dir/x", "y"), Error);
+}
+
+TEST(Fs, Crc32MatchesKnownValue) {
+  const std::string s = "123456789";
+  EXPECT_EQ(fs::crc32(s.data(), s.size()), 0xCBF43926u);  // the standard CRC-32 check value
+}
+
+TEST(ThreadPool, RunsEveryIndexOnceForAnyThreadCount) {
+  for (size_t threads : {0, 1, 3}) {
+    ThreadPool pool(threads);
+    std::vector<std::atomic<int>> hits(1000);
+    pool.parallel_for(hits.size(), [&](size_t i) { hits[i]++; });
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1) << threads << " threads";
+  }
+}
+
+TEST(ThreadPool, RethrowsTaskErrors) {
+  ThreadPool pool(2);
+  EXPECT_THROW(pool.parallel_for(100, [](size_t i) { WISESR_CHECK(i != 57, "boom at ", i); }), Error);
+  std::atomic<int> n{0};
+  pool.parallel_for(10, [&](size_t) { n++; });  // still usable afterwards
+  EXPECT_EQ(n.load(), 10);
+}
+
+}  // namespace
+}  // namespace wisesr

@@ -1,0 +1,139 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "data/jpeg_decoder.h"
+#include "data/loader.h"
+#include "data/preprocess.h"
+#include "test_data.h"
+
+namespace wisesr::data {
+namespace {
+
+TEST(Jpeg, DecodesWithinJpegLossOfTheSource) {
+  const int s = 32;
+  auto rgb = testing::test_image(1, 2, s);
+  auto jpg = testing::encode_jpeg(rgb, s, s, 100);
+  JpegDecoder dec;
+  auto shape = dec.peek(jpg.data(), jpg.size());
+  ASSERT_EQ(shape.height, 32u);
+  ASSERT_EQ(shape.width, 32u);
+  std::vector<uint8_t> out(s * s * 3);
+  dec.decode_rgb(jpg.data(), jpg.size(), out.data(), shape);
+  double err = 0;
+  for (size_t i = 0; i < out.size(); ++i) err += std::abs(int(out[i]) - int(rgb[i]));
+  EXPECT_LT(err / out.size(), 4.0) << "mean absolute error at q100";
+  std::vector<uint8_t> garbage = {0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3};
+  EXPECT_THROW(dec.peek(garbage.data(), garbage.size()), Error);
+}
+
+TEST(Preprocess, CaffeModeIsBgrMinusImageNetMeans) {
+  auto img = torch::zeros({1, 1, 1, 3}, torch::kUInt8);
+  img[0][0][0][0] = 10;   // R
+  img[0][0][0][1] = 20;   // G
+  img[0][0][0][2] = 200;  // B
+  auto x = caffe_preprocess(img);
+  ASSERT_EQ(x.sizes(), torch::IntArrayRef({1, 3, 1, 1}));
+  EXPECT_NEAR(x[0][0][0][0].item<float>(), 200 - 103.939, 1e-4);  // B first
+  EXPECT_NEAR(x[0][1][0][0].item<float>(), 20 - 116.779, 1e-4);
+  EXPECT_NEAR(x[0][2][0][0].item<float>(), 10 - 123.68, 1e-4);
+}
+
+TEST(Preprocess, FlipDecisionsAreBalancedAndIndependentOfOrder) {
+  int flips = 0;
+  for (uint64_t i = 0; i < 10000; ++i) flips += flip_decision(1, 0, i, 0);
+  EXPECT_NEAR(flips / 10000.0, 0.5, 0.03);
+  EXPECT_EQ(flip_decision(1, 3, 77, 0), flip_decision(1, 3, 77, 0));
+}
+
+TEST(Loader, BatchesCoverTheIndicesWithCorrectLabels) {
+  testing::TempDir dir;
+  testing::TinyDatasetSpec spec;
+  spec.classes = 3;
+  spec.train_per_class = 5;
+  spec.size = 32;
+  testing::write_tiny_dataset(dir.path(), spec);
+  ShardSet set(dir.path(), "train");
+  std::vector<uint64_t> idx = {14, 0, 3, 7, 9, 1, 2};
+  for (bool drop_last : {true, false}) {
+    LoaderOptions o;
+    o.batch_size = 3;
+    o.workers = 2;
+    o.drop_last = drop_last;
+    Loader loader(set, idx, o);
+    EXPECT_EQ(loader.num_batches(), drop_last ? 2u : 3u);
+    size_t seen = 0;
+    while (auto b = loader.next()) {
+      EXPECT_EQ(b->images.sizes(), torch::IntArrayRef({b->labels.size(0), 3, 32, 32}));
+      for (int64_t i = 0; i < b->labels.size(0); ++i) EXPECT_EQ(b->labels[i].item<int64_t>(), set.label(idx[seen + i]));
+      seen += b->labels.size(0);
+    }
+    EXPECT_EQ(seen, drop_last ? 6u : 7u);
+  }
+}
+
+TEST(Loader, SameBatchesForAnyWorkerCount) {
+  testing::TempDir dir;
+  testing::write_tiny_dataset(dir.path(), {});
+  ShardSet set(dir.path(), "train");
+  std::vector<uint64_t> idx(set.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  auto run = [&](int workers) {
+    LoaderOptions o;
+    o.batch_size = 4;
+    o.workers = workers;
+    o.hflip = o.vflip = true;
+    o.seed = 9;
+    Loader loader(set, idx, o);
+    std::vector<torch::Tensor> out;
+    while (auto b = loader.next()) out.push_back(b->images);
+    return torch::cat(out);
+  };
+  EXPECT_TRUE(torch::equal(run(0), run(3)));
+}
+
+TEST(Loader, ACorruptRecordIsAnErrorNamingShardAndRecord) {
+  testing::TempDir dir;
+  ShardInfo info;
+  info.class_names = {"a"};
+  info.image_size = 8;
+  ShardWriter w(dir.path() / "train-0.h5", info);
+  w.add({0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0}, 0, {8, 8, 3}, "bad.jpg");  // CRC fine, JPEG broken
+  Manifest m;
+  m.classes = info.class_names;
+  m.image_size = 8;
+  SplitManifest sm;
+  sm.records = 1;
+  sm.class_counts = {1};
+  sm.shards.push_back(w.finish());
+  m.splits["train"] = sm;
+  m.save(dir.path());
+  ShardSet set(dir.path(), "train");
+  LoaderOptions o;
+  o.batch_size = 1;
+  Loader loader(set, {0}, o);
+  try {
+    loader.next();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("record 0 of 'train-0.h5'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Loader, StopsCleanlyWhenDestroyedEarly) {
+  testing::TempDir dir;
+  testing::write_tiny_dataset(dir.path(), {});
+  ShardSet set(dir.path(), "train");
+  std::vector<uint64_t> idx(set.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  for (int i = 0; i < 5; ++i) {
+    LoaderOptions o;
+    o.batch_size = 1;
+    o.workers = 2;
+    Loader loader(set, idx, o);
+    loader.next();  // leave the rest unread: the destructor must not hang
+  }
+}
+
+}  // namespace
+}  // namespace wisesr::data
