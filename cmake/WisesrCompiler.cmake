@@ -4,10 +4,11 @@ if(WISESR_USE_CCACHE)
   find_program(WISESR_CCACHE ccache)
   if(WISESR_CCACHE)
     # pch_defines/time_macros let ccache cache TUs that use the precompiled header (see ccache manual,
-    # "Precompiled headers"); the cache itself lives outside the clone (ccache's default, ~/.cache/ccache).
+    # "Precompiled headers"); BASEDIR makes paths relative so a fresh clone elsewhere hits the same
+    # entries. The cache itself lives outside the clone (ccache's default, ~/.cache/ccache).
     set(CMAKE_CXX_COMPILER_LAUNCHER
         ${CMAKE_COMMAND} -E env "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
-        ${WISESR_CCACHE})
+        "CCACHE_BASEDIR=${CMAKE_SOURCE_DIR}" ${WISESR_CCACHE})
     set(CMAKE_C_COMPILER_LAUNCHER ${CMAKE_CXX_COMPILER_LAUNCHER})
   endif()
 endif()

@@ -36,6 +36,16 @@ struct Encoded {
   std::vector<uint8_t> bytes;
 };
 
+// 0..n-1 in a seeded pseudo-random order (a hash sort: portable, unlike std::shuffle's distributions).
+std::vector<size_t> hashed_order(size_t n, uint64_t seed) {
+  std::vector<uint64_t> keys(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = data::mix64(seed ^ data::mix64(i));
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+  return order;
+}
+
 bool is_hidden(const stdfs::path& p) { return !p.filename().empty() && p.filename().string()[0] == '.'; }
 
 // Sorted class folders and their files (recursively, sorted), relative to root.
@@ -106,11 +116,7 @@ void run_prep(const config::PrepConfig& cfg) {
   // Stratified, seeded split: each class's files in a seeded order, the first round(n * f) go to val.
   std::vector<Source> train, val;
   for (size_t c = 0; c < classes.size(); ++c) {
-    std::vector<size_t> order(files[c].size());
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::vector<uint64_t> keys(order.size());
-    for (size_t i = 0; i < order.size(); ++i) keys[i] = data::mix64(cfg.seed ^ data::mix64(c * 7919 + i));
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    const auto order = hashed_order(files[c].size(), cfg.seed ^ data::mix64(0xC1A55 + c));
     const size_t n_val = static_cast<size_t>(std::llround(cfg.val_fraction * static_cast<double>(order.size())));
     for (size_t k = 0; k < order.size(); ++k) {
       (k < n_val ? val : train).push_back({files[c][order[k]], static_cast<int32_t>(c)});
@@ -118,14 +124,10 @@ void run_prep(const config::PrepConfig& cfg) {
   }
   // Mix classes within each split (seeded) so every shard holds every class.
   auto shuffle = [&](std::vector<Source>& v, uint64_t salt) {
-    std::vector<uint64_t> keys(v.size());
-    for (size_t i = 0; i < v.size(); ++i) keys[i] = data::mix64(cfg.seed ^ salt ^ data::mix64(i));
-    std::vector<size_t> idx(v.size());
-    std::iota(idx.begin(), idx.end(), size_t{0});
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-    std::vector<Source> sorted;
-    for (size_t i : idx) sorted.push_back(v[i]);
-    v = std::move(sorted);
+    std::vector<Source> shuffled;
+    shuffled.reserve(v.size());
+    for (size_t i : hashed_order(v.size(), cfg.seed ^ data::mix64(salt))) shuffled.push_back(v[i]);
+    v = std::move(shuffled);
   };
   shuffle(train, 0x7121);
   shuffle(val, 0x7a1);

@@ -30,8 +30,10 @@ if [[ -n "${Torch_DIR:-}${LIBTORCH_DIR:-}" ]]; then
 fi
 
 venv=$(wisesr_venv_dir)
+extras=(numpy h5py pillow)  # h5py/pillow: reading shards from Python (docs/shard-format.md), reference tools
 if "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$WISESR_TORCH_VERSION')" \
   2>/dev/null; then
+  "$venv/bin/python" -c "import numpy, h5py, PIL" 2>/dev/null || "$venv/bin/python" -m pip install -q "${extras[@]}"
   exit 0
 fi
 wisesr_log "installing torch==$WISESR_TORCH_VERSION into $venv (one-time, several GB)"
@@ -39,7 +41,7 @@ mkdir -p "$WISESR_CACHE"
 rm -rf "$venv.partial"
 "$(wisesr_python)" -m venv "$venv.partial"
 "$venv.partial/bin/pip" install -q --upgrade pip
-"$venv.partial/bin/pip" install -q "torch==$WISESR_TORCH_VERSION" numpy h5py
+"$venv.partial/bin/pip" install -q "torch==$WISESR_TORCH_VERSION" "${extras[@]}"
 # Venvs hard-code their own path in scripts; pip is not used after the move, python is.
 rm -rf "$venv"
 mv "$venv.partial" "$venv"

@@ -50,11 +50,16 @@ int fail(const std::string& command, const std::string& message) {
   return 1;
 }
 
+// Parse and validate; false when --help was printed instead.
 template <typename Cfg, typename Parse>
 bool parse_or_help(Parse parse, const std::vector<std::string>& args, Cfg& cfg) {
   auto parsed = parse(args, cfg);
-  if (parsed.help) std::cout << parsed.help_text;
-  return !parsed.help;
+  if (parsed.help) {
+    std::cout << parsed.help_text;
+    return false;
+  }
+  cfg.validate();
+  return true;
 }
 
 }  // namespace
@@ -85,7 +90,6 @@ int main(int argc, char** argv) {
     } else if (command == "train") {
       config::Config cfg;
       if (!parse_or_help(config::parse_train_args, args, cfg)) return 0;
-      cfg.validate();
       comm::MpiRuntime mpi(&argc, &argv);
       log::set_rank(mpi.info().rank, mpi.info().world_size);
       train::run_train(cfg, mpi.info());

@@ -28,6 +28,18 @@ ncclRedOp_t nccl_op(ReduceOp op) {
   return ncclSum;
 }
 
+// Runs fn on a contiguous tensor on this rank's GPU holding tensor's values, then writes the result back.
+template <typename Fn>
+void on_device(torch::Tensor& tensor, int device, Fn&& fn) {
+  if (tensor.is_cuda() && tensor.get_device() == device && tensor.is_contiguous()) {
+    fn(tensor);
+    return;
+  }
+  torch::Tensor staged = tensor.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device))).contiguous();
+  fn(staged);
+  tensor.copy_(staged);
+}
+
 }  // namespace
 
 NcclCommunicator::NcclCommunicator(const ProcessGroupInfo& info, int cuda_device)
@@ -53,30 +65,22 @@ void NcclCommunicator::check(ncclResult_t rc, const char* what) {
 
 void NcclCommunicator::all_reduce(torch::Tensor& tensor, ReduceOp op) {
   WISESR_CHECK(comm_, "NCCL communicator was aborted after an earlier error");
-  if (!tensor.is_cuda() || !tensor.is_contiguous()) {
-    torch::Tensor dev = tensor.to(torch::Device(torch::kCUDA, device_)).contiguous();
-    all_reduce(dev, op);
-    tensor.copy_(dev);
-    return;
-  }
-  auto stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
-  check(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
-                      nccl_type(tensor.scalar_type()), nccl_op(op), comm_, stream.stream()),
-        "all_reduce");
+  on_device(tensor, device_, [&](torch::Tensor& t) {
+    auto stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
+    check(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()),
+                        nccl_op(op), comm_, stream.stream()),
+          "all_reduce");
+  });
 }
 
 void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
   WISESR_CHECK(comm_, "NCCL communicator was aborted after an earlier error");
-  if (!tensor.is_cuda() || !tensor.is_contiguous()) {
-    torch::Tensor dev = tensor.to(torch::Device(torch::kCUDA, device_)).contiguous();
-    broadcast(dev, root);
-    tensor.copy_(dev);
-    return;
-  }
-  auto stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
-  check(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
-                      nccl_type(tensor.scalar_type()), root, comm_, stream.stream()),
-        "broadcast");
+  on_device(tensor, device_, [&](torch::Tensor& t) {
+    auto stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
+    check(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()), root,
+                        comm_, stream.stream()),
+          "broadcast");
+  });
 }
 
 void NcclCommunicator::barrier() {

@@ -132,69 +132,58 @@ std::string to_ini(const Config& cfg) {
   return os.str();
 }
 
-Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg) {
+namespace {
+
+// Parses a subcommand whose options are all in desc (plus --help); stores into the bound members.
+Parsed parse_simple(const std::string& command, const char* usage, po::options_description& desc,
+                    const std::vector<std::string>& args) {
   Parsed out;
-  po::options_description desc("Options");
-  desc.add_options()("help,h", "show this help")("checkpoint", po::value(&cfg.checkpoint)->required(),
-                                                  "checkpoint file written by 'wisesr train'")(
-      "data", po::value(&cfg.data)->required(), "prepared dataset directory")(
-      "split", bound(cfg.split), "split to evaluate")("batch_size", bound(cfg.batch_size), "batch size per rank")(
-      "device", bound(cfg.device), "auto | cpu | cuda")("threads", bound(cfg.threads),
-                                                        "intra-op threads per rank; 0 = automatic")(
-      "json", po::value(&cfg.json), "also write the result as JSON to this file");
-  guarded("eval", [&] {
+  desc.add_options()("help,h", "show this help");
+  guarded(command, [&] {
     po::variables_map vm = parse_command_line(args, desc);
     if (vm.count("help")) {
       out.help = true;
-      out.help_text = help_for(
-          "Usage: [mpirun -np N] wisesr eval --checkpoint FILE --data DIR\n"
-          "Top-1/top-5 accuracy and loss over a split; every sample is counted exactly once.",
-          desc);
+      out.help_text = help_for(usage, desc);
       return;
     }
     po::notify(vm);
   });
-  if (!out.help) WISESR_CHECK(cfg.batch_size >= 1, "--batch_size must be >= 1");
   return out;
 }
 
-Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg) {
-  Parsed out;
+}  // namespace
+
+Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg) {
   po::options_description desc("Options");
-  desc.add_options()("help,h", "show this help")("out", po::value(&cfg.out)->required(),
-                                                  "output directory (one subfolder per class)")(
+  desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(), "checkpoint file written by 'wisesr train'")(
+      "data", po::value(&cfg.data)->required(), "prepared dataset directory")("split", bound(cfg.split),
+                                                                               "split to evaluate")(
+      "batch_size", bound(cfg.batch_size), "batch size per rank")("device", bound(cfg.device), "auto | cpu | cuda")(
+      "threads", bound(cfg.threads), "intra-op threads per rank; 0 = automatic")(
+      "json", po::value(&cfg.json), "also write the result as JSON to this file");
+  return parse_simple("eval",
+                      "Usage: [mpirun -np N] wisesr eval --checkpoint FILE --data DIR\n"
+                      "Top-1/top-5 accuracy and loss over a split; every sample is counted exactly once.",
+                      desc, args);
+}
+
+Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("out", po::value(&cfg.out)->required(), "output directory (one subfolder per class)")(
       "classes", bound(cfg.classes), "number of classes (2..24)")("per-class", bound(cfg.per_class),
                                                                    "images per class")(
       "size", bound(cfg.size), "image side in pixels")("seed", bound(cfg.seed), "random seed")(
       "format", bound(cfg.format), "jpeg | png")("task", bound(cfg.task),
                                                  "spatial: the label is where the shapes are, not what they are");
-  guarded("synth", [&] {
-    po::variables_map vm = parse_command_line(args, desc);
-    if (vm.count("help")) {
-      out.help = true;
-      out.help_text = help_for(
-          "Usage: wisesr synth --out DIR [--classes K --per-class N --size S --seed X]\n"
-          "Write a synthetic image-folder dataset whose label depends on spatial layout.",
-          desc);
-      return;
-    }
-    po::notify(vm);
-  });
-  if (!out.help) {
-    WISESR_CHECK(cfg.classes >= 2 && cfg.classes <= 24, "--classes must be in [2, 24], got ", cfg.classes);
-    WISESR_CHECK(cfg.per_class >= 1, "--per-class must be >= 1");
-    WISESR_CHECK(cfg.size >= 32 && cfg.size <= 4096, "--size must be in [32, 4096], got ", cfg.size);
-    WISESR_CHECK(cfg.format == "jpeg" || cfg.format == "png", "--format must be jpeg or png, got '", cfg.format, "'");
-    WISESR_CHECK(cfg.task == "spatial", "--task must be spatial, got '", cfg.task, "'");
-  }
-  return out;
+  return parse_simple("synth",
+                      "Usage: wisesr synth --out DIR [--classes K --per-class N --size S --seed X]\n"
+                      "Write a synthetic image-folder dataset whose label depends on spatial layout.",
+                      desc, args);
 }
 
 Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
-  Parsed out;
   po::options_description desc("Options");
-  desc.add_options()("help,h", "show this help")("input", po::value(&cfg.input)->required(),
-                                                  "image folder: one subfolder per class")(
+  desc.add_options()("input", po::value(&cfg.input)->required(), "image folder: one subfolder per class")(
       "out", po::value(&cfg.out)->required(), "output directory for shards and index.json")(
       "size", bound(cfg.size), "stored image side (images are squashed to size x size)")(
       "val-fraction", bound(cfg.val_fraction), "stratified fraction of each class held out for validation")(
@@ -202,27 +191,10 @@ Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
       "shard-records", bound(cfg.shard_records), "records per shard")(
       "threads", bound(cfg.threads), "decode/encode threads; 0 = all cores")(
       "strict", po::bool_switch(&cfg.strict), "fail on the first unreadable image instead of skipping it");
-  guarded("prep", [&] {
-    po::variables_map vm = parse_command_line(args, desc);
-    if (vm.count("help")) {
-      out.help = true;
-      out.help_text = help_for(
-          "Usage: wisesr prep --input DIR --out DIR --size S [options]\n"
-          "Convert class folders into train/val HDF5 shards of JPEG records plus index.json.",
-          desc);
-      return;
-    }
-    po::notify(vm);
-  });
-  if (!out.help) {
-    WISESR_CHECK(cfg.size >= 8 && cfg.size <= 8192, "--size must be in [8, 8192], got ", cfg.size);
-    WISESR_CHECK(cfg.val_fraction >= 0.0 && cfg.val_fraction < 1.0, "--val-fraction must be in [0, 1), got ",
-                 cfg.val_fraction);
-    WISESR_CHECK(cfg.quality >= 1 && cfg.quality <= 100, "--quality must be in [1, 100], got ", cfg.quality);
-    WISESR_CHECK(cfg.shard_records >= 1, "--shard-records must be >= 1");
-    WISESR_CHECK(cfg.threads >= 0, "--threads must be >= 0");
-  }
-  return out;
+  return parse_simple("prep",
+                      "Usage: wisesr prep --input DIR --out DIR --size S [options]\n"
+                      "Convert class folders into train/val HDF5 shards of JPEG records plus index.json.",
+                      desc, args);
 }
 
 }  // namespace wisesr::config

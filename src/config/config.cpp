@@ -31,4 +31,27 @@ void Config::validate() const {
   WISESR_CHECK(train.threads >= 0, "--train.threads must be >= 0");
 }
 
+void SynthConfig::validate() const {
+  WISESR_CHECK(classes >= 2 && classes <= 24, "--classes must be in [2, 24], got ", classes);
+  WISESR_CHECK(per_class >= 1, "--per-class must be >= 1");
+  WISESR_CHECK(size >= 32 && size <= 4096, "--size must be in [32, 4096], got ", size);
+  WISESR_CHECK(format == "jpeg" || format == "png", "--format must be jpeg or png, got '", format, "'");
+  WISESR_CHECK(task == "spatial", "--task must be spatial, got '", task, "'");
+}
+
+void PrepConfig::validate() const {
+  WISESR_CHECK(size >= 8 && size <= 8192, "--size must be in [8, 8192], got ", size);
+  WISESR_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "--val-fraction must be in [0, 1), got ", val_fraction);
+  WISESR_CHECK(quality >= 1 && quality <= 100, "--quality must be in [1, 100], got ", quality);
+  WISESR_CHECK(shard_records >= 1, "--shard-records must be >= 1");
+  WISESR_CHECK(threads >= 0, "--threads must be >= 0");
+}
+
+void EvalConfig::validate() const {
+  WISESR_CHECK(batch_size >= 1, "--batch_size must be >= 1, got ", batch_size);
+  WISESR_CHECK(device == "auto" || device == "cpu" || device == "cuda", "--device must be auto, cpu or cuda, got '",
+               device, "'");
+  WISESR_CHECK(threads >= 0, "--threads must be >= 0");
+}
+
 }  // namespace wisesr::config

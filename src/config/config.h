@@ -98,6 +98,7 @@ struct SynthConfig {
   uint64_t seed = 1;
   std::string format = "jpeg";  // jpeg | png
   std::string task = "spatial";
+  void validate() const;
 };
 
 /// Options of `wisesr prep`.
@@ -111,6 +112,7 @@ struct PrepConfig {
   uint64_t shard_records = 1024;
   int threads = 0;
   bool strict = false;
+  void validate() const;
 };
 
 /// Options of `wisesr eval`.
@@ -122,6 +124,7 @@ struct EvalConfig {
   std::string device = "auto";
   int threads = 0;
   std::string json;  // also write the result as JSON to this file
+  void validate() const;
 };
 
 }  // namespace wisesr::config

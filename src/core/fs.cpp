@@ -29,7 +29,8 @@ void fsync_fd_path(const stdfs::path& path, int flags) {
 
 stdfs::path temp_path_for(const stdfs::path& final_path) {
   stdfs::path dir = final_path.parent_path();
-  std::string name = "." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid());
+  std::string name(".");
+  name.append(final_path.filename().string()).append(".tmp-").append(std::to_string(::getpid()));
   return dir.empty() ? stdfs::path(name) : dir / name;
 }
 

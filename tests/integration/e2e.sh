@@ -10,8 +10,17 @@ cd "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 "$bin" synth --out images --classes 4 --per-class 12 --size 64 --seed 3
-"$bin" prep --input images --out shards --size 64 --val-fraction 0.25 --shard-records 16
+# Broken inputs are skipped, counted and listed, never fatal (without --strict).
+printf 'not an image' > images/layout_00/broken.jpg
+: > images/layout_01/empty.png
+"$bin" prep --input images --out shards --size 64 --val-fraction 0.25 --shard-records 16 | tee prep.log
 test -f shards/index.json
+grep -q "skipped 2" prep.log || { echo "FAIL: expected 2 skipped files"; exit 1; }
+test "$(wc -l < shards/skipped.tsv)" -eq 3 || { echo "FAIL: skipped.tsv"; cat shards/skipped.tsv; exit 1; }
+if "$bin" prep --input images --out strict --size 64 --strict 2> strict.err; then
+  echo "FAIL: --strict accepted a broken image"; exit 1
+fi
+grep -q "broken.jpg\|empty.png" strict.err
 
 "$mpiexec" -np 2 --oversubscribe "$bin" train --data.dir shards --train.out_dir runs --train.run_name e2e \
   --train.batch_size 4 --train.epochs 2 --train.max_steps 5 --train.log_every 2 --train.threads 1 --data.workers 1 \
@@ -23,10 +32,12 @@ grep -q '"kind":"train"' runs/e2e/metrics.jsonl
 
 "$mpiexec" -np 2 --oversubscribe "$bin" eval --checkpoint "$ckpt" --data shards --json eval.json --threads 1 \
   | tee eval.log
-python3 - eval.json <<'PY'
+python3 - eval.json shards/index.json <<'PY'
 import json, math, sys
 r = json.load(open(sys.argv[1]))
-assert r["samples"] == 12, r                      # 4 classes x 12 x 0.25, each counted once
+val = json.load(open(sys.argv[2]))["splits"]["val"]["records"]
+assert val >= 10, val
+assert r["samples"] == val, (r, val)              # every validation record counted exactly once
 assert math.isfinite(r["loss"]), r
 assert 0.0 <= r["top1"] <= r["top5"] <= 1.0, r
 print("e2e eval ok:", r)

@@ -87,12 +87,16 @@ TEST(Config, ValidateNamesTheBadOption) {
 TEST(Cli, SubcommandOptionsAreChecked) {
   SynthConfig s;
   EXPECT_THROW(parse_synth_args({}, s), Error);  // --out required
-  EXPECT_THROW(parse_synth_args({"--out", "x", "--classes", "1"}, s), Error);
+  parse_synth_args({"--out", "x", "--classes", "1"}, s);
+  EXPECT_THROW(s.validate(), Error);
   PrepConfig p;
   EXPECT_THROW(parse_prep_args({"--input", "a"}, p), Error);
-  EXPECT_THROW(parse_prep_args({"--input", "a", "--out", "b", "--val-fraction", "1.5"}, p), Error);
+  parse_prep_args({"--input", "a", "--out", "b", "--val-fraction", "1.5"}, p);
+  EXPECT_THROW(p.validate(), Error);
   EvalConfig e;
   EXPECT_THROW(parse_eval_args({"--checkpoint", "c"}, e), Error);
+  parse_eval_args({"--checkpoint", "c", "--data", "d", "--batch_size", "0"}, e);
+  EXPECT_THROW(e.validate(), Error);
 }
 
 }  // namespace
