@@ -30,10 +30,12 @@ if [[ -n "${Torch_DIR:-}${LIBTORCH_DIR:-}" ]]; then
 fi
 
 venv=$(wisesr_venv_dir)
-extras=(numpy h5py pillow)  # h5py/pillow: reading shards from Python (docs/shard-format.md), reference tools
+# h5py/pillow: reading shards from Python (docs/shard-format.md); torchvision/timm: the parity tests.
+extras=(numpy h5py pillow "torchvision==0.26.0" timm)
 if "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$WISESR_TORCH_VERSION')" \
   2>/dev/null; then
-  "$venv/bin/python" -c "import numpy, h5py, PIL" 2>/dev/null || "$venv/bin/python" -m pip install -q "${extras[@]}"
+  "$venv/bin/python" -c "import numpy, h5py, PIL, torchvision, timm" 2>/dev/null ||
+    "$venv/bin/python" -m pip install -q "${extras[@]}"
   exit 0
 fi
 wisesr_log "installing torch==$WISESR_TORCH_VERSION into $venv (one-time, several GB)"

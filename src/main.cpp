@@ -13,6 +13,8 @@
 #include "config/cli.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "models/summary.h"
+#include "train/checkpoint.h"
 #include "train/evaluator.h"
 #include "train/trainer.h"
 #include "wisesr/build_config.h"
@@ -29,6 +31,8 @@ constexpr const char* kUsage =
     "  prep    convert class folders into train/val HDF5 shards + index.json\n"
     "  train   train a model on prepared shards (mpirun -np N wisesr train ...)\n"
     "  eval    top-1/top-5 of a checkpoint on a split of prepared shards\n"
+    "  params  parameter counts, feature map and FLOPs of a model/head at an image size\n"
+    "  export  write a checkpoint's weights as a state_dict for Python (torch.load)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help\n"
@@ -99,8 +103,22 @@ int main(int argc, char** argv) {
       comm::MpiRuntime mpi(&argc, &argv);
       log::set_rank(mpi.info().rank, mpi.info().world_size);
       train::run_eval(cfg, mpi.info());
+    } else if (command == "params") {
+      config::ParamsConfig cfg;
+      if (!parse_or_help(config::parse_params_args, args, cfg)) return 0;
+      config::ModelConfig mc;
+      mc.backbone = cfg.model;
+      mc.head = cfg.head;
+      mc.pool = cfg.pool;
+      models::check_model_config(mc);
+      std::cout << models::format_summary(models::summarize(mc, cfg.classes, cfg.image_size));
+    } else if (command == "export") {
+      config::ExportConfig cfg;
+      if (!parse_or_help(config::parse_export_args, args, cfg)) return 0;
+      train::export_checkpoint(cfg.checkpoint, cfg.out);
     } else {
-      return fail("", "unknown command '" + command + "' (commands: synth, prep, train, eval; see 'wisesr --help')");
+      return fail("", "unknown command '" + command +
+                          "' (commands: synth, prep, train, eval, params, export; see 'wisesr --help')");
     }
   } catch (const Error& e) {
     return fail(command, e.what());

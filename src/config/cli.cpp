@@ -197,4 +197,27 @@ Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
                       desc, args);
 }
 
+Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("model", bound(cfg.model), "backbone (see 'wisesr train --help', --model.backbone)")(
+      "head", bound(cfg.head), "head: gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc")(
+      "classes", bound(cfg.classes), "number of classes")("image-size", bound(cfg.image_size), "input side in pixels")(
+      "pool", bound(cfg.pool), "wise/avg-fc pool size; 0 = automatic");
+  return parse_simple("params",
+                      "Usage: wisesr params --model M --head H --classes C --image-size S\n"
+                      "Parameter counts (total, head, delta over GAP, Keras-comparable), feature map and FLOPs.",
+                      desc, args);
+}
+
+Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(), "checkpoint written by 'wisesr train'")(
+      "out", po::value(&cfg.out)->required(), "output file for Python's torch.load");
+  return parse_simple("export",
+                      "Usage: wisesr export --checkpoint FILE --out FILE.pt\n"
+                      "Write trained weights as a state_dict that Python's torch.load reads; backbone keys use\n"
+                      "torchvision/timm names (load with strict=False), head keys start with 'wisesr_head.'.",
+                      desc, args);
+}
+
 }  // namespace wisesr::config

@@ -8,11 +8,10 @@ void Config::validate() const {
   WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
   WISESR_CHECK(data.image_size >= 0, "--data.image_size must be >= 0, got ", data.image_size);
   WISESR_CHECK(data.workers >= 0, "--data.workers must be >= 0, got ", data.workers);
-  WISESR_CHECK(model.head == "gap" || model.head == "wise", "--model.head must be gap or wise, got '", model.head,
-               "'");
+  WISESR_CHECK(!model.head.empty() && !model.backbone.empty(), "--model.head and --model.backbone must be set");
   WISESR_CHECK(model.pool >= 0, "--model.pool must be >= 0, got ", model.pool);
-  WISESR_CHECK(model.dropout >= 0.0 && model.dropout < 1.0, "--model.dropout must be in [0, 1), got ",
-               model.dropout);
+  WISESR_CHECK(model.dropout == -1.0 || (model.dropout >= 0.0 && model.dropout < 1.0),
+               "--model.dropout must be -1 (head default) or in [0, 1), got ", model.dropout);
   WISESR_CHECK(optim.lr > 0.0, "--optim.lr must be > 0, got ", optim.lr);
   WISESR_CHECK(optim.momentum >= 0.0 && optim.momentum < 1.0, "--optim.momentum must be in [0, 1), got ",
                optim.momentum);
@@ -46,6 +45,14 @@ void PrepConfig::validate() const {
   WISESR_CHECK(shard_records >= 1, "--shard-records must be >= 1");
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
+
+void ParamsConfig::validate() const {
+  WISESR_CHECK(classes >= 1, "--classes must be >= 1, got ", classes);
+  WISESR_CHECK(image_size >= 32 && image_size <= 8192, "--image-size must be in [32, 8192], got ", image_size);
+  WISESR_CHECK(pool >= 0, "--pool must be >= 0");
+}
+
+void ExportConfig::validate() const {}
 
 void EvalConfig::validate() const {
   WISESR_CHECK(batch_size >= 1, "--batch_size must be >= 1, got ", batch_size);

@@ -20,9 +20,10 @@ struct DataConfig {
 
 struct ModelConfig {
   std::string backbone = "resnet-tiny";
-  std::string head = "wise";  // gap | wise
+  std::string head = "wise";  // gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc
   int pool = 0;               // Wise-SrNet average-pool size p; 0 = automatic from the feature-map size
-  double dropout = 0.0;       // dropout before the dense layer (the paper's *-dropout variants use 0.5)
+  double dropout = -1.0;      // dropout before the dense layer; -1 = the head's default (0.5 for *-dropout)
+  std::string pretrained;     // backbone state_dict saved from Python (torchvision/timm names)
 };
 
 struct OptimConfig {
@@ -67,10 +68,13 @@ void visit_fields(C& c, F&& f) {
   f("data", "workers", c.data.workers, "JPEG decode threads per rank; 0 = automatic");
   f("data", "hflip", c.data.hflip, "random horizontal flips during training");
   f("data", "vflip", c.data.vflip, "random vertical flips during training");
-  f("model", "backbone", c.model.backbone, "backbone network (resnet-tiny | resnet18)");
-  f("model", "head", c.model.head, "classifier head (gap | wise)");
+  f("model", "backbone", c.model.backbone,
+    "backbone: resnet-tiny | resnet18 | resnet50 | resnet50v2 | densenet121 | densenet169 | densenet201 | xception");
+  f("model", "head", c.model.head, "classifier head: gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc");
   f("model", "pool", c.model.pool, "Wise-SrNet average-pool size p; 0 = smallest p giving a kernel of at most 5x5");
-  f("model", "dropout", c.model.dropout, "dropout rate before the dense layer (paper: 0.5 in *-dropout variants)");
+  f("model", "pretrained", c.model.pretrained,
+    "backbone weights: a torchvision/timm state_dict saved with torch.save (the head starts afresh)");
+  f("model", "dropout", c.model.dropout, "dropout before the dense layer; -1 = the head's default (0.5 for *-dropout)");
   f("optim", "lr", c.optim.lr, "initial learning rate (paper: 0.045)");
   f("optim", "momentum", c.optim.momentum, "SGD momentum (paper: 0.9)");
   f("optim", "weight_decay", c.optim.weight_decay, "L2 weight decay");
@@ -112,6 +116,23 @@ struct PrepConfig {
   uint64_t shard_records = 1024;
   int threads = 0;
   bool strict = false;
+  void validate() const;
+};
+
+/// Options of `wisesr params`.
+struct ParamsConfig {
+  std::string model = "resnet50";
+  std::string head = "wise";
+  int classes = 1000;
+  int image_size = 224;
+  int pool = 0;
+  void validate() const;
+};
+
+/// Options of `wisesr export`.
+struct ExportConfig {
+  std::string checkpoint;
+  std::string out;
   void validate() const;
 };
 

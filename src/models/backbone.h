@@ -17,6 +17,9 @@ class BackboneImpl : public torch::nn::Module {
   virtual int64_t out_channels() const = 0;
   /// Side of the output feature map for a square input of side `input`, by convolution arithmetic.
   virtual int64_t feature_size(int64_t input) const = 0;
+  /// Bias parameters the Keras version of this network has on its convolutions and we do not (ours
+  /// are bias-free before BatchNorm, as in torchvision/timm); used for the Keras-comparable count.
+  virtual int64_t keras_conv_bias_params() { return 0; }
 };
 
 /// Names accepted by make_backbone().

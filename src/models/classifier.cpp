@@ -1,5 +1,7 @@
 #include "models/classifier.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace wisesr::models {
@@ -20,6 +22,21 @@ Classifier make_classifier(const config::ModelConfig& cfg, int64_t num_classes, 
   o.pool = cfg.pool;
   o.dropout = cfg.dropout;
   return Classifier(std::move(backbone), make_head(o));
+}
+
+void check_model_config(const config::ModelConfig& cfg) {
+  auto known = [](const std::vector<std::string>& names, const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
+  auto list = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  };
+  WISESR_CHECK(known(backbone_names(), cfg.backbone), "--model.backbone '", cfg.backbone, "' is unknown (valid: ",
+               list(backbone_names()), ")");
+  WISESR_CHECK(known(head_names(), cfg.head), "--model.head '", cfg.head, "' is unknown (valid: ", list(head_names()),
+               ")");
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

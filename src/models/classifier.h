@@ -28,6 +28,9 @@ TORCH_MODULE(Classifier);
 /// sized from the backbone's computed feature map, never from a hard-coded size.
 Classifier make_classifier(const config::ModelConfig& cfg, int64_t num_classes, int64_t image_size);
 
+/// Throws naming the option if the backbone or head name is unknown (cheap: builds nothing).
+void check_model_config(const config::ModelConfig& cfg);
+
 /// Total number of parameter elements.
 int64_t count_parameters(torch::nn::Module& module);
 

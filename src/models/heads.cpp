@@ -14,7 +14,23 @@ nn::Linear make_dense(int64_t in, int64_t classes) {
   return fc;
 }
 
+int64_t checked_pool(int64_t pool, int64_t map_size) {
+  const int64_t p = pool > 0 ? pool : auto_pool_size(map_size);
+  WISESR_CHECK(p <= map_size, "pool size ", p, " exceeds the ", map_size, "x", map_size,
+               " feature map (use a smaller --model.pool or a larger image size)");
+  return p;
+}
+
+// Side after valid p x p pooling with stride p.
+int64_t pooled(int64_t map_size, int64_t p) { return (map_size - p) / p + 1; }
+
 }  // namespace
+
+const std::vector<std::string>& head_names() {
+  static const std::vector<std::string> names = {"gap",  "gap-dropout",  "dw",    "dw-nonneg",
+                                                 "wise", "wise-dropout", "avg-fc"};
+  return names;
+}
 
 int64_t auto_pool_size(int64_t map_size) {
   WISESR_CHECK(map_size >= 1, "feature map size must be >= 1, got ", map_size);
@@ -23,49 +39,67 @@ int64_t auto_pool_size(int64_t map_size) {
   return p;
 }
 
-GapHeadImpl::GapHeadImpl(const HeadOptions& o) {
-  dropout = register_module("dropout", nn::Dropout(o.dropout));
-  fc = register_module("fc", make_dense(o.channels, o.classes));
+GapHeadImpl::GapHeadImpl(int64_t channels, int64_t classes, double p) {
+  dropout = register_module("dropout", nn::Dropout(p));
+  fc = register_module("fc", make_dense(channels, classes));
 }
 
-torch::Tensor GapHeadImpl::forward(torch::Tensor x) {
-  x = x.mean({2, 3});
-  return fc(dropout(x));
-}
+torch::Tensor GapHeadImpl::forward(torch::Tensor x) { return fc(dropout(x.mean({2, 3}))); }
 
-WiseHeadImpl::WiseHeadImpl(const HeadOptions& o) {
-  pool_ = o.pool > 0 ? o.pool : auto_pool_size(o.map_size);
-  WISESR_CHECK(pool_ <= o.map_size, "Wise-SrNet pool size ", pool_, " exceeds the ", o.map_size, "x", o.map_size,
-               " feature map (use a smaller --model.pool or a larger image size)");
-  kernel_ = (o.map_size - pool_) / pool_ + 1;  // valid pooling with stride p
+WiseHeadImpl::WiseHeadImpl(int64_t channels, int64_t map_size, int64_t classes, int64_t pool, bool nonneg, double p)
+    : pool_(pool), nonneg_(nonneg) {
+  kernel_ = pooled(map_size, pool_);
   avgpool = register_module("avgpool", nn::AvgPool2d(nn::AvgPool2dOptions(pool_).stride(pool_)));
   depthwise = register_module(
-      "depthwise", nn::Conv2d(nn::Conv2dOptions(o.channels, o.channels, kernel_).groups(o.channels).bias(true)));
+      "depthwise", nn::Conv2d(nn::Conv2dOptions(channels, channels, kernel_).groups(channels).bias(true)));
   {
     torch::NoGradGuard g;
     nn::init::normal_(depthwise->weight, 0.0, 0.01);
     nn::init::zeros_(depthwise->bias);
   }
-  dropout = register_module("dropout", nn::Dropout(o.dropout));
-  fc = register_module("fc", make_dense(o.channels, o.classes));
+  dropout = register_module("dropout", nn::Dropout(p));
+  fc = register_module("fc", make_dense(channels, classes));
 }
 
 torch::Tensor WiseHeadImpl::forward(torch::Tensor x) {
-  x = depthwise(avgpool(x)).flatten(1);  // (N, C, 1, 1) -> (N, C)
-  return fc(dropout(x));
+  if (pool_ > 1) x = avgpool(x);
+  return fc(dropout(depthwise(x).flatten(1)));  // (N, C, 1, 1) -> (N, C)
 }
 
 void WiseHeadImpl::apply_constraints() {
+  if (!nonneg_) return;
   torch::NoGradGuard g;
   depthwise->weight.clamp_min_(0.0);
 }
 
+AvgFcHeadImpl::AvgFcHeadImpl(int64_t channels, int64_t map_size, int64_t classes, int64_t pool, double p) {
+  const int64_t k = pooled(map_size, pool);
+  avgpool = register_module("avgpool", nn::AvgPool2d(nn::AvgPool2dOptions(pool).stride(pool)));
+  dropout = register_module("dropout", nn::Dropout(p));
+  fc = register_module("fc", make_dense(channels * k * k, classes));
+}
+
+torch::Tensor AvgFcHeadImpl::forward(torch::Tensor x) { return fc(dropout(avgpool(x).flatten(1))); }
+
 std::shared_ptr<HeadImpl> make_head(const HeadOptions& o) {
   WISESR_CHECK(o.channels > 0 && o.classes > 0 && o.map_size > 0, "invalid head options (channels ", o.channels,
                ", classes ", o.classes, ", map ", o.map_size, ")");
-  if (o.kind == "gap") return std::make_shared<GapHeadImpl>(o);
-  if (o.kind == "wise") return std::make_shared<WiseHeadImpl>(o);
-  WISESR_THROW("unknown head '", o.kind, "' (valid: gap, wise)");
+  const bool with_dropout = o.kind == "gap-dropout" || o.kind == "wise-dropout";
+  const double p = o.dropout >= 0 ? o.dropout : (with_dropout ? 0.5 : 0.0);
+  if (o.kind == "gap" || o.kind == "gap-dropout") return std::make_shared<GapHeadImpl>(o.channels, o.classes, p);
+  if (o.kind == "dw" || o.kind == "dw-nonneg") {
+    return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, 1, o.kind == "dw-nonneg", p);
+  }
+  if (o.kind == "wise" || o.kind == "wise-dropout") {
+    return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, checked_pool(o.pool, o.map_size), true,
+                                          p);
+  }
+  if (o.kind == "avg-fc") {
+    return std::make_shared<AvgFcHeadImpl>(o.channels, o.map_size, o.classes, checked_pool(o.pool, o.map_size), p);
+  }
+  std::string valid;
+  for (const auto& n : head_names()) valid += (valid.empty() ? "" : ", ") + n;
+  WISESR_THROW("unknown head '", o.kind, "' (valid: ", valid, ")");
 }
 
 }  // namespace wisesr::models

@@ -1,16 +1,21 @@
 #pragma once
-// Classifier heads on top of a (N,C,h,w) feature map.
-//  gap : global average pool -> flatten -> [dropout] -> dense
-//  wise: Wise-SrNet (Rahimzadeh et al. 2021): avgpool(p x p, stride p, valid) -> depthwise conv with
-//        kernel = the remaining map (valid, bias, no activation, kernel ~ N(0, 0.01), bias 0) ->
-//        flatten -> [dropout] -> dense. After every optimizer step apply_constraints() clamps the
-//        depthwise kernel to >= 0 (Keras NonNeg: kernel only, the bias stays free).
-// Dense layers: weight ~ N(0, 0.01), bias 0 (as in the paper).
+// Classifier heads on top of a (N,C,h,w) feature map, selected by name (--model.head):
+//  gap          global average pool -> flatten -> dense
+//  gap-dropout  gap with dropout 0.5 before the dense layer
+//  dw           depthwise conv, kernel = the whole map (valid, bias, no activation) -> flatten -> dense
+//  dw-nonneg    dw with the kernel clamped to >= 0 after every update
+//  wise         Wise-SrNet (Rahimzadeh et al. 2021): avgpool(p x p, stride p, valid) -> dw-nonneg with
+//               kernel = the remaining map -> flatten -> dense
+//  wise-dropout wise with dropout 0.5 before the dense layer
+//  avg-fc       avgpool(p x p, stride p, valid) -> flatten -> dense (the paper's Fig. 8b baseline)
+// Paper initialisation: depthwise kernel ~ N(0, 0.01), bias 0; dense weight ~ N(0, 0.01), bias 0.
+// apply_constraints() implements Keras NonNeg: kernel entries < 0 become 0, the bias stays free.
 
 #include <torch/torch.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace wisesr::models {
 
@@ -19,9 +24,12 @@ struct HeadOptions {
   int64_t channels = 0;
   int64_t map_size = 0;  // side of the (square) backbone feature map
   int64_t classes = 0;
-  int64_t pool = 0;      // wise: average-pool size; 0 = auto_pool_size(map_size)
-  double dropout = 0.0;
+  int64_t pool = 0;       // wise/avg-fc: average-pool size; 0 = auto_pool_size(map_size)
+  double dropout = -1.0;  // < 0: the head's default (0.5 for *-dropout heads, else none)
 };
+
+/// The heads make_head() accepts.
+const std::vector<std::string>& head_names();
 
 /// The pool size the paper's cases imply: the smallest p >= 1 with floor(map / p) <= 5.
 /// 7 -> 2 (3x3 kernel), 16 -> 3 (5x5), 14 -> 3 (4x4), 10 -> 2 (5x5), 8 -> 2 (4x4), 4 -> 1 (4x4).
@@ -36,20 +44,22 @@ class HeadImpl : public torch::nn::Module {
 
 class GapHeadImpl : public HeadImpl {
  public:
-  explicit GapHeadImpl(const HeadOptions& o);
+  GapHeadImpl(int64_t channels, int64_t classes, double dropout);
   torch::Tensor forward(torch::Tensor features) override;
 
   torch::nn::Dropout dropout{nullptr};
   torch::nn::Linear fc{nullptr};
 };
 
+/// The depthwise family: dw, dw-nonneg, wise, wise-dropout (pool 1 = no pooling).
 class WiseHeadImpl : public HeadImpl {
  public:
-  explicit WiseHeadImpl(const HeadOptions& o);
+  WiseHeadImpl(int64_t channels, int64_t map_size, int64_t classes, int64_t pool, bool nonneg, double dropout);
   torch::Tensor forward(torch::Tensor features) override;
   void apply_constraints() override;
   int64_t pool_size() const { return pool_; }
   int64_t kernel_size() const { return kernel_; }
+  bool nonneg() const { return nonneg_; }
 
   torch::nn::AvgPool2d avgpool{nullptr};
   torch::nn::Conv2d depthwise{nullptr};
@@ -59,9 +69,22 @@ class WiseHeadImpl : public HeadImpl {
  private:
   int64_t pool_ = 1;
   int64_t kernel_ = 1;
+  bool nonneg_ = true;
 };
 
-/// Builds the head named in o.kind; throws naming it if unknown or if the map is too small.
+/// avg-fc: avgpool(p) -> flatten -> dense over C x k x k inputs.
+class AvgFcHeadImpl : public HeadImpl {
+ public:
+  AvgFcHeadImpl(int64_t channels, int64_t map_size, int64_t classes, int64_t pool, double dropout);
+  torch::Tensor forward(torch::Tensor features) override;
+
+  torch::nn::AvgPool2d avgpool{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+
+/// Builds the head named in o.kind; throws naming it (and the valid names) if unknown, or if the pool
+/// does not fit the map.
 std::shared_ptr<HeadImpl> make_head(const HeadOptions& o);
 
 }  // namespace wisesr::models

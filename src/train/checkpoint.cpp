@@ -3,7 +3,10 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "config/cli.h"
 #include "core/fs.h"
+#include "models/classifier.h"
+#include "models/weights.h"
 
 namespace wisesr::train {
 namespace {
@@ -135,6 +138,14 @@ void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
   } catch (const c10::Error& e) {
     WISESR_THROW("checkpoint '", path_.string(), "' has no usable optimizer state: ", e.what_without_backtrace());
   }
+}
+
+void export_checkpoint(const std::filesystem::path& checkpoint, const std::filesystem::path& out) {
+  CheckpointReader reader(checkpoint);
+  auto model = models::make_classifier(config::from_ini(reader.meta().config_ini).model,
+                                       static_cast<int64_t>(reader.meta().class_names.size()), reader.meta().image_size);
+  reader.load_model(*model);
+  models::export_state_dict(*model, out);
 }
 
 }  // namespace wisesr::train

@@ -39,4 +39,7 @@ class CheckpointReader {
   CheckpointMeta meta_;
 };
 
+/// `wisesr export`: rebuild the model of a checkpoint and write its weights for Python (models/weights.h).
+void export_checkpoint(const std::filesystem::path& checkpoint, const std::filesystem::path& out);
+
 }  // namespace wisesr::train

@@ -13,6 +13,7 @@
 #include "data/sampler.h"
 #include "data/shard_set.h"
 #include "models/classifier.h"
+#include "models/weights.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
 #include "train/lr_schedule.h"
@@ -52,6 +53,7 @@ nlohmann::json tally_json(const Tally& t) {
 
 TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& info) {
   const auto t_start = Clock::now();
+  models::check_model_config(cfg.model);
   const int threads = configure_threads(cfg.train.threads, info);
   const torch::Device device = select_device(cfg.train.device, info);
   auto comm = comm::make_communicator(cfg.train.backend, info, device);
@@ -74,6 +76,10 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
 
   torch::manual_seed(cfg.train.seed);
   auto model = models::make_classifier(cfg.model, classes, image_size);
+  if (!cfg.model.pretrained.empty()) {
+    models::load_backbone_state_dict(model->backbone(), cfg.model.pretrained);
+    LOG_RANK0("backbone weights from " << cfg.model.pretrained << " (head initialised afresh)");
+  }
   model->to(device);
   comm::broadcast_module(*model, *comm);  // identical replicas, whatever each rank's RNG did
   const int64_t params = models::count_parameters(*model);

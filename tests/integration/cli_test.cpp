@@ -52,7 +52,7 @@ void expect_one_line_error(const Result& r, const std::string& must_contain) {
 TEST(Cli, HelpListsEverySubcommand) {
   auto r = run("--help");
   EXPECT_EQ(r.status, 0);
-  for (const char* cmd : {"synth", "prep", "train", "eval"}) {
+  for (const char* cmd : {"synth", "prep", "train", "eval", "params", "export"}) {
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
     auto sub = run(std::string(cmd) + " --help");
     EXPECT_EQ(sub.status, 0) << cmd << ": " << sub.err;
@@ -83,6 +83,9 @@ TEST(Cli, MissingInputsAreNamed) {
 #endif
   expect_one_line_error(run("train --data.dir " + missing + " --train.device cpu"), missing);
   expect_one_line_error(run("eval --checkpoint " + missing + "/c.pt --data " + missing), missing);
+  expect_one_line_error(run("export --checkpoint " + missing + "/c.pt --out x.pt"), missing);
+  expect_one_line_error(run("params --model resnet1000"), "resnet1000");
+  expect_one_line_error(run("train --data.dir x --model.head max --train.device cpu"), "--model.head 'max'");
 }
 
 TEST(Cli, MalformedConfigIsNamed) {

@@ -42,4 +42,9 @@ assert math.isfinite(r["loss"]), r
 assert 0.0 <= r["top1"] <= r["top5"] <= 1.0, r
 print("e2e eval ok:", r)
 PY
+# The paper's head delta, as a user asks for it; and the trained weights exported for Python.
+"$bin" params --model resnet50 --head wise --classes 70 --image-size 224 | tee params.log
+grep -q "+20,480 vs gap" params.log || { echo "FAIL: wise head delta"; exit 1; }
+"$bin" export --checkpoint "$ckpt" --out export.pt
+test -s export.pt
 echo "e2e: passed"

@@ -80,7 +80,7 @@ TEST(Config, ValidateNamesTheBadOption) {
   cfg = Config{};
   EXPECT_THROW(cfg.validate(), Error);  // data.dir missing
   cfg.data.dir = "d";
-  cfg.model.head = "max";
+  cfg.model.dropout = 1.5;
   EXPECT_THROW(cfg.validate(), Error);
 }
 
