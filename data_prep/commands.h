@@ -10,5 +10,8 @@ namespace wisesr::prep {
 void run_synth(const config::SynthConfig& cfg);
 /// `wisesr prep`: class folders -> train/val HDF5 shards + index.json.
 void run_prep(const config::PrepConfig& cfg);
+/// `wisesr verify`: manifest <-> shards (counts, SHA-256) and every record decoded; returns the number
+/// of damaged shards (0 = intact) after printing a line per shard.
+int run_verify(const config::VerifyConfig& cfg);
 
 }  // namespace wisesr::prep

@@ -12,4 +12,8 @@ void run_prep(const config::PrepConfig&) {
   WISESR_THROW("'wisesr prep' needs OpenCV; this build has none (install libopencv-dev and reconfigure)");
 }
 
+int run_verify(const config::VerifyConfig&) {
+  WISESR_THROW("'wisesr verify' needs OpenCV; this build has none (install libopencv-dev and reconfigure)");
+}
+
 }  // namespace wisesr::prep

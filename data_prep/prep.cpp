@@ -1,197 +1,261 @@
-// `wisesr prep`: class folders -> train/val HDF5 shards of JPEG records + index.json.
-// Deterministic: the same inputs and seed give the same records in the same order whatever the
-// thread count (work is done in fixed chunks and appended in input order).
+// `wisesr prep`: images -> train/val HDF5 shards + index.json.
+//
+// Deterministic: the inputs and seed fix the record order; work is done in fixed chunks appended in
+// input order, so thread count does not change a byte. Each completed shard is committed (temp file,
+// fsync, rename) and then recorded in <out>/prep-journal.jsonl with its SHA-256 and the input position
+// it ends at. Re-running with the same options resumes: shards in the journal whose files still match
+// their checksum are kept, the rest is redone. index.json is written last and marks a complete dataset.
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
+#include <map>
 
 #include "commands.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "core/thread_pool.h"
 #include "data/manifest.h"
-#include "data/sampler.h"
 #include "data/shard_writer.h"
+#include "image_codec.h"
+#include "sources.h"
 #include "wisesr/build_config.h"
 
 namespace wisesr::prep {
 namespace {
 
 namespace stdfs = std::filesystem;
+using nlohmann::json;
 
-struct Source {
-  std::string rel_path;  // relative to the input root
-  int32_t label;
+constexpr const char* kJournal = "prep-journal.jsonl";
+constexpr size_t kChunk = 256;  // inputs decoded in parallel between ordered appends
+
+struct ShardEntry {
+  data::ShardSummary summary;  // file empty: no shard, only the skips at the end of a split
+  uint64_t input_end = 0;      // index in the split's input order just past this shard's inputs
+  std::vector<uint64_t> class_counts;
+  std::vector<std::pair<std::string, std::string>> skipped;
 };
 
-struct Encoded {
-  bool ok = false;
-  std::string reason;
-  std::vector<uint8_t> bytes;
-};
-
-// 0..n-1 in a seeded pseudo-random order (a hash sort: portable, unlike std::shuffle's distributions).
-std::vector<size_t> hashed_order(size_t n, uint64_t seed) {
-  std::vector<uint64_t> keys(n);
-  for (size_t i = 0; i < n; ++i) keys[i] = data::mix64(seed ^ data::mix64(i));
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-  return order;
+json entry_json(const std::string& split, const ShardEntry& e) {
+  return {{"split", split},
+          {"file", e.summary.file},
+          {"records", e.summary.records},
+          {"bytes", e.summary.bytes},
+          {"sha256", e.summary.sha256},
+          {"input_end", e.input_end},
+          {"class_counts", e.class_counts},
+          {"skipped", e.skipped}};
 }
 
-bool is_hidden(const stdfs::path& p) { return !p.filename().empty() && p.filename().string()[0] == '.'; }
+// Everything that determines the output, so a journal is only resumed by the same prep.
+std::string fingerprint(const config::PrepConfig& cfg, const SourceSet& set) {
+  std::string s = "size=" + std::to_string(cfg.size) + ";resize=" + cfg.resize + ";storage=" + cfg.storage +
+                  ";quality=" + std::to_string(cfg.quality) + ";records=" + std::to_string(cfg.shard_records) +
+                  ";mb=" + std::to_string(cfg.shard_mb) + ";seed=" + std::to_string(cfg.seed) + ";val=" +
+                  std::to_string(cfg.val_fraction) + ";";
+  for (const auto& c : set.classes) s += c + "\n";
+  for (const auto* v : {&set.train, &set.val})
+    for (const auto& src : *v) s += src.rel_path + "\t" + std::to_string(src.label) + "\n";
+  return sha256_bytes(s.data(), s.size());
+}
 
-// Sorted class folders and their files (recursively, sorted), relative to root.
-std::vector<std::string> scan(const stdfs::path& root, std::vector<std::vector<std::string>>& files) {
-  WISESR_CHECK(stdfs::is_directory(root), "input directory '", root.string(), "' does not exist");
-  std::vector<std::string> classes;
-  for (const auto& e : stdfs::directory_iterator(root)) {
-    if (e.is_directory() && !is_hidden(e.path())) classes.push_back(e.path().filename().string());
-  }
-  std::sort(classes.begin(), classes.end());
-  WISESR_CHECK(!classes.empty(), "input directory '", root.string(), "' has no class subfolders");
-  for (const auto& c : classes) {
-    std::vector<std::string> list;
-    for (const auto& e : stdfs::recursive_directory_iterator(root / c, stdfs::directory_options::skip_permission_denied)) {
-      if (!e.is_directory() && !is_hidden(e.path())) list.push_back(stdfs::relative(e.path(), root).string());
+class Journal {
+ public:
+  Journal(const stdfs::path& out, const std::string& print) : path_(out / kJournal) {
+    if (stdfs::exists(path_)) {
+      std::ifstream in(path_);
+      std::string line;
+      std::getline(in, line);
+      json head = json::parse(line, nullptr, false);
+      WISESR_CHECK(!head.is_discarded() && head.value("fingerprint", "") == print, "'", out.string(),
+                   "' holds an unfinished prep of other inputs or options (remove it, or re-run with the same "
+                   "options to resume)");
+      while (std::getline(in, line)) {
+        json j = json::parse(line, nullptr, false);
+        if (j.is_discarded()) break;  // a torn last line from a kill: ignore it
+        entries_.push_back(j);
+      }
+    } else {
+      fs::write_file_atomic(path_, json({{"fingerprint", print}}).dump() + "\n");
     }
-    std::sort(list.begin(), list.end());
-    if (list.empty()) LOG_WARN("class folder '" << (root / c).string() << "' has no files");
-    files.push_back(std::move(list));
   }
-  return classes;
+
+  const std::vector<json>& entries() const { return entries_; }
+
+  void append(const std::string& split, const ShardEntry& e) {
+    std::ofstream out(path_, std::ios::app);
+    out << entry_json(split, e).dump() << "\n";
+    out.flush();
+    WISESR_CHECK(out.good(), "cannot append to '", path_.string(), "' (disk full?)");
+    out.close();
+    fs::commit_file_in_place(path_);
+  }
+
+ private:
+  stdfs::path path_;
+  std::vector<json> entries_;
+};
+
+// Shards of a split recorded in the journal whose files are intact, in order; stops at the first that
+// is missing or altered (it and everything after it is redone).
+std::vector<ShardEntry> completed(const Journal& journal, const std::string& split, const stdfs::path& out) {
+  std::vector<ShardEntry> done;
+  for (const auto& j : journal.entries()) {
+    if (j.value("split", "") != split) continue;
+    ShardEntry e;
+    e.summary = {j.at("file").get<std::string>(), j.at("records").get<uint64_t>(), j.at("bytes").get<uint64_t>(),
+                 j.at("sha256").get<std::string>()};
+    e.input_end = j.at("input_end").get<uint64_t>();
+    e.class_counts = j.at("class_counts").get<std::vector<uint64_t>>();
+    e.skipped = j.at("skipped").get<std::vector<std::pair<std::string, std::string>>>();
+    if (!e.summary.file.empty()) {
+      const auto p = out / e.summary.file;
+      std::error_code ec;
+      if (!stdfs::is_regular_file(p) || stdfs::file_size(p, ec) != e.summary.bytes ||
+          sha256_file(p) != e.summary.sha256) {
+        LOG_WARN("shard '" << p.string() << "' is missing or changed: redoing it and what follows");
+        break;
+      }
+    }
+    done.push_back(std::move(e));
+  }
+  return done;
 }
 
-Encoded encode(const stdfs::path& file, int size, int quality) {
-  Encoded out;
-  std::string raw;
-  try {
-    raw = fs::read_file(file);
-  } catch (const Error& e) {
-    out.reason = "unreadable";
-    return out;
+std::string shard_name(const std::string& split, size_t index) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "%s-%05zu.h5", split.c_str(), index);
+  return name;
+}
+
+void dry_run(const config::PrepConfig& cfg, const SourceSet& set, const CodecOptions& codec, ThreadPool& pool) {
+  std::vector<uint64_t> train(set.classes.size()), val(set.classes.size());
+  for (const auto& s : set.train) ++train[s.label];
+  for (const auto& s : set.val) ++val[s.label];
+  std::printf("%-32s %10s %10s\n", "class", "train", "val");
+  for (size_t c = 0; c < set.classes.size(); ++c) {
+    std::printf("%-32s %10llu %10llu\n", set.classes[c].c_str(), static_cast<unsigned long long>(train[c]),
+                static_cast<unsigned long long>(val[c]));
   }
-  if (raw.empty()) {
-    out.reason = "empty file";
-    return out;
-  }
-  cv::Mat img;
-  try {
-    img = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()), cv::IMREAD_COLOR);
-  } catch (const cv::Exception&) {
-    img.release();
-  }
-  if (img.empty()) {
-    out.reason = "not a decodable image";
-    return out;
-  }
-  cv::Mat resized;
-  const bool down = img.cols >= size && img.rows >= size;
-  cv::resize(img, resized, cv::Size(size, size), 0, 0, down ? cv::INTER_AREA : cv::INTER_CUBIC);
-  if (!cv::imencode(".jpg", resized, out.bytes, {cv::IMWRITE_JPEG_QUALITY, quality})) {
-    out.reason = "JPEG encode failed";
-    return out;
-  }
-  out.ok = true;
-  return out;
+  std::printf("%-32s %10zu %10zu\n", "total", set.train.size(), set.val.size());
+  // Expected size from encoding a deterministic sample.
+  const size_t n = std::min<size_t>(32, set.train.size());
+  std::vector<Record> sample(n);
+  pool.parallel_for(n, [&](size_t i) { sample[i] = make_record(set.train[i].file, codec); });
+  double bytes = 0;
+  size_t ok = 0;
+  for (const auto& r : sample)
+    if (r.ok) bytes += static_cast<double>(r.bytes.size()), ++ok;
+  const double per = ok ? bytes / ok : 0;
+  const double total = per * static_cast<double>(set.train.size() + set.val.size());
+  std::printf("expected size: %.1f MiB (%.1f KiB/record from %zu sampled inputs, %s %s %d)\n", total / (1 << 20),
+              per / 1024, ok, cfg.storage.c_str(), cfg.resize.c_str(), cfg.size);
+  if (!set.skipped.empty()) std::printf("%zu input(s) would be skipped before decoding\n", set.skipped.size());
 }
 
 }  // namespace
 
 void run_prep(const config::PrepConfig& cfg) {
-  const stdfs::path root(cfg.input), out(cfg.out);
-  std::vector<std::vector<std::string>> files;
-  const auto classes = scan(root, files);
-  WISESR_CHECK(!stdfs::exists(out / data::kManifestName), "'", out.string(),
-               "' already holds a prepared dataset (remove it or choose another --out)");
-  fs::ensure_dir(out);
-
-  // Stratified, seeded split: each class's files in a seeded order, the first round(n * f) go to val.
-  std::vector<Source> train, val;
-  for (size_t c = 0; c < classes.size(); ++c) {
-    const auto order = hashed_order(files[c].size(), cfg.seed ^ data::mix64(0xC1A55 + c));
-    const size_t n_val = static_cast<size_t>(std::llround(cfg.val_fraction * static_cast<double>(order.size())));
-    for (size_t k = 0; k < order.size(); ++k) {
-      (k < n_val ? val : train).push_back({files[c][order[k]], static_cast<int32_t>(c)});
-    }
-  }
-  // Mix classes within each split (seeded) so every shard holds every class.
-  auto shuffle = [&](std::vector<Source>& v, uint64_t salt) {
-    std::vector<Source> shuffled;
-    shuffled.reserve(v.size());
-    for (size_t i : hashed_order(v.size(), cfg.seed ^ data::mix64(salt))) shuffled.push_back(v[i]);
-    v = std::move(shuffled);
-  };
-  shuffle(train, 0x7121);
-  shuffle(val, 0x7a1);
-
-  data::Manifest manifest;
-  manifest.tool_version = WISESR_VERSION;
-  manifest.classes = classes;
-  manifest.storage = "jpeg";
-  manifest.size_policy = "squash";
-  manifest.jpeg_quality = cfg.quality;
-  manifest.image_size = cfg.size;
-  manifest.options = {{"input", cfg.input},
-                      {"size", std::to_string(cfg.size)},
-                      {"val_fraction", std::to_string(cfg.val_fraction)},
-                      {"seed", std::to_string(cfg.seed)},
-                      {"quality", std::to_string(cfg.quality)},
-                      {"shard_records", std::to_string(cfg.shard_records)}};
-
+  const SourceSet set = collect_sources(cfg);
+  const CodecOptions codec{cfg.size, cfg.resize, cfg.storage, cfg.quality};
   const size_t threads = cfg.threads > 0 ? static_cast<size_t>(cfg.threads)
                                          : std::max(1u, std::thread::hardware_concurrency());
   ThreadPool pool(threads - 1);
-  std::vector<std::pair<std::string, std::string>> skipped;  // path, reason
-  const size_t chunk = 256;
+  if (cfg.dry_run) {
+    dry_run(cfg, set, codec, pool);
+    return;
+  }
+  const stdfs::path out(cfg.out);
+  WISESR_CHECK(!stdfs::exists(out / data::kManifestName), "'", out.string(),
+               "' already holds a complete dataset (check it with 'wisesr verify'; remove it to redo)");
+  WISESR_CHECK(!cfg.strict || set.skipped.empty(), "'", set.skipped.empty() ? "" : set.skipped[0].first, "': ",
+               set.skipped.empty() ? "" : set.skipped[0].second, " (--strict)");
+  fs::ensure_dir(out);
+  Journal journal(out, fingerprint(cfg, set));
+  for (const auto& e : stdfs::directory_iterator(out)) {  // temp files of a killed run
+    const std::string name = e.path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos) stdfs::remove(e.path());
+  }
 
-  for (const auto& [split, sources] : {std::pair<std::string, const std::vector<Source>*>{"train", &train},
-                                       std::pair<std::string, const std::vector<Source>*>{"val", &val}}) {
+  data::Manifest manifest;
+  manifest.tool_version = WISESR_VERSION;
+  manifest.classes = set.classes;
+  manifest.storage = cfg.storage;
+  manifest.size_policy = cfg.resize;
+  manifest.jpeg_quality = cfg.storage == "jpeg" ? cfg.quality : 0;
+  manifest.image_size = cfg.size;
+  manifest.options = {{"input", cfg.input},         {"list", cfg.list},
+                      {"val_input", cfg.val_input}, {"val_list", cfg.val_list},
+                      {"class_index", cfg.class_index}, {"size", std::to_string(cfg.size)},
+                      {"resize", cfg.resize},       {"storage", cfg.storage},
+                      {"quality", std::to_string(cfg.quality)}, {"val_fraction", std::to_string(cfg.val_fraction)},
+                      {"seed", std::to_string(cfg.seed)}, {"shard_records", std::to_string(cfg.shard_records)},
+                      {"shard_mb", std::to_string(cfg.shard_mb)}};
+  std::vector<std::pair<std::string, std::string>> skipped = set.skipped;
+  size_t resumed = 0;
+  const uint64_t shard_bytes = static_cast<uint64_t>(cfg.shard_mb * (1 << 20));
+
+  for (const auto& [split, sources] : {std::pair<std::string, const std::vector<Source>*>{"train", &set.train},
+                                       std::pair<std::string, const std::vector<Source>*>{"val", &set.val}}) {
     data::SplitManifest sm;
-    sm.class_counts.assign(classes.size(), 0);
+    sm.class_counts.assign(set.classes.size(), 0);
+    auto account = [&](const ShardEntry& e) {
+      if (!e.summary.file.empty()) sm.shards.push_back(e.summary);
+      sm.records += e.summary.records;
+      for (size_t c = 0; c < e.class_counts.size() && c < sm.class_counts.size(); ++c) sm.class_counts[c] += e.class_counts[c];
+      skipped.insert(skipped.end(), e.skipped.begin(), e.skipped.end());
+    };
+    uint64_t next = 0;
+    for (const auto& e : completed(journal, split, out)) {
+      account(e);
+      next = e.input_end;
+      ++resumed;
+    }
     data::ShardInfo info;
-    info.jpeg_quality = cfg.quality;
+    info.storage = cfg.storage;
+    info.size_policy = cfg.resize;
+    info.jpeg_quality = manifest.jpeg_quality;
     info.image_size = cfg.size;
     info.split = split;
-    info.class_names = classes;
+    info.class_names = set.classes;
     std::unique_ptr<data::ShardWriter> writer;
-    auto finish_shard = [&] {
-      if (writer && writer->records() > 0) sm.shards.push_back(writer->finish());
+    ShardEntry pending;
+    pending.class_counts.assign(set.classes.size(), 0);
+    auto close_shard = [&](uint64_t input_end) {
+      pending.input_end = input_end;
+      if (writer) pending.summary = writer->finish();
       writer.reset();
+      journal.append(split, pending);
+      account(pending);
+      pending = ShardEntry{};
+      pending.class_counts.assign(set.classes.size(), 0);
     };
-    for (size_t first = 0; first < sources->size(); first += chunk) {
-      const size_t n = std::min(chunk, sources->size() - first);
-      std::vector<Encoded> encoded(n);
-      pool.parallel_for(n, [&](size_t i) {
-        encoded[i] = encode(root / (*sources)[first + i].rel_path, cfg.size, cfg.quality);
-      });
+    for (uint64_t first = next; first < sources->size(); first += kChunk) {
+      const size_t n = std::min<size_t>(kChunk, sources->size() - first);
+      std::vector<Record> records(n);
+      pool.parallel_for(n, [&](size_t i) { records[i] = make_record((*sources)[first + i].file, codec); });
       for (size_t i = 0; i < n; ++i) {
         const Source& src = (*sources)[first + i];
-        if (!encoded[i].ok) {
-          WISESR_CHECK(!cfg.strict, "'", (root / src.rel_path).string(), "': ", encoded[i].reason, " (--strict)");
-          skipped.emplace_back(src.rel_path, encoded[i].reason);
+        if (!records[i].ok) {
+          WISESR_CHECK(!cfg.strict, "'", src.file, "': ", records[i].reason, " (--strict)");
+          pending.skipped.emplace_back(src.rel_path, records[i].reason);
           continue;
         }
         if (!writer) {
-          char name[64];
-          std::snprintf(name, sizeof(name), "%s-%05zu.h5", split.c_str(), sm.shards.size());
-          writer = std::make_unique<data::ShardWriter>(out / name, info);
+          writer = std::make_unique<data::ShardWriter>(out / shard_name(split, sm.shards.size()), info);
         }
-        writer->add(encoded[i].bytes, src.label,
-                    {static_cast<uint32_t>(cfg.size), static_cast<uint32_t>(cfg.size), 3}, src.rel_path);
-        ++sm.class_counts[static_cast<size_t>(src.label)];
-        ++sm.records;
-        if (writer->records() >= cfg.shard_records) finish_shard();
+        writer->add(records[i].bytes, src.label, records[i].shape, src.rel_path);
+        ++pending.class_counts[static_cast<size_t>(src.label)];
+        const bool full = cfg.shard_records > 0 ? writer->records() >= cfg.shard_records
+                                                : writer->payload_bytes() >= shard_bytes;
+        if (full) close_shard(first + i + 1);
       }
     }
-    finish_shard();
+    if (writer || !pending.skipped.empty()) close_shard(sources->size());
     manifest.splits[split] = std::move(sm);
   }
 
@@ -199,12 +263,15 @@ void run_prep(const config::PrepConfig& cfg) {
   for (const auto& [p, r] : skipped) tsv += p + "\t" + r + "\n";
   fs::write_file_atomic(out / "skipped.tsv", tsv);
   manifest.save(out);  // written last: its presence marks a complete dataset
+  std::error_code ec;
+  stdfs::remove(out / kJournal, ec);
   const auto& tr = manifest.splits["train"];
   const auto& va = manifest.splits["val"];
-  LOG_RANK0("prepared " << tr.records << " train + " << va.records << " val records of " << classes.size()
-                        << " classes in " << tr.shards.size() + va.shards.size() << " shard(s) at " << cfg.size << "x"
-                        << cfg.size << " q" << cfg.quality << " -> " << out.string() << "; skipped "
-                        << skipped.size() << (skipped.empty() ? "" : " (see skipped.tsv)"));
+  LOG_RANK0("prepared " << tr.records << " train + " << va.records << " val records of " << set.classes.size()
+                        << " classes in " << tr.shards.size() + va.shards.size() << " shard(s) at " << cfg.size
+                        << " (" << cfg.resize << ", " << cfg.storage << ") -> " << out.string() << "; skipped "
+                        << skipped.size() << (skipped.empty() ? "" : " (see skipped.tsv)")
+                        << (resumed ? "; resumed after " + std::to_string(resumed) + " completed shard(s)" : ""));
 }
 
 }  // namespace wisesr::prep

@@ -48,10 +48,11 @@ std::vector<std::array<int, kSynthShapes>> synth_layouts(int classes) {
   return layouts;
 }
 
-cv::Mat render_spatial(const std::array<int, kSynthShapes>& layout, int size, uint64_t seed, int label, int index) {
-  Rng rng(seed ^ data::mix64(static_cast<uint64_t>(label) * 1000003ULL + static_cast<uint64_t>(index)));
+namespace {
+
+// Background shared by both tasks: a random-direction colour gradient plus per-pixel noise.
+cv::Mat background(Rng& rng, int size) {
   cv::Mat img(size, size, CV_8UC3);
-  // Background: a random-direction colour gradient plus per-pixel noise.
   const double b0 = rng.uniform(40, 200), g0 = rng.uniform(40, 200), r0 = rng.uniform(40, 200);
   const double dx = rng.uniform(-60, 60), dy = rng.uniform(-60, 60), noise = rng.uniform(8, 30);
   for (int y = 0; y < size; ++y) {
@@ -63,33 +64,70 @@ cv::Mat render_spatial(const std::array<int, kSynthShapes>& layout, int size, ui
                          cv::saturate_cast<uint8_t>(r0 + t + n));
     }
   }
+  return img;
+}
+
+// Pattern `kind` (0..7) centred at c with half-size r: circle, square, triangle, cross, ring,
+// horizontal stripes, vertical stripes, checkerboard.
+void draw_pattern(cv::Mat& img, int kind, cv::Point c, int r, const cv::Scalar& color) {
+  const int t = std::max(1, r / 3);
+  switch (kind) {
+    case 0: cv::circle(img, c, r, color, cv::FILLED, cv::LINE_AA); break;
+    case 1: cv::rectangle(img, cv::Point(c.x - r, c.y - r), cv::Point(c.x + r, c.y + r), color, cv::FILLED); break;
+    case 2: {
+      std::vector<cv::Point> tri = {{c.x, c.y - r}, {c.x - r, c.y + r}, {c.x + r, c.y + r}};
+      cv::fillConvexPoly(img, tri, color, cv::LINE_AA);
+      break;
+    }
+    case 3:
+      cv::rectangle(img, cv::Point(c.x - r, c.y - t), cv::Point(c.x + r, c.y + t), color, cv::FILLED);
+      cv::rectangle(img, cv::Point(c.x - t, c.y - r), cv::Point(c.x + t, c.y + r), color, cv::FILLED);
+      break;
+    case 4: cv::circle(img, c, r, color, std::max(1, r / 4), cv::LINE_AA); break;
+    case 5:
+    case 6:
+      for (int k = -r; k <= r; k += 2 * t) {
+        if (kind == 5) cv::rectangle(img, cv::Point(c.x - r, c.y + k), cv::Point(c.x + r, c.y + k + t - 1), color, cv::FILLED);
+        else cv::rectangle(img, cv::Point(c.x + k, c.y - r), cv::Point(c.x + k + t - 1, c.y + r), color, cv::FILLED);
+      }
+      break;
+    default:
+      for (int y = -r; y < r; y += t)
+        for (int x = -r; x < r; x += t)
+          if (((x + r) / t + (y + r) / t) % 2 == 0)
+            cv::rectangle(img, cv::Point(c.x + x, c.y + y), cv::Point(c.x + x + t - 1, c.y + y + t - 1), color, cv::FILLED);
+  }
+}
+
+cv::Scalar random_color(Rng& rng) { return {rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)}; }
+
+Rng image_rng(uint64_t seed, int label, int index) {
+  return Rng(seed ^ data::mix64(static_cast<uint64_t>(label) * 1000003ULL + static_cast<uint64_t>(index)));
+}
+
+}  // namespace
+
+cv::Mat render_spatial(const std::array<int, kSynthShapes>& layout, int size, uint64_t seed, int label, int index) {
+  Rng rng = image_rng(seed, label, index);
+  cv::Mat img = background(rng, size);
   const double cell = static_cast<double>(size) / kSynthGrid;
   for (int s = 0; s < kSynthShapes; ++s) {
     const int cx_cell = layout[s] % kSynthGrid, cy_cell = layout[s] / kSynthGrid;
     const double cx = (cx_cell + 0.5 + rng.uniform(-0.15, 0.15)) * cell;
     const double cy = (cy_cell + 0.5 + rng.uniform(-0.15, 0.15)) * cell;
-    const double r = cell * rng.uniform(0.25, 0.4);
-    const cv::Scalar color(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255));
-    const cv::Point c(static_cast<int>(cx), static_cast<int>(cy));
-    const int ri = std::max(2, static_cast<int>(r));
-    switch (s) {
-      case 0:
-        cv::circle(img, c, ri, color, cv::FILLED, cv::LINE_AA);
-        break;
-      case 1:
-        cv::rectangle(img, cv::Point(c.x - ri, c.y - ri), cv::Point(c.x + ri, c.y + ri), color, cv::FILLED);
-        break;
-      case 2: {
-        std::vector<cv::Point> tri = {{c.x, c.y - ri}, {c.x - ri, c.y + ri}, {c.x + ri, c.y + ri}};
-        cv::fillConvexPoly(img, tri, color, cv::LINE_AA);
-        break;
-      }
-      default: {
-        const int t = std::max(1, ri / 3);
-        cv::rectangle(img, cv::Point(c.x - ri, c.y - t), cv::Point(c.x + ri, c.y + t), color, cv::FILLED);
-        cv::rectangle(img, cv::Point(c.x - t, c.y - ri), cv::Point(c.x + t, c.y + ri), color, cv::FILLED);
-      }
-    }
+    const int r = std::max(2, static_cast<int>(cell * rng.uniform(0.25, 0.4)));
+    draw_pattern(img, s, cv::Point(static_cast<int>(cx), static_cast<int>(cy)), r, random_color(rng));
+  }
+  return img;
+}
+
+cv::Mat render_texture(int size, uint64_t seed, int label, int index) {
+  Rng rng = image_rng(seed ^ 0x7E47, label, index);
+  cv::Mat img = background(rng, size);
+  for (int k = 0; k < 3; ++k) {
+    const int r = std::max(3, static_cast<int>(size * rng.uniform(0.08, 0.16)));
+    const cv::Point c(rng.integer(r, size - r - 1), rng.integer(r, size - r - 1));
+    draw_pattern(img, label, c, r, random_color(rng));
   }
   return img;
 }
@@ -102,7 +140,12 @@ void run_synth(const config::SynthConfig& cfg) {
   std::vector<std::string> class_names;
   for (int c = 0; c < cfg.classes; ++c) {
     char name[32];
-    std::snprintf(name, sizeof(name), "layout_%02d", c);
+    static const char* kPatterns[] = {"circle", "square", "triangle", "cross", "ring", "hstripes", "vstripes", "checker"};
+    if (cfg.task == "texture") {
+      std::snprintf(name, sizeof(name), "%s", kPatterns[c]);
+    } else {
+      std::snprintf(name, sizeof(name), "layout_%02d", c);
+    }
     class_names.emplace_back(name);
     fs::ensure_dir(out / name);
   }
@@ -110,7 +153,8 @@ void run_synth(const config::SynthConfig& cfg) {
   ThreadPool pool(std::max(1u, std::thread::hardware_concurrency()) - 1);
   pool.parallel_for(total, [&](size_t i) {
     const int label = static_cast<int>(i / cfg.per_class), index = static_cast<int>(i % cfg.per_class);
-    cv::Mat img = render_spatial(layouts[label], cfg.size, cfg.seed, label, index);
+    cv::Mat img = cfg.task == "texture" ? render_texture(cfg.size, cfg.seed, label, index)
+                                        : render_spatial(layouts[label], cfg.size, cfg.seed, label, index);
     std::vector<uint8_t> bytes;
     std::vector<int> params;
     if (ext == ".jpg") params = {cv::IMWRITE_JPEG_QUALITY, 95};

@@ -23,4 +23,9 @@ std::vector<std::array<int, kSynthShapes>> synth_layouts(int classes);
 cv::Mat render_spatial(const std::array<int, kSynthShapes>& layout, int size, uint64_t seed, int label,
                        int index);
 
+/// The "texture" task: class c draws pattern c (circle, square, triangle, cross, ring, horizontal
+/// stripes, vertical stripes, checkerboard) three times at random places: the label is *what*, not
+/// where — the control case in which GAP loses nothing.
+cv::Mat render_texture(int size, uint64_t seed, int label, int index);
+
 }  // namespace wisesr::prep

@@ -28,7 +28,8 @@ constexpr const char* kUsage =
     "\n"
     "Commands:\n"
     "  synth   write a synthetic image-folder dataset (label = spatial layout)\n"
-    "  prep    convert class folders into train/val HDF5 shards + index.json\n"
+    "  prep    convert image folders or lists into train/val HDF5 shards + index.json\n"
+    "  verify  check a prepared dataset: manifest, checksums, every record decoded\n"
     "  train   train a model on prepared shards (mpirun -np N wisesr train ...)\n"
     "  eval    top-1/top-5 of a checkpoint on a split of prepared shards\n"
     "  params  parameter counts, feature map and FLOPs of a model/head at an image size\n"
@@ -91,6 +92,10 @@ int main(int argc, char** argv) {
     } else if (command == "prep") {
       config::PrepConfig cfg;
       if (parse_or_help(config::parse_prep_args, args, cfg)) prep::run_prep(cfg);
+    } else if (command == "verify") {
+      config::VerifyConfig cfg;
+      if (!parse_or_help(config::parse_verify_args, args, cfg)) return 0;
+      if (prep::run_verify(cfg) != 0) return 1;
     } else if (command == "train") {
       config::Config cfg;
       if (!parse_or_help(config::parse_train_args, args, cfg)) return 0;
@@ -118,7 +123,7 @@ int main(int argc, char** argv) {
       train::export_checkpoint(cfg.checkpoint, cfg.out);
     } else {
       return fail("", "unknown command '" + command +
-                          "' (commands: synth, prep, train, eval, params, export; see 'wisesr --help')");
+                          "' (commands: synth, prep, verify, train, eval, params, export; see 'wisesr --help')");
     }
   } catch (const Error& e) {
     return fail(command, e.what());

@@ -173,28 +173,69 @@ Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg) 
       "classes", bound(cfg.classes), "number of classes (2..24)")("per-class", bound(cfg.per_class),
                                                                    "images per class")(
       "size", bound(cfg.size), "image side in pixels")("seed", bound(cfg.seed), "random seed")(
-      "format", bound(cfg.format), "jpeg | png")("task", bound(cfg.task),
-                                                 "spatial: the label is where the shapes are, not what they are");
+      "format", bound(cfg.format), "jpeg | png")(
+      "task", bound(cfg.task),
+      "spatial: the label is where the shapes are, not what they are; texture: the label is which pattern, "
+      "drawn anywhere");
   return parse_simple("synth",
                       "Usage: wisesr synth --out DIR [--classes K --per-class N --size S --seed X]\n"
-                      "Write a synthetic image-folder dataset whose label depends on spatial layout.",
+                      "Write a synthetic image-folder dataset (benchmarks for GAP vs Wise-SrNet, docs/datasets.md).",
                       desc, args);
 }
 
 Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
   po::options_description desc("Options");
-  desc.add_options()("input", po::value(&cfg.input)->required(), "image folder: one subfolder per class")(
+  desc.add_options()("input", po::value(&cfg.input), "training images: one subfolder per class (nested folders allowed)")(
+      "list", po::value(&cfg.list), "training list instead of --input: lines 'path<TAB>label' or 'path,label'")(
+      "root", po::value(&cfg.root), "base directory of relative list paths (default: the list file's directory)")(
+      "val-input", po::value(&cfg.val_input), "separate validation folder tree")(
+      "val-list", po::value(&cfg.val_list), "separate validation list (e.g. ImageNet val)")(
+      "class-index", po::value(&cfg.class_index),
+      "file with one class name per line, fixing label order (default: sorted folder names/labels)")(
       "out", po::value(&cfg.out)->required(), "output directory for shards and index.json")(
-      "size", bound(cfg.size), "stored image side (images are squashed to size x size)")(
-      "val-fraction", bound(cfg.val_fraction), "stratified fraction of each class held out for validation")(
-      "seed", bound(cfg.seed), "seed of the train/val split")("quality", bound(cfg.quality), "JPEG quality")(
-      "shard-records", bound(cfg.shard_records), "records per shard")(
+      "size", bound(cfg.size), "stored image side (short side with --resize short-side)")(
+      "resize", bound(cfg.resize), "squash (the paper's) | center-crop | short-side (keep aspect, crop at train time)")(
+      "storage", bound(cfg.storage), "jpeg (re-encoded) | raw (uint8 RGB, no decode at train time)")(
+      "quality", bound(cfg.quality), "JPEG quality")(
+      "val-fraction", bound(cfg.val_fraction),
+      "without a separate validation source: stratified fraction of each class held out")(
+      "seed", bound(cfg.seed), "seed of the train/val split and record order")(
+      "shard-mb", bound(cfg.shard_mb), "target payload size of a shard in MiB")(
+      "shard-records", bound(cfg.shard_records), "records per shard instead of --shard-mb (0 = by size)")(
       "threads", bound(cfg.threads), "decode/encode threads; 0 = all cores")(
-      "strict", po::bool_switch(&cfg.strict), "fail on the first unreadable image instead of skipping it");
+      "strict", po::bool_switch(&cfg.strict), "fail on the first unusable input instead of skipping it")(
+      "dry-run", po::bool_switch(&cfg.dry_run), "print counts per class and the expected size, write nothing");
   return parse_simple("prep",
-                      "Usage: wisesr prep --input DIR --out DIR --size S [options]\n"
-                      "Convert class folders into train/val HDF5 shards of JPEG records plus index.json.",
+                      "Usage: wisesr prep (--input DIR | --list FILE) --out DIR --size S [options]\n"
+                      "Convert images into train/val HDF5 shards plus index.json (docs/shard-format.md).\n"
+                      "Unusable inputs are skipped and listed in skipped.tsv; an interrupted prep resumes\n"
+                      "when re-run with the same options.",
                       desc, args);
+}
+
+Parsed parse_verify_args(const std::vector<std::string>& args, VerifyConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("dir", po::value(&cfg.dir)->required(), "prepared dataset directory (also positional)")(
+      "threads", bound(cfg.threads), "decode threads; 0 = all cores");
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  Parsed out;
+  desc.add_options()("help,h", "show this help");
+  guarded("verify", [&] {
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      out.help = true;
+      out.help_text = help_for(
+          "Usage: wisesr verify DIR\n"
+          "Check index.json against the shards (counts, SHA-256) and decode every record; exit 0 only if\n"
+          "everything is intact.",
+          desc);
+      return;
+    }
+    po::notify(vm);
+  });
+  return out;
 }
 
 Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg) {

@@ -19,6 +19,7 @@ Parsed parse_train_args(const std::vector<std::string>& args, Config& cfg);
 Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg);
 Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg);
 Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg);
+Parsed parse_verify_args(const std::vector<std::string>& args, VerifyConfig& cfg);
 Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg);
 Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg);
 

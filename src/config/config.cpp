@@ -35,16 +35,24 @@ void SynthConfig::validate() const {
   WISESR_CHECK(per_class >= 1, "--per-class must be >= 1");
   WISESR_CHECK(size >= 32 && size <= 4096, "--size must be in [32, 4096], got ", size);
   WISESR_CHECK(format == "jpeg" || format == "png", "--format must be jpeg or png, got '", format, "'");
-  WISESR_CHECK(task == "spatial", "--task must be spatial, got '", task, "'");
+  WISESR_CHECK(task == "spatial" || task == "texture", "--task must be spatial or texture, got '", task, "'");
+  WISESR_CHECK(task != "texture" || classes <= 8, "--task texture has 8 patterns: --classes must be <= 8");
 }
 
 void PrepConfig::validate() const {
+  WISESR_CHECK(input.empty() != list.empty(), "give exactly one training source: --input DIR or --list FILE");
+  WISESR_CHECK(val_input.empty() || val_list.empty(), "give at most one of --val-input and --val-list");
+  WISESR_CHECK(resize == "squash" || resize == "center-crop" || resize == "short-side",
+               "--resize must be squash, center-crop or short-side, got '", resize, "'");
+  WISESR_CHECK(storage == "jpeg" || storage == "raw", "--storage must be jpeg or raw, got '", storage, "'");
+  WISESR_CHECK(shard_records > 0 || shard_mb > 0, "--shard-mb must be > 0 (or set --shard-records)");
   WISESR_CHECK(size >= 8 && size <= 8192, "--size must be in [8, 8192], got ", size);
   WISESR_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "--val-fraction must be in [0, 1), got ", val_fraction);
   WISESR_CHECK(quality >= 1 && quality <= 100, "--quality must be in [1, 100], got ", quality);
-  WISESR_CHECK(shard_records >= 1, "--shard-records must be >= 1");
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
+
+void VerifyConfig::validate() const { WISESR_CHECK(threads >= 0, "--threads must be >= 0"); }
 
 void ParamsConfig::validate() const {
   WISESR_CHECK(classes >= 1, "--classes must be >= 1, got ", classes);

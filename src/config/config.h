@@ -101,21 +101,37 @@ struct SynthConfig {
   int size = 128;
   uint64_t seed = 1;
   std::string format = "jpeg";  // jpeg | png
-  std::string task = "spatial";
+  std::string task = "spatial";  // spatial (label = layout) | texture (label = pattern, anywhere)
   void validate() const;
 };
 
 /// Options of `wisesr prep`.
 struct PrepConfig {
-  std::string input;
+  std::string input;        // class-folder tree (root/<class>/.../<image>)
+  std::string list;         // or: list file "path<TAB>label" / "path,label"
+  std::string root;         // base of relative list paths (default: the list file's directory)
+  std::string val_input;    // separate validation tree ...
+  std::string val_list;     // ... or list; otherwise --val-fraction of the training source
+  std::string class_index;  // one class name per line: fixes the class order
   std::string out;
   int size = 224;
+  std::string resize = "squash";  // squash | center-crop | short-side
+  std::string storage = "jpeg";   // jpeg | raw
   double val_fraction = 0.2;
   uint64_t seed = 1;
   int quality = 90;
-  uint64_t shard_records = 1024;
+  uint64_t shard_records = 0;  // records per shard; 0 = by --shard-mb
+  double shard_mb = 256;       // payload MiB per shard (when --shard-records is 0)
   int threads = 0;
   bool strict = false;
+  bool dry_run = false;
+  void validate() const;
+};
+
+/// Options of `wisesr verify`.
+struct VerifyConfig {
+  std::string dir;
+  int threads = 0;
   void validate() const;
 };
 

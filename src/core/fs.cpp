@@ -43,6 +43,12 @@ void commit_file(const stdfs::path& temp_path, const stdfs::path& final_path) {
   fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
 }
 
+void commit_file_in_place(const stdfs::path& path) {
+  fsync_fd_path(path, O_RDONLY);
+  stdfs::path dir = path.parent_path();
+  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
+}
+
 void write_file_atomic(const stdfs::path& path, std::string_view content) {
   stdfs::path tmp = temp_path_for(path);
   {
@@ -50,13 +56,20 @@ void write_file_atomic(const stdfs::path& path, std::string_view content) {
     WISESR_CHECK(out.good(), "cannot write '", tmp.string(), "': ", std::strerror(errno));
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
     out.flush();
-    if (!out.good()) {
+    out.close();
+    if (out.fail()) {
       std::error_code ec;
       stdfs::remove(tmp, ec);
       WISESR_THROW("write to '", path.string(), "' failed (disk full?)");
     }
   }
-  commit_file(tmp, path);
+  try {
+    commit_file(tmp, path);
+  } catch (...) {
+    std::error_code ec;
+    stdfs::remove(tmp, ec);
+    throw;
+  }
 }
 
 std::string read_file(const stdfs::path& path) {

@@ -17,6 +17,9 @@ stdfs::path temp_path_for(const stdfs::path& final_path);
 /// fsync the file, rename it onto final_path, fsync the directory. Throws on any failure.
 void commit_file(const stdfs::path& temp_path, const stdfs::path& final_path);
 
+/// fsync an existing file and its directory (after an append that must survive a crash).
+void commit_file_in_place(const stdfs::path& path);
+
 /// Write content to path atomically (temp file + fsync + rename).
 void write_file_atomic(const stdfs::path& path, std::string_view content);
 

@@ -1,5 +1,7 @@
 #include "data/loader.h"
 
+#include <cstring>
+
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "data/jpeg_decoder.h"
@@ -12,8 +14,8 @@ Loader::Loader(const ShardSet& set, std::vector<uint64_t> indices, LoaderOptions
   WISESR_CHECK(opt_.batch_size >= 1, "batch size must be >= 1");
   const size_t n = indices_.size(), bs = static_cast<size_t>(opt_.batch_size);
   num_batches_ = opt_.drop_last ? n / bs : (n + bs - 1) / bs;
-  WISESR_CHECK(set_.manifest().storage == "jpeg", "storage '", set_.manifest().storage,
-               "' is not supported by this loader yet (only jpeg)");
+  WISESR_CHECK(set_.manifest().storage == "jpeg" || set_.manifest().storage == "raw", "storage '",
+               set_.manifest().storage, "' is not supported (jpeg, raw)");
   pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(std::max(0, opt_.workers)));
   thread_ = std::thread([this] { produce(); });
 }
@@ -74,19 +76,49 @@ Batch Loader::make_batch(size_t b) {
     set_.read(rec, bytes[i]);
     shapes[i] = set_.shape(rec);
     labels[i] = set_.label(rec);
-    WISESR_CHECK(shapes[i].height == shapes[0].height && shapes[i].width == shapes[0].width, "record ",
-                 set_.describe(rec), " is ", shapes[i].width, "x", shapes[i].height,
-                 "; variable-size records need a crop policy (not supported yet)");
   }
-  const int64_t h = shapes[0].height, w = shapes[0].width;
+  // Fixed-size shards (squash, center-crop) give every record the batch's size; short-side shards
+  // store the short side = image_size and are cropped here: a seeded random crop in training, the
+  // centre in evaluation.
+  const bool crop = set_.manifest().size_policy == "short-side";
+  const int64_t h = crop ? set_.manifest().image_size : shapes[0].height;
+  const int64_t w = crop ? set_.manifest().image_size : shapes[0].width;
+  const bool raw = set_.manifest().storage == "raw";
   torch::Tensor images = torch::empty({static_cast<int64_t>(count), h, w, 3}, torch::kUInt8);
   uint8_t* base = images.data_ptr<uint8_t>();
   pool_->parallel_for(count, [&](size_t i) {
     thread_local JpegDecoder decoder;  // one reusable decompressor per decoding thread
+    thread_local std::vector<uint8_t> scratch;
+    const uint64_t rec = indices_[first + i];
     try {
-      decoder.decode_rgb(bytes[i].data(), bytes[i].size(), base + i * h * w * 3, shapes[i]);
+      const RecordShape s = shapes[i];
+      WISESR_CHECK(s.channels == 3, "record has ", s.channels, " channels, expected 3");
+      WISESR_CHECK(crop ? (s.height >= h && s.width >= w) : (s.height == h && s.width == w), "record is ", s.width,
+                   "x", s.height, ", batch needs ", w, "x", h);
+      uint8_t* slot = base + i * h * w * 3;
+      const bool whole = s.height == h && s.width == w;
+      const uint8_t* src = bytes[i].data();
+      if (raw) {
+        WISESR_CHECK(bytes[i].size() == static_cast<size_t>(s.height) * s.width * 3, "raw record holds ",
+                     bytes[i].size(), " bytes, not ", s.width, "x", s.height, "x3");
+      } else if (whole) {
+        decoder.decode_rgb(bytes[i].data(), bytes[i].size(), slot, s);
+        return;
+      } else {
+        scratch.resize(static_cast<size_t>(s.height) * s.width * 3);
+        decoder.decode_rgb(bytes[i].data(), bytes[i].size(), scratch.data(), s);
+        src = scratch.data();
+      }
+      int64_t y0 = (s.height - h) / 2, x0 = (s.width - w) / 2;
+      if (opt_.random_crop) {
+        y0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 0) % (s.height - h + 1));
+        x0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 1) % (s.width - w + 1));
+      }
+      for (int64_t y = 0; y < h; ++y) {
+        std::memcpy(slot + y * w * 3, src + ((y0 + y) * s.width + x0) * 3, static_cast<size_t>(w) * 3);
+      }
     } catch (const Error& e) {
-      WISESR_THROW(set_.describe(indices_[first + i]), ": ", e.message());
+      WISESR_THROW(set_.describe(rec), ": ", e.message());
     }
   });
   for (size_t i = 0; i < count; ++i) {

@@ -27,6 +27,7 @@ struct LoaderOptions {
   int image_size = 0;    // output side; 0 = as stored
   bool hflip = false;
   bool vflip = false;
+  bool random_crop = false;  // short-side shards: seeded random crop (training) instead of the centre
   uint64_t seed = 0;
   uint64_t epoch = 0;
 };

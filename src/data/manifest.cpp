@@ -23,7 +23,9 @@ void Manifest::save(const std::filesystem::path& dir) const {
   json splits_json = json::object();
   for (const auto& [name, s] : splits) {
     json shards = json::array();
-    for (const auto& sh : s.shards) shards.push_back({{"file", sh.file}, {"records", sh.records}, {"bytes", sh.bytes}});
+    for (const auto& sh : s.shards) {
+      shards.push_back({{"file", sh.file}, {"records", sh.records}, {"bytes", sh.bytes}, {"sha256", sh.sha256}});
+    }
     splits_json[name] = {{"records", s.records}, {"class_counts", s.class_counts}, {"shards", shards}};
   }
   j["splits"] = splits_json;
@@ -54,7 +56,7 @@ Manifest Manifest::load(const std::filesystem::path& dir) {
       sm.class_counts = s.at("class_counts").get<std::vector<uint64_t>>();
       for (const auto& sh : s.at("shards")) {
         sm.shards.push_back({sh.at("file").get<std::string>(), sh.at("records").get<uint64_t>(),
-                             sh.at("bytes").get<uint64_t>()});
+                             sh.at("bytes").get<uint64_t>(), sh.value("sha256", "")});
       }
       m.splits[name] = std::move(sm);
     }

@@ -14,4 +14,8 @@ bool flip_decision(uint64_t seed, uint64_t epoch, uint64_t record, int which) {
   return (mix64(mix64(seed ^ 0xF11Fu) ^ mix64(epoch * 2 + static_cast<uint64_t>(which)) ^ mix64(record)) >> 7) & 1u;
 }
 
+uint64_t crop_offset(uint64_t seed, uint64_t epoch, uint64_t record, int axis) {
+  return mix64(mix64(seed ^ 0xC409u) ^ mix64(epoch * 2 + static_cast<uint64_t>(axis)) ^ mix64(record + 0x51));
+}
+
 }  // namespace wisesr::data

@@ -18,4 +18,7 @@ torch::Tensor caffe_preprocess(const torch::Tensor& nhwc_rgb_u8);
 /// independent of thread count and world size.
 bool flip_decision(uint64_t seed, uint64_t epoch, uint64_t record, int which);
 
+/// Per-sample random crop offset source (axis 0 = y, 1 = x), derived like flip_decision.
+uint64_t crop_offset(uint64_t seed, uint64_t epoch, uint64_t record, int axis);
+
 }  // namespace wisesr::data

@@ -15,6 +15,7 @@ struct ShardSummary {
   std::string file;  // file name (no directory)
   uint64_t records = 0;
   uint64_t bytes = 0;  // size of the shard file
+  std::string sha256;  // of the whole shard file
 };
 
 class ShardWriter {

@@ -126,6 +126,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     lo.image_size = image_size;
     lo.hflip = cfg.data.hflip;
     lo.vflip = cfg.data.vflip;
+    lo.random_crop = true;
     lo.seed = cfg.train.seed;
     lo.epoch = static_cast<uint64_t>(epoch);
     data::Loader loader(train_set,

@@ -1,0 +1,136 @@
+#include "image_codec.h"
+
+#include <turbojpeg.h>
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/error.h"
+#include "core/fs.h"
+
+namespace wisesr::prep {
+namespace {
+
+constexpr double kMaxAspect = 20.0;  // beyond this an image cannot be squashed or cropped sensibly
+
+bool is_jpeg(const std::string& raw) {
+  return raw.size() >= 3 && static_cast<uint8_t>(raw[0]) == 0xFF && static_cast<uint8_t>(raw[1]) == 0xD8;
+}
+
+// libjpeg decodes a truncated file with a warning and grey-fills the rest; we would store that grey. A
+// complete JPEG ends with the EOI marker (FF D9), possibly followed by a little trailing data; inside
+// entropy-coded data FF is never followed by D9.
+bool has_jpeg_end(const std::string& raw) {
+  const size_t window = std::min<size_t>(raw.size() - 2, 4096);
+  for (size_t i = raw.size() - 1; i + window >= raw.size() && i >= 3; --i) {
+    if (static_cast<uint8_t>(raw[i - 1]) == 0xFF && static_cast<uint8_t>(raw[i]) == 0xD9) return true;
+  }
+  return false;
+}
+
+// For a JPEG, libjpeg can decode at 1/2, 1/4 or 1/8 scale in the DCT domain at a fraction of the cost.
+// Pick the largest reduction that still leaves at least `size` pixels where the policy needs them.
+int jpeg_reduced_flag(const std::string& raw, const CodecOptions& o) {
+  if (!is_jpeg(raw)) return cv::IMREAD_COLOR;
+  tjhandle h = tjInitDecompress();
+  int w = 0, ht = 0, sub = 0, cs = 0;
+  const int rc = tjDecompressHeader3(h, reinterpret_cast<const unsigned char*>(raw.data()),
+                                     static_cast<unsigned long>(raw.size()), &w, &ht, &sub, &cs);
+  tjDestroy(h);
+  if (rc != 0 || w <= 0 || ht <= 0) return cv::IMREAD_COLOR;
+  const int need_w = o.resize == "squash" ? w : std::min(w, ht), need_h = o.resize == "squash" ? ht : std::min(w, ht);
+  for (int r : {8, 4, 2}) {
+    if (need_w / r >= o.size && need_h / r >= o.size) {
+      return r == 8 ? cv::IMREAD_REDUCED_COLOR_8 : r == 4 ? cv::IMREAD_REDUCED_COLOR_4 : cv::IMREAD_REDUCED_COLOR_2;
+    }
+  }
+  return cv::IMREAD_COLOR;
+}
+
+cv::Mat resize_to(const cv::Mat& img, int w, int h) {
+  if (img.cols == w && img.rows == h) return img;
+  cv::Mat out;
+  const bool down = w <= img.cols && h <= img.rows;
+  cv::resize(img, out, cv::Size(w, h), 0, 0, down ? cv::INTER_AREA : cv::INTER_CUBIC);
+  return out;
+}
+
+}  // namespace
+
+Record make_record(const std::string& file, const CodecOptions& o) {
+  Record rec;
+  std::string raw;
+  try {
+    raw = fs::read_file(file);
+  } catch (const Error&) {
+    rec.reason = std::filesystem::is_symlink(file) && !std::filesystem::exists(file) ? "broken symlink" : "unreadable";
+    return rec;
+  }
+  if (raw.empty()) {
+    rec.reason = "empty file";
+    return rec;
+  }
+  if (is_jpeg(raw) && !has_jpeg_end(raw)) {
+    rec.reason = "truncated JPEG (no end-of-image marker)";
+    return rec;
+  }
+  cv::Mat img;
+  try {
+    img = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()), jpeg_reduced_flag(raw, o));
+  } catch (const cv::Exception&) {
+    img.release();
+  }
+  if (img.empty()) {
+    rec.reason = "not a decodable image";
+    return rec;
+  }
+  const double aspect = static_cast<double>(std::max(img.cols, img.rows)) / std::min(img.cols, img.rows);
+  if (aspect > kMaxAspect) {
+    rec.reason = "extreme aspect ratio " + std::to_string(img.cols) + "x" + std::to_string(img.rows);
+    return rec;
+  }
+  const int s = o.size;
+  cv::Mat out;
+  if (o.resize == "squash") {
+    out = resize_to(img, s, s);
+  } else {
+    const double scale = static_cast<double>(s) / std::min(img.cols, img.rows);
+    const int w = std::max(s, static_cast<int>(std::lround(img.cols * scale)));
+    const int h = std::max(s, static_cast<int>(std::lround(img.rows * scale)));
+    out = resize_to(img, w, h);
+    if (o.resize == "center-crop") out = out(cv::Rect((w - s) / 2, (h - s) / 2, s, s)).clone();
+  }
+  rec.shape = {static_cast<uint32_t>(out.rows), static_cast<uint32_t>(out.cols), 3};
+  if (o.storage == "raw") {
+    cv::Mat rgb;
+    cv::cvtColor(out, rgb, cv::COLOR_BGR2RGB);
+    rec.bytes.assign(rgb.data, rgb.data + rgb.total() * rgb.elemSize());
+  } else if (!cv::imencode(".jpg", out, rec.bytes, {cv::IMWRITE_JPEG_QUALITY, o.quality})) {
+    rec.reason = "JPEG encode failed";
+    return rec;
+  }
+  rec.ok = true;
+  return rec;
+}
+
+void decode_record(const std::vector<uint8_t>& bytes, const data::RecordShape& shape, const std::string& storage) {
+  if (storage == "raw") {
+    WISESR_CHECK(bytes.size() == static_cast<size_t>(shape.height) * shape.width * shape.channels, "raw record holds ",
+                 bytes.size(), " bytes, its shape needs ", static_cast<size_t>(shape.height) * shape.width * shape.channels);
+    return;
+  }
+  cv::Mat img;
+  try {
+    img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())),
+                       cv::IMREAD_COLOR);
+  } catch (const cv::Exception&) {
+    img.release();
+  }
+  WISESR_CHECK(!img.empty(), "record is not a decodable JPEG");
+  WISESR_CHECK(static_cast<uint32_t>(img.rows) == shape.height && static_cast<uint32_t>(img.cols) == shape.width,
+               "record decodes to ", img.cols, "x", img.rows, ", its shape says ", shape.width, "x", shape.height);
+}
+
+}  // namespace wisesr::prep
