@@ -45,11 +45,12 @@ void guarded(const std::string& command, Fn&& fn) {
   }
 }
 
-po::variables_map parse_command_line(const std::vector<std::string>& args, const po::options_description& desc) {
+po::variables_map parse_command_line(const std::vector<std::string>& args, const po::options_description& desc,
+                                     const po::positional_options_description* positional = nullptr) {
   po::variables_map vm;
-  // No positional arguments: a stray word is an error rather than silently ignored.
+  // Without a positional description a stray word is an error rather than silently ignored.
   po::positional_options_description none;
-  po::store(po::command_line_parser(args).options(desc).positional(none).run(), vm);
+  po::store(po::command_line_parser(args).options(desc).positional(positional ? *positional : none).run(), vm);
   return vm;
 }
 
@@ -136,11 +137,12 @@ namespace {
 
 // Parses a subcommand whose options are all in desc (plus --help); stores into the bound members.
 Parsed parse_simple(const std::string& command, const char* usage, po::options_description& desc,
-                    const std::vector<std::string>& args) {
+                    const std::vector<std::string>& args,
+                    const po::positional_options_description* positional = nullptr) {
   Parsed out;
   desc.add_options()("help,h", "show this help");
   guarded(command, [&] {
-    po::variables_map vm = parse_command_line(args, desc);
+    po::variables_map vm = parse_command_line(args, desc, positional);
     if (vm.count("help")) {
       out.help = true;
       out.help_text = help_for(usage, desc);
@@ -219,23 +221,11 @@ Parsed parse_verify_args(const std::vector<std::string>& args, VerifyConfig& cfg
       "threads", bound(cfg.threads), "decode threads; 0 = all cores");
   po::positional_options_description pos;
   pos.add("dir", 1);
-  Parsed out;
-  desc.add_options()("help,h", "show this help");
-  guarded("verify", [&] {
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      out.help = true;
-      out.help_text = help_for(
-          "Usage: wisesr verify DIR\n"
-          "Check index.json against the shards (counts, SHA-256) and decode every record; exit 0 only if\n"
-          "everything is intact.",
-          desc);
-      return;
-    }
-    po::notify(vm);
-  });
-  return out;
+  return parse_simple("verify",
+                      "Usage: wisesr verify DIR\n"
+                      "Check index.json against the shards (counts, SHA-256) and decode every record; exit 0 only if\n"
+                      "everything is intact.",
+                      desc, args, &pos);
 }
 
 Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg) {

@@ -52,7 +52,7 @@ void expect_one_line_error(const Result& r, const std::string& must_contain) {
 TEST(Cli, HelpListsEverySubcommand) {
   auto r = run("--help");
   EXPECT_EQ(r.status, 0);
-  for (const char* cmd : {"synth", "prep", "train", "eval", "params", "export"}) {
+  for (const char* cmd : {"synth", "prep", "verify", "train", "eval", "params", "export"}) {
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
     auto sub = run(std::string(cmd) + " --help");
     EXPECT_EQ(sub.status, 0) << cmd << ": " << sub.err;
@@ -84,6 +84,9 @@ TEST(Cli, MissingInputsAreNamed) {
   expect_one_line_error(run("train --data.dir " + missing + " --train.device cpu"), missing);
   expect_one_line_error(run("eval --checkpoint " + missing + "/c.pt --data " + missing), missing);
   expect_one_line_error(run("export --checkpoint " + missing + "/c.pt --out x.pt"), missing);
+#if WISESR_HAVE_OPENCV
+  expect_one_line_error(run("verify " + missing), missing);
+#endif
   expect_one_line_error(run("params --model resnet1000"), "resnet1000");
   expect_one_line_error(run("train --data.dir x --model.head max --train.device cpu"), "--model.head 'max'");
 }
