@@ -47,4 +47,8 @@ PY
 grep -q "+20,480 vs gap" params.log || { echo "FAIL: wise head delta"; exit 1; }
 "$bin" export --checkpoint "$ckpt" --out export.pt
 test -s export.pt
+# ... and fine-tuned from: the exported backbone is a valid --model.pretrained (head keys are ignored).
+"$bin" train --data.dir shards --train.out_dir runs --train.run_name finetune --train.batch_size 4 \
+  --train.max_steps 1 --train.threads 1 --train.device cpu --model.pretrained export.pt | tee finetune.log
+grep -q "backbone weights from export.pt" finetune.log || { echo "FAIL: pretrained weights not loaded"; exit 1; }
 echo "e2e: passed"
