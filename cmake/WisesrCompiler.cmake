@@ -13,6 +13,9 @@ if(WISESR_USE_CCACHE)
   endif()
 endif()
 
+# __FILE__ relative to the repository, so error locations read "data_prep/prep.cpp:12", not build paths.
+add_compile_options(-fmacro-prefix-map=${CMAKE_SOURCE_DIR}/=)
+
 add_library(wisesr_warnings INTERFACE)
 target_compile_options(wisesr_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter -Winvalid-pch)
 

@@ -40,10 +40,13 @@ int jpeg_reduced_flag(const std::string& raw, const CodecOptions& o) {
                                      static_cast<unsigned long>(raw.size()), &w, &ht, &sub, &cs);
   tjDestroy(h);
   if (rc != 0 || w <= 0 || ht <= 0) return cv::IMREAD_COLOR;
-  const int need_w = o.resize == "squash" ? w : std::min(w, ht), need_h = o.resize == "squash" ? ht : std::min(w, ht);
+  const int need_w = o.resize == "squash" ? w : std::min(w, ht),
+            need_h = o.resize == "squash" ? ht : std::min(w, ht);
   for (int r : {8, 4, 2}) {
     if (need_w / r >= o.size && need_h / r >= o.size) {
-      return r == 8 ? cv::IMREAD_REDUCED_COLOR_8 : r == 4 ? cv::IMREAD_REDUCED_COLOR_4 : cv::IMREAD_REDUCED_COLOR_2;
+      return r == 8   ? cv::IMREAD_REDUCED_COLOR_8
+             : r == 4 ? cv::IMREAD_REDUCED_COLOR_4
+                      : cv::IMREAD_REDUCED_COLOR_2;
     }
   }
   return cv::IMREAD_COLOR;
@@ -65,7 +68,8 @@ Record make_record(const std::string& file, const CodecOptions& o) {
   try {
     raw = fs::read_file(file);
   } catch (const Error&) {
-    rec.reason = std::filesystem::is_symlink(file) && !std::filesystem::exists(file) ? "broken symlink" : "unreadable";
+    rec.reason =
+        std::filesystem::is_symlink(file) && !std::filesystem::exists(file) ? "broken symlink" : "unreadable";
     return rec;
   }
   if (raw.empty()) {
@@ -78,7 +82,8 @@ Record make_record(const std::string& file, const CodecOptions& o) {
   }
   cv::Mat img;
   try {
-    img = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()), jpeg_reduced_flag(raw, o));
+    img = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()),
+                       jpeg_reduced_flag(raw, o));
   } catch (const cv::Exception&) {
     img.release();
   }
@@ -115,22 +120,26 @@ Record make_record(const std::string& file, const CodecOptions& o) {
   return rec;
 }
 
-void decode_record(const std::vector<uint8_t>& bytes, const data::RecordShape& shape, const std::string& storage) {
+void decode_record(const std::vector<uint8_t>& bytes, const data::RecordShape& shape,
+                   const std::string& storage) {
   if (storage == "raw") {
-    WISESR_CHECK(bytes.size() == static_cast<size_t>(shape.height) * shape.width * shape.channels, "raw record holds ",
-                 bytes.size(), " bytes, its shape needs ", static_cast<size_t>(shape.height) * shape.width * shape.channels);
+    WISESR_CHECK(bytes.size() == static_cast<size_t>(shape.height) * shape.width * shape.channels,
+                 "raw record holds ", bytes.size(), " bytes, its shape needs ",
+                 static_cast<size_t>(shape.height) * shape.width * shape.channels);
     return;
   }
   cv::Mat img;
   try {
-    img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())),
-                       cv::IMREAD_COLOR);
+    img =
+        cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())),
+                     cv::IMREAD_COLOR);
   } catch (const cv::Exception&) {
     img.release();
   }
   WISESR_CHECK(!img.empty(), "record is not a decodable JPEG");
-  WISESR_CHECK(static_cast<uint32_t>(img.rows) == shape.height && static_cast<uint32_t>(img.cols) == shape.width,
-               "record decodes to ", img.cols, "x", img.rows, ", its shape says ", shape.width, "x", shape.height);
+  WISESR_CHECK(
+      static_cast<uint32_t>(img.rows) == shape.height && static_cast<uint32_t>(img.cols) == shape.width,
+      "record decodes to ", img.cols, "x", img.rows, ", its shape says ", shape.width, "x", shape.height);
 }
 
 }  // namespace wisesr::prep

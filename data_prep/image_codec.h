@@ -29,6 +29,7 @@ Record make_record(const std::string& file, const CodecOptions& o);
 
 /// Decode a stored record back to pixels (BGR, for checks): JPEG via OpenCV, raw by shape. Throws on
 /// corrupt data.
-void decode_record(const std::vector<uint8_t>& bytes, const data::RecordShape& shape, const std::string& storage);
+void decode_record(const std::vector<uint8_t>& bytes, const data::RecordShape& shape,
+                   const std::string& storage);
 
 }  // namespace wisesr::prep

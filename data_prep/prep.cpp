@@ -54,9 +54,9 @@ json entry_json(const std::string& split, const ShardEntry& e) {
 // Everything that determines the output, so a journal is only resumed by the same prep.
 std::string fingerprint(const config::PrepConfig& cfg, const SourceSet& set) {
   std::string s = "size=" + std::to_string(cfg.size) + ";resize=" + cfg.resize + ";storage=" + cfg.storage +
-                  ";quality=" + std::to_string(cfg.quality) + ";records=" + std::to_string(cfg.shard_records) +
-                  ";mb=" + std::to_string(cfg.shard_mb) + ";seed=" + std::to_string(cfg.seed) + ";val=" +
-                  std::to_string(cfg.val_fraction) + ";";
+                  ";quality=" + std::to_string(cfg.quality) +
+                  ";records=" + std::to_string(cfg.shard_records) + ";mb=" + std::to_string(cfg.shard_mb) +
+                  ";seed=" + std::to_string(cfg.seed) + ";val=" + std::to_string(cfg.val_fraction) + ";";
   for (const auto& c : set.classes) s += c + "\n";
   for (const auto* v : {&set.train, &set.val})
     for (const auto& src : *v) s += src.rel_path + "\t" + std::to_string(src.label) + "\n";
@@ -71,9 +71,10 @@ class Journal {
       std::string line;
       std::getline(in, line);
       json head = json::parse(line, nullptr, false);
-      WISESR_CHECK(!head.is_discarded() && head.value("fingerprint", "") == print, "'", out.string(),
-                   "' holds an unfinished prep of other inputs or options (remove it, or re-run with the same "
-                   "options to resume)");
+      WISESR_CHECK(
+          !head.is_discarded() && head.value("fingerprint", "") == print, "'", out.string(),
+          "' holds an unfinished prep of other inputs or options (remove it, or re-run with the same "
+          "options to resume)");
       while (std::getline(in, line)) {
         json j = json::parse(line, nullptr, false);
         if (j.is_discarded()) break;  // a torn last line from a kill: ignore it
@@ -107,8 +108,8 @@ std::vector<ShardEntry> completed(const Journal& journal, const std::string& spl
   for (const auto& j : journal.entries()) {
     if (j.value("split", "") != split) continue;
     ShardEntry e;
-    e.summary = {j.at("file").get<std::string>(), j.at("records").get<uint64_t>(), j.at("bytes").get<uint64_t>(),
-                 j.at("sha256").get<std::string>()};
+    e.summary = {j.at("file").get<std::string>(), j.at("records").get<uint64_t>(),
+                 j.at("bytes").get<uint64_t>(), j.at("sha256").get<std::string>()};
     e.input_end = j.at("input_end").get<uint64_t>();
     e.class_counts = j.at("class_counts").get<std::vector<uint64_t>>();
     e.skipped = j.at("skipped").get<std::vector<std::pair<std::string, std::string>>>();
@@ -132,7 +133,8 @@ std::string shard_name(const std::string& split, size_t index) {
   return name;
 }
 
-void dry_run(const config::PrepConfig& cfg, const SourceSet& set, const CodecOptions& codec, ThreadPool& pool) {
+void dry_run(const config::PrepConfig& cfg, const SourceSet& set, const CodecOptions& codec,
+             ThreadPool& pool) {
   std::vector<uint64_t> train(set.classes.size()), val(set.classes.size());
   for (const auto& s : set.train) ++train[s.label];
   for (const auto& s : set.val) ++val[s.label];
@@ -152,9 +154,10 @@ void dry_run(const config::PrepConfig& cfg, const SourceSet& set, const CodecOpt
     if (r.ok) bytes += static_cast<double>(r.bytes.size()), ++ok;
   const double per = ok ? bytes / ok : 0;
   const double total = per * static_cast<double>(set.train.size() + set.val.size());
-  std::printf("expected size: %.1f MiB (%.1f KiB/record from %zu sampled inputs, %s %s %d)\n", total / (1 << 20),
-              per / 1024, ok, cfg.storage.c_str(), cfg.resize.c_str(), cfg.size);
-  if (!set.skipped.empty()) std::printf("%zu input(s) would be skipped before decoding\n", set.skipped.size());
+  std::printf("expected size: %.1f MiB (%.1f KiB/record from %zu sampled inputs, %s %s %d)\n",
+              total / (1 << 20), per / 1024, ok, cfg.storage.c_str(), cfg.resize.c_str(), cfg.size);
+  if (!set.skipped.empty())
+    std::printf("%zu input(s) would be skipped before decoding\n", set.skipped.size());
 }
 
 }  // namespace
@@ -162,8 +165,8 @@ void dry_run(const config::PrepConfig& cfg, const SourceSet& set, const CodecOpt
 void run_prep(const config::PrepConfig& cfg) {
   const SourceSet set = collect_sources(cfg);
   const CodecOptions codec{cfg.size, cfg.resize, cfg.storage, cfg.quality};
-  const size_t threads = cfg.threads > 0 ? static_cast<size_t>(cfg.threads)
-                                         : std::max(1u, std::thread::hardware_concurrency());
+  const size_t threads =
+      cfg.threads > 0 ? static_cast<size_t>(cfg.threads) : std::max(1u, std::thread::hardware_concurrency());
   ThreadPool pool(threads - 1);
   if (cfg.dry_run) {
     dry_run(cfg, set, codec, pool);
@@ -172,8 +175,8 @@ void run_prep(const config::PrepConfig& cfg) {
   const stdfs::path out(cfg.out);
   WISESR_CHECK(!stdfs::exists(out / data::kManifestName), "'", out.string(),
                "' already holds a complete dataset (check it with 'wisesr verify'; remove it to redo)");
-  WISESR_CHECK(!cfg.strict || set.skipped.empty(), "'", set.skipped.empty() ? "" : set.skipped[0].first, "': ",
-               set.skipped.empty() ? "" : set.skipped[0].second, " (--strict)");
+  WISESR_CHECK(!cfg.strict || set.skipped.empty(), "'", set.skipped.empty() ? "" : set.skipped[0].first,
+               "': ", set.skipped.empty() ? "" : set.skipped[0].second, " (--strict)");
   fs::ensure_dir(out);
   Journal journal(out, fingerprint(cfg, set));
   for (const auto& e : stdfs::directory_iterator(out)) {  // temp files of a killed run
@@ -188,25 +191,33 @@ void run_prep(const config::PrepConfig& cfg) {
   manifest.size_policy = cfg.resize;
   manifest.jpeg_quality = cfg.storage == "jpeg" ? cfg.quality : 0;
   manifest.image_size = cfg.size;
-  manifest.options = {{"input", cfg.input},         {"list", cfg.list},
-                      {"val_input", cfg.val_input}, {"val_list", cfg.val_list},
-                      {"class_index", cfg.class_index}, {"size", std::to_string(cfg.size)},
-                      {"resize", cfg.resize},       {"storage", cfg.storage},
-                      {"quality", std::to_string(cfg.quality)}, {"val_fraction", std::to_string(cfg.val_fraction)},
-                      {"seed", std::to_string(cfg.seed)}, {"shard_records", std::to_string(cfg.shard_records)},
+  manifest.options = {{"input", cfg.input},
+                      {"list", cfg.list},
+                      {"val_input", cfg.val_input},
+                      {"val_list", cfg.val_list},
+                      {"class_index", cfg.class_index},
+                      {"size", std::to_string(cfg.size)},
+                      {"resize", cfg.resize},
+                      {"storage", cfg.storage},
+                      {"quality", std::to_string(cfg.quality)},
+                      {"val_fraction", std::to_string(cfg.val_fraction)},
+                      {"seed", std::to_string(cfg.seed)},
+                      {"shard_records", std::to_string(cfg.shard_records)},
                       {"shard_mb", std::to_string(cfg.shard_mb)}};
   std::vector<std::pair<std::string, std::string>> skipped = set.skipped;
   size_t resumed = 0;
   const uint64_t shard_bytes = static_cast<uint64_t>(cfg.shard_mb * (1 << 20));
 
-  for (const auto& [split, sources] : {std::pair<std::string, const std::vector<Source>*>{"train", &set.train},
-                                       std::pair<std::string, const std::vector<Source>*>{"val", &set.val}}) {
+  for (const auto& [split, sources] :
+       {std::pair<std::string, const std::vector<Source>*>{"train", &set.train},
+        std::pair<std::string, const std::vector<Source>*>{"val", &set.val}}) {
     data::SplitManifest sm;
     sm.class_counts.assign(set.classes.size(), 0);
     auto account = [&](const ShardEntry& e) {
       if (!e.summary.file.empty()) sm.shards.push_back(e.summary);
       sm.records += e.summary.records;
-      for (size_t c = 0; c < e.class_counts.size() && c < sm.class_counts.size(); ++c) sm.class_counts[c] += e.class_counts[c];
+      for (size_t c = 0; c < e.class_counts.size() && c < sm.class_counts.size(); ++c)
+        sm.class_counts[c] += e.class_counts[c];
       skipped.insert(skipped.end(), e.skipped.begin(), e.skipped.end());
     };
     uint64_t next = 0;
@@ -267,11 +278,12 @@ void run_prep(const config::PrepConfig& cfg) {
   stdfs::remove(out / kJournal, ec);
   const auto& tr = manifest.splits["train"];
   const auto& va = manifest.splits["val"];
-  LOG_RANK0("prepared " << tr.records << " train + " << va.records << " val records of " << set.classes.size()
-                        << " classes in " << tr.shards.size() + va.shards.size() << " shard(s) at " << cfg.size
-                        << " (" << cfg.resize << ", " << cfg.storage << ") -> " << out.string() << "; skipped "
-                        << skipped.size() << (skipped.empty() ? "" : " (see skipped.tsv)")
-                        << (resumed ? "; resumed after " + std::to_string(resumed) + " completed shard(s)" : ""));
+  LOG_RANK0(
+      "prepared " << tr.records << " train + " << va.records << " val records of " << set.classes.size()
+                  << " classes in " << tr.shards.size() + va.shards.size() << " shard(s) at " << cfg.size
+                  << " (" << cfg.resize << ", " << cfg.storage << ") -> " << out.string() << "; skipped "
+                  << skipped.size() << (skipped.empty() ? "" : " (see skipped.tsv)")
+                  << (resumed ? "; resumed after " + std::to_string(resumed) + " completed shard(s)" : ""));
 }
 
 }  // namespace wisesr::prep

@@ -52,14 +52,16 @@ std::vector<Labeled> scan_tree(const std::string& root_arg, std::vector<std::str
   for (const auto& c : folders) {
     std::vector<Labeled> files;
     std::error_code ec;
-    for (auto it = stdfs::recursive_directory_iterator(root / c, stdfs::directory_options::skip_permission_denied, ec);
+    for (auto it = stdfs::recursive_directory_iterator(root / c,
+                                                       stdfs::directory_options::skip_permission_denied, ec);
          it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
       if (is_hidden(it->path())) {
         if (it->is_directory()) it.disable_recursion_pending();
         continue;
       }
-      if (!it->is_directory()) files.push_back({it->path().string(), stdfs::relative(it->path(), root).string(), c});
+      if (!it->is_directory())
+        files.push_back({it->path().string(), stdfs::relative(it->path(), root).string(), c});
     }
     std::sort(files.begin(), files.end(), [](const Labeled& a, const Labeled& b) { return a.rel < b.rel; });
     out.insert(out.end(), files.begin(), files.end());
@@ -80,8 +82,8 @@ std::vector<Labeled> read_list(const std::string& list, const std::string& root_
     if (line.empty() || line[0] == '#') continue;
     size_t sep = line.find('\t');
     if (sep == std::string::npos) sep = line.rfind(',');
-    WISESR_CHECK(sep != std::string::npos && sep > 0 && sep + 1 < line.size(), "list '", list, "' line ", line_no,
-                 ": expected 'path<TAB>label' or 'path,label'");
+    WISESR_CHECK(sep != std::string::npos && sep > 0 && sep + 1 < line.size(), "list '", list, "' line ",
+                 line_no, ": expected 'path<TAB>label' or 'path,label'");
     const std::string rel = line.substr(0, sep), label = line.substr(sep + 1);
     out.push_back({(root / rel).string(), rel, label});
   }
@@ -142,7 +144,8 @@ SourceSet collect_sources(const config::PrepConfig& cfg) {
   auto label_of = [&](const Labeled& l, const std::string& origin) -> int32_t {
     auto it = index.find(l.label);
     if (it != index.end()) return it->second;
-    if (integer_labels_allowed && is_integer(l.label) && std::stoll(l.label) < static_cast<long long>(index.size())) {
+    if (integer_labels_allowed && is_integer(l.label) &&
+        std::stoll(l.label) < static_cast<long long>(index.size())) {
       return static_cast<int32_t>(std::stoll(l.label));
     }
     WISESR_THROW(origin, ": label '", l.label, "' of '", l.rel, "' is not in the class list",
@@ -178,8 +181,10 @@ SourceSet collect_sources(const config::PrepConfig& cfg) {
     for (auto& s : all_train) by_class[s.label].push_back(std::move(s));
     for (size_t c = 0; c < by_class.size(); ++c) {
       const auto order = hashed_order(by_class[c].size(), cfg.seed ^ data::mix64(0xC1A55 + c));
-      const size_t n_val = static_cast<size_t>(std::llround(cfg.val_fraction * static_cast<double>(order.size())));
-      for (size_t k = 0; k < order.size(); ++k) (k < n_val ? set.val : set.train).push_back(by_class[c][order[k]]);
+      const size_t n_val =
+          static_cast<size_t>(std::llround(cfg.val_fraction * static_cast<double>(order.size())));
+      for (size_t k = 0; k < order.size(); ++k)
+        (k < n_val ? set.val : set.train).push_back(by_class[c][order[k]]);
     }
   }
   for (size_t c = 0; c < set.classes.size(); ++c) {

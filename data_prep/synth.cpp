@@ -22,7 +22,9 @@ class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(data::mix64(seed)) {}
   uint64_t next() { return state_ = data::mix64(state_); }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  double uniform(double lo, double hi) {
+    return lo + (hi - lo) * static_cast<double>(next() >> 11) * 0x1.0p-53;
+  }
   int integer(int lo, int hi) { return lo + static_cast<int>(next() % static_cast<uint64_t>(hi - lo + 1)); }
 
  private:
@@ -72,8 +74,12 @@ cv::Mat background(Rng& rng, int size) {
 void draw_pattern(cv::Mat& img, int kind, cv::Point c, int r, const cv::Scalar& color) {
   const int t = std::max(1, r / 3);
   switch (kind) {
-    case 0: cv::circle(img, c, r, color, cv::FILLED, cv::LINE_AA); break;
-    case 1: cv::rectangle(img, cv::Point(c.x - r, c.y - r), cv::Point(c.x + r, c.y + r), color, cv::FILLED); break;
+    case 0:
+      cv::circle(img, c, r, color, cv::FILLED, cv::LINE_AA);
+      break;
+    case 1:
+      cv::rectangle(img, cv::Point(c.x - r, c.y - r), cv::Point(c.x + r, c.y + r), color, cv::FILLED);
+      break;
     case 2: {
       std::vector<cv::Point> tri = {{c.x, c.y - r}, {c.x - r, c.y + r}, {c.x + r, c.y + r}};
       cv::fillConvexPoly(img, tri, color, cv::LINE_AA);
@@ -83,19 +89,26 @@ void draw_pattern(cv::Mat& img, int kind, cv::Point c, int r, const cv::Scalar& 
       cv::rectangle(img, cv::Point(c.x - r, c.y - t), cv::Point(c.x + r, c.y + t), color, cv::FILLED);
       cv::rectangle(img, cv::Point(c.x - t, c.y - r), cv::Point(c.x + t, c.y + r), color, cv::FILLED);
       break;
-    case 4: cv::circle(img, c, r, color, std::max(1, r / 4), cv::LINE_AA); break;
+    case 4:
+      cv::circle(img, c, r, color, std::max(1, r / 4), cv::LINE_AA);
+      break;
     case 5:
     case 6:
       for (int k = -r; k <= r; k += 2 * t) {
-        if (kind == 5) cv::rectangle(img, cv::Point(c.x - r, c.y + k), cv::Point(c.x + r, c.y + k + t - 1), color, cv::FILLED);
-        else cv::rectangle(img, cv::Point(c.x + k, c.y - r), cv::Point(c.x + k + t - 1, c.y + r), color, cv::FILLED);
+        if (kind == 5)
+          cv::rectangle(img, cv::Point(c.x - r, c.y + k), cv::Point(c.x + r, c.y + k + t - 1), color,
+                        cv::FILLED);
+        else
+          cv::rectangle(img, cv::Point(c.x + k, c.y - r), cv::Point(c.x + k + t - 1, c.y + r), color,
+                        cv::FILLED);
       }
       break;
     default:
       for (int y = -r; y < r; y += t)
         for (int x = -r; x < r; x += t)
           if (((x + r) / t + (y + r) / t) % 2 == 0)
-            cv::rectangle(img, cv::Point(c.x + x, c.y + y), cv::Point(c.x + x + t - 1, c.y + y + t - 1), color, cv::FILLED);
+            cv::rectangle(img, cv::Point(c.x + x, c.y + y), cv::Point(c.x + x + t - 1, c.y + y + t - 1),
+                          color, cv::FILLED);
   }
 }
 
@@ -107,7 +120,8 @@ Rng image_rng(uint64_t seed, int label, int index) {
 
 }  // namespace
 
-cv::Mat render_spatial(const std::array<int, kSynthShapes>& layout, int size, uint64_t seed, int label, int index) {
+cv::Mat render_spatial(const std::array<int, kSynthShapes>& layout, int size, uint64_t seed, int label,
+                       int index) {
   Rng rng = image_rng(seed, label, index);
   cv::Mat img = background(rng, size);
   const double cell = static_cast<double>(size) / kSynthGrid;
@@ -140,7 +154,8 @@ void run_synth(const config::SynthConfig& cfg) {
   std::vector<std::string> class_names;
   for (int c = 0; c < cfg.classes; ++c) {
     char name[32];
-    static const char* kPatterns[] = {"circle", "square", "triangle", "cross", "ring", "hstripes", "vstripes", "checker"};
+    static const char* kPatterns[] = {"circle", "square",   "triangle", "cross",
+                                      "ring",   "hstripes", "vstripes", "checker"};
     if (cfg.task == "texture") {
       std::snprintf(name, sizeof(name), "%s", kPatterns[c]);
     } else {
@@ -164,8 +179,9 @@ void run_synth(const config::SynthConfig& cfg) {
     fs::write_file_atomic(out / class_names[label] / file,
                           std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   });
-  LOG_RANK0("wrote " << total << " images (" << cfg.classes << " classes x " << cfg.per_class << ", " << cfg.size
-                     << "x" << cfg.size << " " << cfg.format << ", task " << cfg.task << ") to " << out.string());
+  LOG_RANK0("wrote " << total << " images (" << cfg.classes << " classes x " << cfg.per_class << ", "
+                     << cfg.size << "x" << cfg.size << " " << cfg.format << ", task " << cfg.task << ") to "
+                     << out.string());
 }
 
 }  // namespace wisesr::prep

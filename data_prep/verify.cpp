@@ -18,8 +18,8 @@ namespace wisesr::prep {
 int run_verify(const config::VerifyConfig& cfg) {
   const std::filesystem::path dir(cfg.dir);
   const data::Manifest m = data::Manifest::load(dir);
-  const size_t threads = cfg.threads > 0 ? static_cast<size_t>(cfg.threads)
-                                         : std::max(1u, std::thread::hardware_concurrency());
+  const size_t threads =
+      cfg.threads > 0 ? static_cast<size_t>(cfg.threads) : std::max(1u, std::thread::hardware_concurrency());
   ThreadPool pool(threads - 1);
   int damaged = 0;
   uint64_t records = 0;
@@ -33,7 +33,8 @@ int run_verify(const config::VerifyConfig& cfg) {
         WISESR_CHECK(std::filesystem::is_regular_file(path), "missing");
         const auto size = std::filesystem::file_size(path);
         WISESR_CHECK(size == sh.bytes, "size ", size, " bytes, manifest says ", sh.bytes);
-        if (!sh.sha256.empty()) WISESR_CHECK(sha256_file(path) == sh.sha256, "SHA-256 differs from the manifest");
+        if (!sh.sha256.empty())
+          WISESR_CHECK(sha256_file(path) == sh.sha256, "SHA-256 differs from the manifest");
         data::ShardReader reader(path);
         WISESR_CHECK(reader.size() == sh.records, reader.size(), " records, manifest says ", sh.records);
         WISESR_CHECK(reader.info().class_names == m.classes, "class list differs from the manifest");
@@ -58,7 +59,8 @@ int run_verify(const config::VerifyConfig& cfg) {
         problem = e.message();
       }
       if (problem.empty()) {
-        std::printf("ok      %s  %llu records\n", sh.file.c_str(), static_cast<unsigned long long>(sh.records));
+        std::printf("ok      %s  %llu records\n", sh.file.c_str(),
+                    static_cast<unsigned long long>(sh.records));
       } else {
         std::printf("FAILED  %s  %s\n", sh.file.c_str(), problem.c_str());
         ++damaged;
@@ -74,7 +76,8 @@ int run_verify(const config::VerifyConfig& cfg) {
   if (damaged) {
     std::printf("%d damaged shard(s) in '%s'\n", damaged, dir.string().c_str());
   } else {
-    std::printf("intact: %llu records in '%s'\n", static_cast<unsigned long long>(records), dir.string().c_str());
+    std::printf("intact: %llu records in '%s'\n", static_cast<unsigned long long>(records),
+                dir.string().c_str());
   }
   return damaged;
 }

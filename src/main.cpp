@@ -46,7 +46,8 @@ int fail(const std::string& command, const std::string& message) {
   int world = 1;
   if (wisesr::comm::MpiRuntime::initialized()) MPI_Comm_size(MPI_COMM_WORLD, &world);
   if (world > 1) {
-    std::fprintf(stderr, "[rank %d] wisesr %s: error: %s\n", rank, command.c_str(), first_line(message).c_str());
+    std::fprintf(stderr, "[rank %d] wisesr %s: error: %s\n", rank, command.c_str(),
+                 first_line(message).c_str());
     std::fflush(stderr);
     wisesr::comm::MpiRuntime::abort(1);
   }
@@ -122,8 +123,9 @@ int main(int argc, char** argv) {
       if (!parse_or_help(config::parse_export_args, args, cfg)) return 0;
       train::export_checkpoint(cfg.checkpoint, cfg.out);
     } else {
-      return fail("", "unknown command '" + command +
-                          "' (commands: synth, prep, verify, train, eval, params, export; see 'wisesr --help')");
+      return fail("",
+                  "unknown command '" + command +
+                      "' (commands: synth, prep, verify, train, eval, params, export; see 'wisesr --help')");
     }
   } catch (const Error& e) {
     return fail(command, e.what());

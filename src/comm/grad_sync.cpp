@@ -21,7 +21,8 @@ GradSync::GradSync(std::vector<torch::Tensor> params, Communicator& comm, size_t
     const torch::Tensor& p = params_[k];
     if (!p.requires_grad()) continue;
     const size_t bytes = static_cast<size_t>(p.numel()) * p.element_size();
-    const bool incompatible = !current.param_indices.empty() && (p.scalar_type() != dtype || p.device() != device);
+    const bool incompatible =
+        !current.param_indices.empty() && (p.scalar_type() != dtype || p.device() != device);
     if (incompatible || (!current.param_indices.empty() && current_bytes + bytes > bucket_bytes)) flush();
     dtype = p.scalar_type();
     device = p.device();

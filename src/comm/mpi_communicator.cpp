@@ -5,21 +5,31 @@ namespace {
 
 MPI_Datatype mpi_type(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat: return MPI_FLOAT;
-    case torch::kDouble: return MPI_DOUBLE;
-    case torch::kInt64: return MPI_INT64_T;
-    case torch::kInt32: return MPI_INT32_T;
-    case torch::kUInt8: return MPI_UINT8_T;
-    case torch::kBool: return MPI_C_BOOL;
-    default: WISESR_THROW("MPI backend: unsupported dtype ", c10::toString(t));
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
+    case torch::kInt64:
+      return MPI_INT64_T;
+    case torch::kInt32:
+      return MPI_INT32_T;
+    case torch::kUInt8:
+      return MPI_UINT8_T;
+    case torch::kBool:
+      return MPI_C_BOOL;
+    default:
+      WISESR_THROW("MPI backend: unsupported dtype ", c10::toString(t));
   }
 }
 
 MPI_Op mpi_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return MPI_SUM;
-    case ReduceOp::kMax: return MPI_MAX;
-    case ReduceOp::kMin: return MPI_MIN;
+    case ReduceOp::kSum:
+      return MPI_SUM;
+    case ReduceOp::kMax:
+      return MPI_MAX;
+    case ReduceOp::kMin:
+      return MPI_MIN;
   }
   return MPI_SUM;
 }
@@ -58,7 +68,8 @@ void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
   if (size_ == 1 || tensor.numel() == 0) return;
   on_host(tensor, [&](torch::Tensor& t) {
     WISESR_CHECK(t.numel() <= INT32_MAX, "broadcast of ", t.numel(), " elements exceeds MPI's count limit");
-    WISESR_CHECK_MPI(MPI_Bcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_type(t.scalar_type()), root, comm_));
+    WISESR_CHECK_MPI(
+        MPI_Bcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_type(t.scalar_type()), root, comm_));
   });
 }
 

@@ -29,7 +29,8 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) {
   WISESR_CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &info_.rank));
   WISESR_CHECK_MPI(MPI_Comm_size(MPI_COMM_WORLD, &info_.world_size));
   MPI_Comm local;
-  WISESR_CHECK_MPI(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, info_.rank, MPI_INFO_NULL, &local));
+  WISESR_CHECK_MPI(
+      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, info_.rank, MPI_INFO_NULL, &local));
   WISESR_CHECK_MPI(MPI_Comm_rank(local, &info_.local_rank));
   WISESR_CHECK_MPI(MPI_Comm_size(local, &info_.local_size));
   MPI_Comm_free(&local);

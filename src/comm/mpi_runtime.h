@@ -7,12 +7,12 @@
 
 #include "core/error.h"
 
-#define WISESR_CHECK_MPI(expr)                                                  \
-  do {                                                                          \
-    int wisesr_mpi_rc_ = (expr);                                                \
-    if (wisesr_mpi_rc_ != MPI_SUCCESS) {                                        \
+#define WISESR_CHECK_MPI(expr)                                                                       \
+  do {                                                                                               \
+    int wisesr_mpi_rc_ = (expr);                                                                     \
+    if (wisesr_mpi_rc_ != MPI_SUCCESS) {                                                             \
       WISESR_THROW("MPI call " #expr " failed: ", ::wisesr::comm::mpi_error_string(wisesr_mpi_rc_)); \
-    }                                                                           \
+    }                                                                                                \
   } while (false)
 
 namespace wisesr::comm {

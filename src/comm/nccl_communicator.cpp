@@ -8,22 +8,33 @@ namespace {
 
 ncclDataType_t nccl_type(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat: return ncclFloat32;
-    case torch::kDouble: return ncclFloat64;
-    case torch::kHalf: return ncclFloat16;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kInt64: return ncclInt64;
-    case torch::kInt32: return ncclInt32;
-    case torch::kUInt8: return ncclUint8;
-    default: WISESR_THROW("NCCL backend: unsupported dtype ", c10::toString(t));
+    case torch::kFloat:
+      return ncclFloat32;
+    case torch::kDouble:
+      return ncclFloat64;
+    case torch::kHalf:
+      return ncclFloat16;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kInt64:
+      return ncclInt64;
+    case torch::kInt32:
+      return ncclInt32;
+    case torch::kUInt8:
+      return ncclUint8;
+    default:
+      WISESR_THROW("NCCL backend: unsupported dtype ", c10::toString(t));
   }
 }
 
 ncclRedOp_t nccl_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return ncclSum;
-    case ReduceOp::kMax: return ncclMax;
-    case ReduceOp::kMin: return ncclMin;
+    case ReduceOp::kSum:
+      return ncclSum;
+    case ReduceOp::kMax:
+      return ncclMax;
+    case ReduceOp::kMin:
+      return ncclMin;
   }
   return ncclSum;
 }
@@ -35,7 +46,8 @@ void on_device(torch::Tensor& tensor, int device, Fn&& fn) {
     fn(tensor);
     return;
   }
-  torch::Tensor staged = tensor.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device))).contiguous();
+  torch::Tensor staged =
+      tensor.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device))).contiguous();
   fn(staged);
   tensor.copy_(staged);
 }
@@ -67,8 +79,8 @@ void NcclCommunicator::all_reduce(torch::Tensor& tensor, ReduceOp op) {
   WISESR_CHECK(comm_, "NCCL communicator was aborted after an earlier error");
   on_device(tensor, device_, [&](torch::Tensor& t) {
     auto stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
-    check(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()),
-                        nccl_op(op), comm_, stream.stream()),
+    check(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
+                        nccl_type(t.scalar_type()), nccl_op(op), comm_, stream.stream()),
           "all_reduce");
   });
 }
@@ -77,8 +89,8 @@ void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
   WISESR_CHECK(comm_, "NCCL communicator was aborted after an earlier error");
   on_device(tensor, device_, [&](torch::Tensor& t) {
     auto stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
-    check(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()), root,
-                        comm_, stream.stream()),
+    check(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
+                        nccl_type(t.scalar_type()), root, comm_, stream.stream()),
           "broadcast");
   });
 }

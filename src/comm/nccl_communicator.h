@@ -6,12 +6,12 @@
 
 #include "comm/communicator.h"
 
-#define WISESR_CHECK_NCCL(expr)                                                                   \
-  do {                                                                                            \
-    ncclResult_t wisesr_nccl_rc_ = (expr);                                                        \
-    if (wisesr_nccl_rc_ != ncclSuccess) {                                                         \
-      WISESR_THROW("NCCL call " #expr " failed: ", ncclGetErrorString(wisesr_nccl_rc_));         \
-    }                                                                                             \
+#define WISESR_CHECK_NCCL(expr)                                                          \
+  do {                                                                                   \
+    ncclResult_t wisesr_nccl_rc_ = (expr);                                               \
+    if (wisesr_nccl_rc_ != ncclSuccess) {                                                \
+      WISESR_THROW("NCCL call " #expr " failed: ", ncclGetErrorString(wisesr_nccl_rc_)); \
+    }                                                                                    \
   } while (false)
 
 namespace wisesr::comm {

@@ -45,12 +45,14 @@ void guarded(const std::string& command, Fn&& fn) {
   }
 }
 
-po::variables_map parse_command_line(const std::vector<std::string>& args, const po::options_description& desc,
+po::variables_map parse_command_line(const std::vector<std::string>& args,
+                                     const po::options_description& desc,
                                      const po::positional_options_description* positional = nullptr) {
   po::variables_map vm;
   // Without a positional description a stray word is an error rather than silently ignored.
   po::positional_options_description none;
-  po::store(po::command_line_parser(args).options(desc).positional(positional ? *positional : none).run(), vm);
+  po::store(po::command_line_parser(args).options(desc).positional(positional ? *positional : none).run(),
+            vm);
   return vm;
 }
 
@@ -74,7 +76,8 @@ Parsed parse_train_args(const std::vector<std::string>& args, Config& cfg) {
   std::string config_file;
   po::options_description general("General");
   general.add_options()("help,h", "show this help")(
-      "config", po::value<std::string>(&config_file), "INI file ([section] key = value); the command line overrides it");
+      "config", po::value<std::string>(&config_file),
+      "INI file ([section] key = value); the command line overrides it");
   po::options_description fields("Training options (also valid as [section] key = value in the INI file)");
   add_config_fields(fields, cfg);
   po::options_description all;
@@ -157,11 +160,13 @@ Parsed parse_simple(const std::string& command, const char* usage, po::options_d
 
 Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg) {
   po::options_description desc("Options");
-  desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(), "checkpoint file written by 'wisesr train'")(
-      "data", po::value(&cfg.data)->required(), "prepared dataset directory")("split", bound(cfg.split),
-                                                                               "split to evaluate")(
-      "batch_size", bound(cfg.batch_size), "batch size per rank")("device", bound(cfg.device), "auto | cpu | cuda")(
-      "threads", bound(cfg.threads), "intra-op threads per rank; 0 = automatic")(
+  desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(),
+                     "checkpoint file written by 'wisesr train'")("data", po::value(&cfg.data)->required(),
+                                                                  "prepared dataset directory")(
+      "split", bound(cfg.split), "split to evaluate")("batch_size", bound(cfg.batch_size),
+                                                      "batch size per rank")(
+      "device", bound(cfg.device), "auto | cpu | cuda")("threads", bound(cfg.threads),
+                                                        "intra-op threads per rank; 0 = automatic")(
       "json", po::value(&cfg.json), "also write the result as JSON to this file");
   return parse_simple("eval",
                       "Usage: [mpirun -np N] wisesr eval --checkpoint FILE --data DIR\n"
@@ -172,31 +177,35 @@ Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg) {
 Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg) {
   po::options_description desc("Options");
   desc.add_options()("out", po::value(&cfg.out)->required(), "output directory (one subfolder per class)")(
-      "classes", bound(cfg.classes), "number of classes (2..24)")("per-class", bound(cfg.per_class),
-                                                                   "images per class")(
-      "size", bound(cfg.size), "image side in pixels")("seed", bound(cfg.seed), "random seed")(
-      "format", bound(cfg.format), "jpeg | png")(
+      "classes", bound(cfg.classes), "number of classes (2..24)")(
+      "per-class", bound(cfg.per_class), "images per class")("size", bound(cfg.size), "image side in pixels")(
+      "seed", bound(cfg.seed), "random seed")("format", bound(cfg.format), "jpeg | png")(
       "task", bound(cfg.task),
       "spatial: the label is where the shapes are, not what they are; texture: the label is which pattern, "
       "drawn anywhere");
-  return parse_simple("synth",
-                      "Usage: wisesr synth --out DIR [--classes K --per-class N --size S --seed X]\n"
-                      "Write a synthetic image-folder dataset (benchmarks for GAP vs Wise-SrNet, docs/datasets.md).",
-                      desc, args);
+  return parse_simple(
+      "synth",
+      "Usage: wisesr synth --out DIR [--classes K --per-class N --size S --seed X]\n"
+      "Write a synthetic image-folder dataset (benchmarks for GAP vs Wise-SrNet, docs/datasets.md).",
+      desc, args);
 }
 
 Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
   po::options_description desc("Options");
-  desc.add_options()("input", po::value(&cfg.input), "training images: one subfolder per class (nested folders allowed)")(
-      "list", po::value(&cfg.list), "training list instead of --input: lines 'path<TAB>label' or 'path,label'")(
-      "root", po::value(&cfg.root), "base directory of relative list paths (default: the list file's directory)")(
+  desc.add_options()("input", po::value(&cfg.input),
+                     "training images: one subfolder per class (nested folders allowed)")(
+      "list", po::value(&cfg.list),
+      "training list instead of --input: lines 'path<TAB>label' or 'path,label'")(
+      "root", po::value(&cfg.root),
+      "base directory of relative list paths (default: the list file's directory)")(
       "val-input", po::value(&cfg.val_input), "separate validation folder tree")(
       "val-list", po::value(&cfg.val_list), "separate validation list (e.g. ImageNet val)")(
       "class-index", po::value(&cfg.class_index),
       "file with one class name per line, fixing label order (default: sorted folder names/labels)")(
       "out", po::value(&cfg.out)->required(), "output directory for shards and index.json")(
       "size", bound(cfg.size), "stored image side (short side with --resize short-side)")(
-      "resize", bound(cfg.resize), "squash (the paper's) | center-crop | short-side (keep aspect, crop at train time)")(
+      "resize", bound(cfg.resize),
+      "squash (the paper's) | center-crop | short-side (keep aspect, crop at train time)")(
       "storage", bound(cfg.storage), "jpeg (re-encoded) | raw (uint8 RGB, no decode at train time)")(
       "quality", bound(cfg.quality), "JPEG quality")(
       "val-fraction", bound(cfg.val_fraction),
@@ -206,7 +215,8 @@ Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
       "shard-records", bound(cfg.shard_records), "records per shard instead of --shard-mb (0 = by size)")(
       "threads", bound(cfg.threads), "decode/encode threads; 0 = all cores")(
       "strict", po::bool_switch(&cfg.strict), "fail on the first unusable input instead of skipping it")(
-      "dry-run", po::bool_switch(&cfg.dry_run), "print counts per class and the expected size, write nothing");
+      "dry-run", po::bool_switch(&cfg.dry_run),
+      "print counts per class and the expected size, write nothing");
   return parse_simple("prep",
                       "Usage: wisesr prep (--input DIR | --list FILE) --out DIR --size S [options]\n"
                       "Convert images into train/val HDF5 shards plus index.json (docs/shard-format.md).\n"
@@ -221,34 +231,39 @@ Parsed parse_verify_args(const std::vector<std::string>& args, VerifyConfig& cfg
       "threads", bound(cfg.threads), "decode threads; 0 = all cores");
   po::positional_options_description pos;
   pos.add("dir", 1);
-  return parse_simple("verify",
-                      "Usage: wisesr verify DIR\n"
-                      "Check index.json against the shards (counts, SHA-256) and decode every record; exit 0 only if\n"
-                      "everything is intact.",
-                      desc, args, &pos);
+  return parse_simple(
+      "verify",
+      "Usage: wisesr verify DIR\n"
+      "Check index.json against the shards (counts, SHA-256) and decode every record; exit 0 only if\n"
+      "everything is intact.",
+      desc, args, &pos);
 }
 
 Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg) {
   po::options_description desc("Options");
   desc.add_options()("model", bound(cfg.model), "backbone (see 'wisesr train --help', --model.backbone)")(
       "head", bound(cfg.head), "head: gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc")(
-      "classes", bound(cfg.classes), "number of classes")("image-size", bound(cfg.image_size), "input side in pixels")(
-      "pool", bound(cfg.pool), "wise/avg-fc pool size; 0 = automatic");
-  return parse_simple("params",
-                      "Usage: wisesr params --model M --head H --classes C --image-size S\n"
-                      "Parameter counts (total, head, delta over GAP, Keras-comparable), feature map and FLOPs.",
-                      desc, args);
+      "classes", bound(cfg.classes), "number of classes")(
+      "image-size", bound(cfg.image_size), "input side in pixels")("pool", bound(cfg.pool),
+                                                                   "wise/avg-fc pool size; 0 = automatic");
+  return parse_simple(
+      "params",
+      "Usage: wisesr params --model M --head H --classes C --image-size S\n"
+      "Parameter counts (total, head, delta over GAP, Keras-comparable), feature map and FLOPs.",
+      desc, args);
 }
 
 Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg) {
   po::options_description desc("Options");
-  desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(), "checkpoint written by 'wisesr train'")(
-      "out", po::value(&cfg.out)->required(), "output file for Python's torch.load");
-  return parse_simple("export",
-                      "Usage: wisesr export --checkpoint FILE --out FILE.pt\n"
-                      "Write trained weights as a state_dict that Python's torch.load reads; backbone keys use\n"
-                      "torchvision/timm names (load with strict=False), head keys start with 'wisesr_head.'.",
-                      desc, args);
+  desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(),
+                     "checkpoint written by 'wisesr train'")("out", po::value(&cfg.out)->required(),
+                                                             "output file for Python's torch.load");
+  return parse_simple(
+      "export",
+      "Usage: wisesr export --checkpoint FILE --out FILE.pt\n"
+      "Write trained weights as a state_dict that Python's torch.load reads; backbone keys use\n"
+      "torchvision/timm names (load with strict=False), head keys start with 'wisesr_head.'.",
+      desc, args);
 }
 
 }  // namespace wisesr::config

@@ -8,7 +8,8 @@ void Config::validate() const {
   WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
   WISESR_CHECK(data.image_size >= 0, "--data.image_size must be >= 0, got ", data.image_size);
   WISESR_CHECK(data.workers >= 0, "--data.workers must be >= 0, got ", data.workers);
-  WISESR_CHECK(!model.head.empty() && !model.backbone.empty(), "--model.head and --model.backbone must be set");
+  WISESR_CHECK(!model.head.empty() && !model.backbone.empty(),
+               "--model.head and --model.backbone must be set");
   WISESR_CHECK(model.pool >= 0, "--model.pool must be >= 0, got ", model.pool);
   WISESR_CHECK(model.dropout == -1.0 || (model.dropout >= 0.0 && model.dropout < 1.0),
                "--model.dropout must be -1 (head default) or in [0, 1), got ", model.dropout);
@@ -47,7 +48,8 @@ void PrepConfig::validate() const {
   WISESR_CHECK(storage == "jpeg" || storage == "raw", "--storage must be jpeg or raw, got '", storage, "'");
   WISESR_CHECK(shard_records > 0 || shard_mb > 0, "--shard-mb must be > 0 (or set --shard-records)");
   WISESR_CHECK(size >= 8 && size <= 8192, "--size must be in [8, 8192], got ", size);
-  WISESR_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "--val-fraction must be in [0, 1), got ", val_fraction);
+  WISESR_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "--val-fraction must be in [0, 1), got ",
+               val_fraction);
   WISESR_CHECK(quality >= 1 && quality <= 100, "--quality must be in [1, 100], got ", quality);
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
@@ -56,7 +58,8 @@ void VerifyConfig::validate() const { WISESR_CHECK(threads >= 0, "--threads must
 
 void ParamsConfig::validate() const {
   WISESR_CHECK(classes >= 1, "--classes must be >= 1, got ", classes);
-  WISESR_CHECK(image_size >= 32 && image_size <= 8192, "--image-size must be in [32, 8192], got ", image_size);
+  WISESR_CHECK(image_size >= 32 && image_size <= 8192, "--image-size must be in [32, 8192], got ",
+               image_size);
   WISESR_CHECK(pool >= 0, "--pool must be >= 0");
 }
 
@@ -64,8 +67,8 @@ void ExportConfig::validate() const {}
 
 void EvalConfig::validate() const {
   WISESR_CHECK(batch_size >= 1, "--batch_size must be >= 1, got ", batch_size);
-  WISESR_CHECK(device == "auto" || device == "cpu" || device == "cuda", "--device must be auto, cpu or cuda, got '",
-               device, "'");
+  WISESR_CHECK(device == "auto" || device == "cpu" || device == "cuda",
+               "--device must be auto, cpu or cuda, got '", device, "'");
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
 

@@ -9,12 +9,12 @@
 namespace wisesr::config {
 
 struct DataConfig {
-  std::string dir;             // directory written by `wisesr prep` (index.json + shards)
+  std::string dir;  // directory written by `wisesr prep` (index.json + shards)
   std::string train_split = "train";
   std::string val_split = "val";
-  int image_size = 0;          // 0 = the size the shards were prepared at
-  int workers = 0;             // decode threads per rank; 0 = automatic (cores per rank - 1)
-  bool hflip = true;           // random horizontal flip (the paper's Keras recipe also flips vertically)
+  int image_size = 0;  // 0 = the size the shards were prepared at
+  int workers = 0;     // decode threads per rank; 0 = automatic (cores per rank - 1)
+  bool hflip = true;   // random horizontal flip (the paper's Keras recipe also flips vertically)
   bool vflip = false;
 };
 
@@ -27,24 +27,24 @@ struct ModelConfig {
 };
 
 struct OptimConfig {
-  double lr = 0.045;          // the paper's initial learning rate
+  double lr = 0.045;  // the paper's initial learning rate
   double momentum = 0.9;
   double weight_decay = 0.0;
-  double lr_decay = 0.94;     // staircase: lr * lr_decay^floor(epoch / lr_decay_epochs)
+  double lr_decay = 0.94;  // staircase: lr * lr_decay^floor(epoch / lr_decay_epochs)
   int lr_decay_epochs = 2;
 };
 
 struct TrainConfig {
   int epochs = 1;
-  int batch_size = 32;        // per rank
-  int64_t max_steps = 0;      // stop after this many optimizer steps in total; 0 = run all epochs
+  int batch_size = 32;    // per rank
+  int64_t max_steps = 0;  // stop after this many optimizer steps in total; 0 = run all epochs
   uint64_t seed = 42;
   std::string out_dir = "runs";
-  std::string run_name;       // default: <backbone>-<head>
-  int log_every = 10;         // steps between progress lines / JSONL records
+  std::string run_name;          // default: <backbone>-<head>
+  int log_every = 10;            // steps between progress lines / JSONL records
   std::string device = "auto";   // auto | cpu | cuda
   std::string backend = "auto";  // auto | mpi | nccl
-  int threads = 0;            // intra-op threads per rank; 0 = cores / ranks on this node
+  int threads = 0;               // intra-op threads per rank; 0 = cores / ranks on this node
   bool eval_each_epoch = true;
 };
 
@@ -64,17 +64,22 @@ void visit_fields(C& c, F&& f) {
   f("data", "dir", c.data.dir, "prepared dataset directory (output of 'wisesr prep')");
   f("data", "train_split", c.data.train_split, "split used for training");
   f("data", "val_split", c.data.val_split, "split used for evaluation");
-  f("data", "image_size", c.data.image_size, "input size in pixels; 0 = the size the shards were prepared at");
+  f("data", "image_size", c.data.image_size,
+    "input size in pixels; 0 = the size the shards were prepared at");
   f("data", "workers", c.data.workers, "JPEG decode threads per rank; 0 = automatic");
   f("data", "hflip", c.data.hflip, "random horizontal flips during training");
   f("data", "vflip", c.data.vflip, "random vertical flips during training");
   f("model", "backbone", c.model.backbone,
-    "backbone: resnet-tiny | resnet18 | resnet50 | resnet50v2 | densenet121 | densenet169 | densenet201 | xception");
-  f("model", "head", c.model.head, "classifier head: gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc");
-  f("model", "pool", c.model.pool, "Wise-SrNet average-pool size p; 0 = smallest p giving a kernel of at most 5x5");
+    "backbone: resnet-tiny | resnet18 | resnet50 | resnet50v2 | densenet121 | densenet169 | densenet201 | "
+    "xception");
+  f("model", "head", c.model.head,
+    "classifier head: gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc");
+  f("model", "pool", c.model.pool,
+    "Wise-SrNet average-pool size p; 0 = smallest p giving a kernel of at most 5x5");
   f("model", "pretrained", c.model.pretrained,
     "backbone weights: a torchvision/timm state_dict saved with torch.save (the head starts afresh)");
-  f("model", "dropout", c.model.dropout, "dropout before the dense layer; -1 = the head's default (0.5 for *-dropout)");
+  f("model", "dropout", c.model.dropout,
+    "dropout before the dense layer; -1 = the head's default (0.5 for *-dropout)");
   f("optim", "lr", c.optim.lr, "initial learning rate (paper: 0.045)");
   f("optim", "momentum", c.optim.momentum, "SGD momentum (paper: 0.9)");
   f("optim", "weight_decay", c.optim.weight_decay, "L2 weight decay");
@@ -100,7 +105,7 @@ struct SynthConfig {
   int per_class = 100;
   int size = 128;
   uint64_t seed = 1;
-  std::string format = "jpeg";  // jpeg | png
+  std::string format = "jpeg";   // jpeg | png
   std::string task = "spatial";  // spatial (label = layout) | texture (label = pattern, anywhere)
   void validate() const;
 };

@@ -35,9 +35,9 @@ std::string concat(Args&&... args) {
 #define WISESR_THROW(...) throw ::wisesr::Error(::wisesr::detail::concat(__VA_ARGS__), __FILE__, __LINE__)
 
 /// Check a condition; on failure throw with the given message.
-#define WISESR_CHECK(cond, ...)   \
-  do {                            \
-    if (!(cond)) {                \
-      WISESR_THROW(__VA_ARGS__);  \
-    }                             \
+#define WISESR_CHECK(cond, ...)  \
+  do {                           \
+    if (!(cond)) {               \
+      WISESR_THROW(__VA_ARGS__); \
+    }                            \
   } while (false)

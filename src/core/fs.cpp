@@ -38,7 +38,8 @@ void commit_file(const stdfs::path& temp_path, const stdfs::path& final_path) {
   fsync_fd_path(temp_path, O_RDONLY);
   std::error_code ec;
   stdfs::rename(temp_path, final_path, ec);
-  WISESR_CHECK(!ec, "cannot rename '", temp_path.string(), "' to '", final_path.string(), "': ", ec.message());
+  WISESR_CHECK(!ec, "cannot rename '", temp_path.string(), "' to '", final_path.string(),
+               "': ", ec.message());
   stdfs::path dir = final_path.parent_path();
   fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
 }
@@ -83,8 +84,8 @@ std::string read_file(const stdfs::path& path) {
 void ensure_dir(const stdfs::path& dir) {
   std::error_code ec;
   stdfs::create_directories(dir, ec);
-  WISESR_CHECK(!ec && stdfs::is_directory(dir), "cannot create directory '", dir.string(), "': ",
-               ec ? ec.message() : "not a directory");
+  WISESR_CHECK(!ec && stdfs::is_directory(dir), "cannot create directory '", dir.string(),
+               "': ", ec ? ec.message() : "not a directory");
   WISESR_CHECK(::access(dir.c_str(), W_OK) == 0, "directory '", dir.string(), "' is not writable");
 }
 

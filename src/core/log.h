@@ -19,14 +19,14 @@ void write(Level level, bool all_ranks, const std::string& text);
 
 }  // namespace wisesr::log
 
-#define WISESR_LOG_IMPL(lvl, all, ...)                                                   \
-  do {                                                                                  \
-    if (static_cast<int>(lvl) >= static_cast<int>(::wisesr::log::level()) &&            \
-        ((all) || ::wisesr::log::rank() == 0)) {                                        \
-      std::ostringstream wisesr_log_os_;                                                \
-      wisesr_log_os_ << __VA_ARGS__;                                                    \
-      ::wisesr::log::write(lvl, all, wisesr_log_os_.str());                             \
-    }                                                                                   \
+#define WISESR_LOG_IMPL(lvl, all, ...)                                       \
+  do {                                                                       \
+    if (static_cast<int>(lvl) >= static_cast<int>(::wisesr::log::level()) && \
+        ((all) || ::wisesr::log::rank() == 0)) {                             \
+      std::ostringstream wisesr_log_os_;                                     \
+      wisesr_log_os_ << __VA_ARGS__;                                         \
+      ::wisesr::log::write(lvl, all, wisesr_log_os_.str());                  \
+    }                                                                        \
   } while (false)
 
 /// Info line from rank 0 only.

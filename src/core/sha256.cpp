@@ -20,7 +20,9 @@ struct Digest {
   ~Digest() { EVP_MD_CTX_free(ctx); }
   Digest(const Digest&) = delete;
   Digest& operator=(const Digest&) = delete;
-  void update(const void* data, size_t n) { WISESR_CHECK(EVP_DigestUpdate(ctx, data, n) == 1, "SHA-256 failed"); }
+  void update(const void* data, size_t n) {
+    WISESR_CHECK(EVP_DigestUpdate(ctx, data, n) == 1, "SHA-256 failed");
+  }
   std::string hex() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

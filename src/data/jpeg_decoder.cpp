@@ -16,7 +16,8 @@ JpegDecoder::~JpegDecoder() {
 
 RecordShape JpegDecoder::peek(const uint8_t* data, size_t size) {
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(handle_, data, static_cast<unsigned long>(size), &w, &h, &subsamp, &colorspace) != 0) {
+  if (tjDecompressHeader3(handle_, data, static_cast<unsigned long>(size), &w, &h, &subsamp, &colorspace) !=
+      0) {
     WISESR_THROW("not a readable JPEG: ", tjGetErrorStr2(handle_));
   }
   WISESR_CHECK(w > 0 && h > 0, "not a readable JPEG: ", w, "x", h, " image");

@@ -48,7 +48,8 @@ void Loader::produce() {
     for (size_t b = 0; b < num_batches_; ++b) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [this] { return stop_ || ready_.size() < static_cast<size_t>(std::max(1, opt_.prefetch)); });
+        cv_.wait(lock,
+                 [this] { return stop_ || ready_.size() < static_cast<size_t>(std::max(1, opt_.prefetch)); });
         if (stop_) return;
       }
       Batch batch = make_batch(b);
@@ -93,8 +94,8 @@ Batch Loader::make_batch(size_t b) {
     try {
       const RecordShape s = shapes[i];
       WISESR_CHECK(s.channels == 3, "record has ", s.channels, " channels, expected 3");
-      WISESR_CHECK(crop ? (s.height >= h && s.width >= w) : (s.height == h && s.width == w), "record is ", s.width,
-                   "x", s.height, ", batch needs ", w, "x", h);
+      WISESR_CHECK(crop ? (s.height >= h && s.width >= w) : (s.height == h && s.width == w), "record is ",
+                   s.width, "x", s.height, ", batch needs ", w, "x", h);
       uint8_t* slot = base + i * h * w * 3;
       const bool whole = s.height == h && s.width == w;
       const uint8_t* src = bytes[i].data();

@@ -21,10 +21,10 @@ namespace wisesr::data {
 
 struct LoaderOptions {
   int batch_size = 32;
-  int workers = 0;       // decode threads besides the prefetch thread
-  int prefetch = 2;      // batches prepared ahead
-  bool drop_last = true; // training: every batch full; evaluation: keep the last partial batch
-  int image_size = 0;    // output side; 0 = as stored
+  int workers = 0;        // decode threads besides the prefetch thread
+  int prefetch = 2;       // batches prepared ahead
+  bool drop_last = true;  // training: every batch full; evaluation: keep the last partial batch
+  int image_size = 0;     // output side; 0 = as stored
   bool hflip = false;
   bool vflip = false;
   bool random_crop = false;  // short-side shards: seeded random crop (training) instead of the centre

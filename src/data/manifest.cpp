@@ -24,7 +24,8 @@ void Manifest::save(const std::filesystem::path& dir) const {
   for (const auto& [name, s] : splits) {
     json shards = json::array();
     for (const auto& sh : s.shards) {
-      shards.push_back({{"file", sh.file}, {"records", sh.records}, {"bytes", sh.bytes}, {"sha256", sh.sha256}});
+      shards.push_back(
+          {{"file", sh.file}, {"records", sh.records}, {"bytes", sh.bytes}, {"sha256", sh.sha256}});
     }
     splits_json[name] = {{"records", s.records}, {"class_counts", s.class_counts}, {"shards", shards}};
   }
@@ -41,8 +42,8 @@ Manifest Manifest::load(const std::filesystem::path& dir) {
     json j = json::parse(fs::read_file(path));
     WISESR_CHECK(j.value("format", "") == kFormatName, "'", path.string(), "' is not a wisesr manifest");
     m.schema_version = j.at("schema_version").get<int>();
-    WISESR_CHECK(m.schema_version == kSchemaVersion, "'", path.string(), "' has schema version ", m.schema_version,
-                 ", this build reads version ", kSchemaVersion);
+    WISESR_CHECK(m.schema_version == kSchemaVersion, "'", path.string(), "' has schema version ",
+                 m.schema_version, ", this build reads version ", kSchemaVersion);
     m.tool_version = j.value("tool_version", "");
     m.classes = j.at("classes").get<std::vector<std::string>>();
     m.storage = j.at("storage").get<std::string>();

@@ -13,12 +13,14 @@ inline constexpr const char* kManifestName = "index.json";
 inline constexpr const char* kFormatName = "wisesr-shards";
 
 namespace dset {
-inline constexpr const char* kImages = "images";    // uint8 [total_bytes]  concatenated encoded records
-inline constexpr const char* kOffsets = "offsets";  // uint64 [N+1]        record i = images[offsets[i]:offsets[i+1]]
-inline constexpr const char* kLabels = "labels";    // int32 [N]           class index
-inline constexpr const char* kShapes = "shapes";    // uint32 [N,3]        height, width, channels of the decoded image
-inline constexpr const char* kCrc32 = "crc32";      // uint32 [N]          CRC-32 of each record's bytes
-inline constexpr const char* kPaths = "paths";      // vlen utf-8 [N]      source path relative to the input root
+inline constexpr const char* kImages = "images";  // uint8 [total_bytes]  concatenated encoded records
+inline constexpr const char* kOffsets =
+    "offsets";  // uint64 [N+1]        record i = images[offsets[i]:offsets[i+1]]
+inline constexpr const char* kLabels = "labels";  // int32 [N]           class index
+inline constexpr const char* kShapes =
+    "shapes";  // uint32 [N,3]        height, width, channels of the decoded image
+inline constexpr const char* kCrc32 = "crc32";  // uint32 [N]          CRC-32 of each record's bytes
+inline constexpr const char* kPaths = "paths";  // vlen utf-8 [N]      source path relative to the input root
 }  // namespace dset
 
 namespace attr {

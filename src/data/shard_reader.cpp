@@ -9,14 +9,16 @@ namespace {
 hsize_t dataset_length(hid_t ds, const std::string& what) {
   auto space = h5::dataspace(WISESR_CHECK_H5(H5Dget_space(ds), "no dataspace for ", what));
   hsize_t dims[2] = {0, 0};
-  int rank = WISESR_CHECK_H5(H5Sget_simple_extent_dims(space.get(), dims, nullptr), "bad dataspace for ", what);
+  int rank =
+      WISESR_CHECK_H5(H5Sget_simple_extent_dims(space.get(), dims, nullptr), "bad dataspace for ", what);
   WISESR_CHECK(rank >= 1, what, " is not an array");
   return rank == 1 ? dims[0] : dims[0] * dims[1];
 }
 
 template <typename T>
 std::vector<T> read_all(hid_t file, const char* name, hid_t mem_type, const std::string& where) {
-  auto ds = h5::dataset(WISESR_CHECK_H5(H5Dopen2(file, name, H5P_DEFAULT), where, ": missing dataset '", name, "'"));
+  auto ds = h5::dataset(
+      WISESR_CHECK_H5(H5Dopen2(file, name, H5P_DEFAULT), where, ": missing dataset '", name, "'"));
   std::vector<T> out(dataset_length(ds.get(), where + ":" + name));
   if (!out.empty()) {
     WISESR_CHECK_H5(H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), where,
@@ -26,7 +28,8 @@ std::vector<T> read_all(hid_t file, const char* name, hid_t mem_type, const std:
 }
 
 std::string read_attr_string(hid_t obj, const char* name, const std::string& where) {
-  auto a = h5::attribute(WISESR_CHECK_H5(H5Aopen(obj, name, H5P_DEFAULT), where, ": missing attribute '", name, "'"));
+  auto a = h5::attribute(
+      WISESR_CHECK_H5(H5Aopen(obj, name, H5P_DEFAULT), where, ": missing attribute '", name, "'"));
   auto type = h5::utf8_string_type();
   char* value = nullptr;
   WISESR_CHECK_H5(H5Aread(a.get(), type.get(), &value), where, ": cannot read attribute '", name, "'");
@@ -36,7 +39,8 @@ std::string read_attr_string(hid_t obj, const char* name, const std::string& whe
 }
 
 std::vector<std::string> read_attr_strings(hid_t obj, const char* name, const std::string& where) {
-  auto a = h5::attribute(WISESR_CHECK_H5(H5Aopen(obj, name, H5P_DEFAULT), where, ": missing attribute '", name, "'"));
+  auto a = h5::attribute(
+      WISESR_CHECK_H5(H5Aopen(obj, name, H5P_DEFAULT), where, ": missing attribute '", name, "'"));
   auto space = h5::dataspace(WISESR_CHECK_H5(H5Aget_space(a.get()), "H5Aget_space"));
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
   WISESR_CHECK(n >= 0, where, ": bad attribute '", name, "'");
@@ -53,7 +57,8 @@ std::vector<std::string> read_attr_strings(hid_t obj, const char* name, const st
 
 template <typename T>
 T read_attr_scalar(hid_t obj, const char* name, hid_t mem_type, const std::string& where) {
-  auto a = h5::attribute(WISESR_CHECK_H5(H5Aopen(obj, name, H5P_DEFAULT), where, ": missing attribute '", name, "'"));
+  auto a = h5::attribute(
+      WISESR_CHECK_H5(H5Aopen(obj, name, H5P_DEFAULT), where, ": missing attribute '", name, "'"));
   T value{};
   WISESR_CHECK_H5(H5Aread(a.get(), mem_type, &value), where, ": cannot read attribute '", name, "'");
   return value;
@@ -69,8 +74,8 @@ ShardReader::ShardReader(std::filesystem::path path) : path_(std::move(path)) {
   WISESR_CHECK(file_, where, " is not a readable HDF5 file (truncated or corrupt?)");
   hid_t f = file_.get();
   int version = read_attr_scalar<int32_t>(f, attr::kSchemaVersion, H5T_NATIVE_INT32, where);
-  WISESR_CHECK(version == kSchemaVersion, where, " has schema version ", version, ", this build reads version ",
-               kSchemaVersion);
+  WISESR_CHECK(version == kSchemaVersion, where, " has schema version ", version,
+               ", this build reads version ", kSchemaVersion);
   info_.storage = read_attr_string(f, attr::kStorage, where);
   info_.size_policy = read_attr_string(f, attr::kSizePolicy, where);
   info_.jpeg_quality = read_attr_scalar<int32_t>(f, attr::kJpegQuality, H5T_NATIVE_INT32, where);
@@ -84,16 +89,17 @@ ShardReader::ShardReader(std::filesystem::path path) : path_(std::move(path)) {
   crcs_ = read_all<uint32_t>(f, dset::kCrc32, H5T_NATIVE_UINT32, where);
   const size_t n = labels_.size();
   WISESR_CHECK(offsets_.size() == n + 1 && shapes_.size() == 3 * n && crcs_.size() == n, where,
-               " is inconsistent: ", n, " labels, ", offsets_.size(), " offsets, ", shapes_.size() / 3, " shapes, ",
-               crcs_.size(), " checksums");
-  images_ = h5::dataset(WISESR_CHECK_H5(H5Dopen2(f, dset::kImages, H5P_DEFAULT), where, ": missing dataset 'images'"));
+               " is inconsistent: ", n, " labels, ", offsets_.size(), " offsets, ", shapes_.size() / 3,
+               " shapes, ", crcs_.size(), " checksums");
+  images_ = h5::dataset(
+      WISESR_CHECK_H5(H5Dopen2(f, dset::kImages, H5P_DEFAULT), where, ": missing dataset 'images'"));
   const hsize_t total = dataset_length(images_.get(), where + ":images");
   WISESR_CHECK(offsets_.front() == 0 && offsets_.back() == total, where, " is inconsistent: offsets end at ",
                offsets_.back(), " but 'images' holds ", total, " bytes");
   for (size_t i = 0; i < n; ++i) {
     WISESR_CHECK(offsets_[i] <= offsets_[i + 1], where, ": offsets decrease at record ", i);
-    WISESR_CHECK(labels_[i] >= 0 && static_cast<size_t>(labels_[i]) < info_.class_names.size(), where, ": record ",
-                 i, " has label ", labels_[i], " outside [0, ", info_.class_names.size(), ")");
+    WISESR_CHECK(labels_[i] >= 0 && static_cast<size_t>(labels_[i]) < info_.class_names.size(), where,
+                 ": record ", i, " has label ", labels_[i], " outside [0, ", info_.class_names.size(), ")");
   }
 }
 
@@ -103,7 +109,8 @@ RecordShape ShardReader::shape(uint64_t i) const {
 }
 
 void ShardReader::read(uint64_t i, std::vector<uint8_t>& out, bool verify) const {
-  WISESR_CHECK(i < size(), "record ", i, " out of range in shard '", path_.string(), "' (", size(), " records)");
+  WISESR_CHECK(i < size(), "record ", i, " out of range in shard '", path_.string(), "' (", size(),
+               " records)");
   const hsize_t start = offsets_[i];
   const hsize_t count = offsets_[i + 1] - offsets_[i];
   out.resize(count);
@@ -112,13 +119,14 @@ void ShardReader::read(uint64_t i, std::vector<uint8_t>& out, bool verify) const
     WISESR_CHECK_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
                     "select record ", i);
     auto mem_space = h5::dataspace(WISESR_CHECK_H5(H5Screate_simple(1, &count, nullptr), "H5Screate"));
-    WISESR_CHECK_H5(H5Dread(images_.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT,
-                            out.data()),
-                    "cannot read record ", i, " of shard '", path_.string(), "'");
+    WISESR_CHECK_H5(
+        H5Dread(images_.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT, out.data()),
+        "cannot read record ", i, " of shard '", path_.string(), "'");
   }
   if (verify) {
     uint32_t crc = fs::crc32(out.data(), out.size());
-    WISESR_CHECK(crc == crcs_[i], "record ", i, " of shard '", path_.string(), "' is corrupt (CRC-32 mismatch)");
+    WISESR_CHECK(crc == crcs_[i], "record ", i, " of shard '", path_.string(),
+                 "' is corrupt (CRC-32 mismatch)");
   }
 }
 

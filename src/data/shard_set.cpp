@@ -6,12 +6,13 @@
 
 namespace wisesr::data {
 
-ShardSet::ShardSet(const std::filesystem::path& dir, const std::string& split) : manifest_(Manifest::load(dir)) {
+ShardSet::ShardSet(const std::filesystem::path& dir, const std::string& split)
+    : manifest_(Manifest::load(dir)) {
   const SplitManifest& sm = manifest_.split(split);
   for (const auto& sh : sm.shards) {
     auto reader = std::make_unique<ShardReader>(dir / sh.file);
-    WISESR_CHECK(reader->size() == sh.records, "shard '", (dir / sh.file).string(), "' holds ", reader->size(),
-                 " records but the manifest says ", sh.records, " (changed since prep?)");
+    WISESR_CHECK(reader->size() == sh.records, "shard '", (dir / sh.file).string(), "' holds ",
+                 reader->size(), " records but the manifest says ", sh.records, " (changed since prep?)");
     WISESR_CHECK(reader->info().class_names == manifest_.classes, "shard '", (dir / sh.file).string(),
                  "' lists other classes than the manifest");
     starts_.push_back(total_);

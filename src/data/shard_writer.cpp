@@ -19,12 +19,15 @@ h5::Handle untimed_dcpl() {
 template <typename T>
 void write_1d(hid_t file, const char* name, hid_t type, const std::vector<T>& values, hsize_t cols = 1) {
   hsize_t dims[2] = {values.size() / cols, cols};
-  auto space = h5::dataspace(WISESR_CHECK_H5(H5Screate_simple(cols == 1 ? 1 : 2, dims, nullptr), "H5Screate"));
+  auto space =
+      h5::dataspace(WISESR_CHECK_H5(H5Screate_simple(cols == 1 ? 1 : 2, dims, nullptr), "H5Screate"));
   auto dcpl = untimed_dcpl();
-  auto ds = h5::dataset(WISESR_CHECK_H5(
-      H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), "cannot create ", name));
+  auto ds = h5::dataset(
+      WISESR_CHECK_H5(H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                      "cannot create ", name));
   if (!values.empty()) {
-    WISESR_CHECK_H5(H5Dwrite(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "cannot write ", name, " (disk full or I/O error?)");
+    WISESR_CHECK_H5(H5Dwrite(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "cannot write ",
+                    name, " (disk full or I/O error?)");
   }
 }
 
@@ -36,18 +39,20 @@ void write_strings(hid_t file, const char* name, const std::vector<std::string>&
   hsize_t dims[1] = {values.size()};
   auto space = h5::dataspace(WISESR_CHECK_H5(H5Screate_simple(1, dims, nullptr), "H5Screate"));
   auto dcpl = untimed_dcpl();
-  auto ds = h5::dataset(WISESR_CHECK_H5(
-      H5Dcreate2(file, name, type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), "cannot create ", name));
+  auto ds = h5::dataset(
+      WISESR_CHECK_H5(H5Dcreate2(file, name, type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                      "cannot create ", name));
   if (!values.empty()) {
-    WISESR_CHECK_H5(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "cannot write ", name, " (disk full or I/O error?)");
+    WISESR_CHECK_H5(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+                    "cannot write ", name, " (disk full or I/O error?)");
   }
 }
 
 void write_attr_string(hid_t obj, const char* name, const std::string& value) {
   auto type = h5::utf8_string_type();
   auto space = h5::dataspace(WISESR_CHECK_H5(H5Screate(H5S_SCALAR), "H5Screate"));
-  auto a = h5::attribute(
-      WISESR_CHECK_H5(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "attr ", name));
+  auto a = h5::attribute(WISESR_CHECK_H5(
+      H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "attr ", name));
   const char* p = value.c_str();
   WISESR_CHECK_H5(H5Awrite(a.get(), type.get(), &p), "cannot write attribute ", name);
 }
@@ -58,9 +63,10 @@ void write_attr_strings(hid_t obj, const char* name, const std::vector<std::stri
   auto type = h5::utf8_string_type();
   hsize_t dims[1] = {values.size()};
   auto space = h5::dataspace(WISESR_CHECK_H5(H5Screate_simple(1, dims, nullptr), "H5Screate"));
-  auto a = h5::attribute(
-      WISESR_CHECK_H5(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "attr ", name));
-  if (!values.empty()) WISESR_CHECK_H5(H5Awrite(a.get(), type.get(), ptrs.data()), "cannot write attribute ", name);
+  auto a = h5::attribute(WISESR_CHECK_H5(
+      H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "attr ", name));
+  if (!values.empty())
+    WISESR_CHECK_H5(H5Awrite(a.get(), type.get(), ptrs.data()), "cannot write attribute ", name);
 }
 
 template <typename T>
@@ -73,7 +79,8 @@ void write_attr_scalar(hid_t obj, const char* name, hid_t type, T value) {
 
 }  // namespace
 
-ShardWriter::ShardWriter(std::filesystem::path path, ShardInfo info) : path_(std::move(path)), info_(std::move(info)) {}
+ShardWriter::ShardWriter(std::filesystem::path path, ShardInfo info)
+    : path_(std::move(path)), info_(std::move(info)) {}
 
 void ShardWriter::add(const std::vector<uint8_t>& bytes, int32_t label, RecordShape shape,
                       const std::string& source_path) {
@@ -123,8 +130,8 @@ ShardSummary ShardWriter::finish() {
     const ssize_t size = H5Fget_file_image(f, nullptr, 0);
     WISESR_CHECK(size > 0, "cannot get the image of shard '", name, "'");
     image.resize(static_cast<size_t>(size));
-    WISESR_CHECK(H5Fget_file_image(f, image.data(), image.size()) == size, "cannot get the image of shard '", name,
-                 "'");
+    WISESR_CHECK(H5Fget_file_image(f, image.data(), image.size()) == size, "cannot get the image of shard '",
+                 name, "'");
     file.close("shard '" + name + "'");
   }
   fs::write_file_atomic(path_, std::string_view(image.data(), image.size()));

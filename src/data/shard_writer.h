@@ -24,7 +24,8 @@ class ShardWriter {
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
 
-  void add(const std::vector<uint8_t>& bytes, int32_t label, RecordShape shape, const std::string& source_path);
+  void add(const std::vector<uint8_t>& bytes, int32_t label, RecordShape shape,
+           const std::string& source_path);
   uint64_t records() const { return labels_.size(); }
   uint64_t payload_bytes() const { return data_.size(); }
 

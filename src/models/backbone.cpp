@@ -17,10 +17,22 @@ const std::map<std::string, std::function<std::shared_ptr<BackboneImpl>()>>& reg
       {"resnet-tiny", [] { return std::make_shared<ResNetImpl>(resnet_tiny_spec()); }},
       {"resnet18", [] { return std::make_shared<ResNetImpl>(resnet18_spec()); }},
       {"resnet50", [] { return std::make_shared<ResNetImpl>(resnet50_spec()); }},
-      {"resnet50v2", [] { return std::make_shared<ResNetV2Impl>(std::array<int64_t, 4>{3, 4, 6, 3}); }},
-      {"densenet121", [] { return std::make_shared<DenseNetImpl>(std::array<int64_t, 4>{6, 12, 24, 16}); }},
-      {"densenet169", [] { return std::make_shared<DenseNetImpl>(std::array<int64_t, 4>{6, 12, 32, 32}); }},
-      {"densenet201", [] { return std::make_shared<DenseNetImpl>(std::array<int64_t, 4>{6, 12, 48, 32}); }},
+      {"resnet50v2",
+       [] {
+         return std::make_shared<ResNetV2Impl>(std::array<int64_t, 4>{3, 4, 6, 3});
+       }},
+      {"densenet121",
+       [] {
+         return std::make_shared<DenseNetImpl>(std::array<int64_t, 4>{6, 12, 24, 16});
+       }},
+      {"densenet169",
+       [] {
+         return std::make_shared<DenseNetImpl>(std::array<int64_t, 4>{6, 12, 32, 32});
+       }},
+      {"densenet201",
+       [] {
+         return std::make_shared<DenseNetImpl>(std::array<int64_t, 4>{6, 12, 48, 32});
+       }},
       {"xception", [] { return std::make_shared<XceptionImpl>(); }},
   };
   return r;

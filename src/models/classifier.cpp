@@ -7,9 +7,12 @@
 namespace wisesr::models {
 
 ClassifierImpl::ClassifierImpl(std::shared_ptr<BackboneImpl> backbone, std::shared_ptr<HeadImpl> head)
-    : backbone_(register_module("backbone", std::move(backbone))), head_(register_module("head", std::move(head))) {}
+    : backbone_(register_module("backbone", std::move(backbone))),
+      head_(register_module("head", std::move(head))) {}
 
-torch::Tensor ClassifierImpl::forward(torch::Tensor images) { return head_->forward(backbone_->forward(images)); }
+torch::Tensor ClassifierImpl::forward(torch::Tensor images) {
+  return head_->forward(backbone_->forward(images));
+}
 
 Classifier make_classifier(const config::ModelConfig& cfg, int64_t num_classes, int64_t image_size) {
   auto backbone = make_backbone(cfg.backbone);
@@ -33,10 +36,10 @@ void check_model_config(const config::ModelConfig& cfg) {
     for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
     return s;
   };
-  WISESR_CHECK(known(backbone_names(), cfg.backbone), "--model.backbone '", cfg.backbone, "' is unknown (valid: ",
-               list(backbone_names()), ")");
-  WISESR_CHECK(known(head_names(), cfg.head), "--model.head '", cfg.head, "' is unknown (valid: ", list(head_names()),
-               ")");
+  WISESR_CHECK(known(backbone_names(), cfg.backbone), "--model.backbone '", cfg.backbone,
+               "' is unknown (valid: ", list(backbone_names()), ")");
+  WISESR_CHECK(known(head_names(), cfg.head), "--model.head '", cfg.head,
+               "' is unknown (valid: ", list(head_names()), ")");
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

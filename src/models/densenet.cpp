@@ -20,7 +20,8 @@ torch::Tensor DenseLayerImpl::forward(const std::vector<torch::Tensor>& inputs) 
 
 DenseBlockImpl::DenseBlockImpl(int64_t n, int64_t in, int64_t growth, int64_t bn_size) {
   for (int64_t i = 0; i < n; ++i) {
-    layers.push_back(register_module("denselayer" + std::to_string(i + 1), DenseLayer(in + i * growth, growth, bn_size)));
+    layers.push_back(
+        register_module("denselayer" + std::to_string(i + 1), DenseLayer(in + i * growth, growth, bn_size)));
   }
 }
 
@@ -39,13 +40,14 @@ torch::Tensor TransitionImpl::forward(torch::Tensor x) {
   return torch::avg_pool2d(conv(torch::relu(norm(x))), 2, 2);
 }
 
-DenseFeaturesImpl::DenseFeaturesImpl(std::array<int64_t, 4> block_config, int64_t growth, int64_t init_features,
-                                     int64_t bn_size) {
+DenseFeaturesImpl::DenseFeaturesImpl(std::array<int64_t, 4> block_config, int64_t growth,
+                                     int64_t init_features, int64_t bn_size) {
   conv0 = register_module("conv0", conv2d(3, init_features, 7, 2, 3));
   norm0 = register_module("norm0", nn::BatchNorm2d(init_features));
   int64_t c = init_features;
   for (size_t i = 0; i < block_config.size(); ++i) {
-    blocks.push_back(register_module("denseblock" + std::to_string(i + 1), DenseBlock(block_config[i], c, growth, bn_size)));
+    blocks.push_back(register_module("denseblock" + std::to_string(i + 1),
+                                     DenseBlock(block_config[i], c, growth, bn_size)));
     c += block_config[i] * growth;
     if (i + 1 < block_config.size()) {
       transitions.push_back(register_module("transition" + std::to_string(i + 1), Transition(c, c / 2)));
@@ -79,8 +81,8 @@ DenseNetImpl::DenseNetImpl(std::array<int64_t, 4> block_config, int64_t growth, 
 torch::Tensor DenseNetImpl::forward(torch::Tensor x) { return torch::relu(features->forward(x)); }
 
 int64_t DenseNetImpl::feature_size(int64_t input) const {
-  int64_t s = conv_out_size(input, 7, 2, 3);  // conv0
-  s = conv_out_size(s, 3, 2, 1);              // pool0
+  int64_t s = conv_out_size(input, 7, 2, 3);                                                // conv0
+  s = conv_out_size(s, 3, 2, 1);                                                            // pool0
   for (size_t i = 0; i < features->transitions.size(); ++i) s = conv_out_size(s, 2, 2, 0);  // avg-pool 2x2
   return s;
 }

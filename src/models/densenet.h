@@ -37,7 +37,8 @@ TORCH_MODULE(Transition);
 
 /// torchvision's `features` Sequential, with its child names.
 struct DenseFeaturesImpl : torch::nn::Module {
-  DenseFeaturesImpl(std::array<int64_t, 4> block_config, int64_t growth, int64_t init_features, int64_t bn_size);
+  DenseFeaturesImpl(std::array<int64_t, 4> block_config, int64_t growth, int64_t init_features,
+                    int64_t bn_size);
   torch::Tensor forward(torch::Tensor x);
 
   torch::nn::Conv2d conv0{nullptr};

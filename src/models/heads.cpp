@@ -46,7 +46,8 @@ GapHeadImpl::GapHeadImpl(int64_t channels, int64_t classes, double p) {
 
 torch::Tensor GapHeadImpl::forward(torch::Tensor x) { return fc(dropout(x.mean({2, 3}))); }
 
-WiseHeadImpl::WiseHeadImpl(int64_t channels, int64_t map_size, int64_t classes, int64_t pool, bool nonneg, double p)
+WiseHeadImpl::WiseHeadImpl(int64_t channels, int64_t map_size, int64_t classes, int64_t pool, bool nonneg,
+                           double p)
     : pool_(pool), nonneg_(nonneg) {
   kernel_ = pooled(map_size, pool_);
   avgpool = register_module("avgpool", nn::AvgPool2d(nn::AvgPool2dOptions(pool_).stride(pool_)));
@@ -82,20 +83,22 @@ AvgFcHeadImpl::AvgFcHeadImpl(int64_t channels, int64_t map_size, int64_t classes
 torch::Tensor AvgFcHeadImpl::forward(torch::Tensor x) { return fc(dropout(avgpool(x).flatten(1))); }
 
 std::shared_ptr<HeadImpl> make_head(const HeadOptions& o) {
-  WISESR_CHECK(o.channels > 0 && o.classes > 0 && o.map_size > 0, "invalid head options (channels ", o.channels,
-               ", classes ", o.classes, ", map ", o.map_size, ")");
+  WISESR_CHECK(o.channels > 0 && o.classes > 0 && o.map_size > 0, "invalid head options (channels ",
+               o.channels, ", classes ", o.classes, ", map ", o.map_size, ")");
   const bool with_dropout = o.kind == "gap-dropout" || o.kind == "wise-dropout";
   const double p = o.dropout >= 0 ? o.dropout : (with_dropout ? 0.5 : 0.0);
-  if (o.kind == "gap" || o.kind == "gap-dropout") return std::make_shared<GapHeadImpl>(o.channels, o.classes, p);
+  if (o.kind == "gap" || o.kind == "gap-dropout")
+    return std::make_shared<GapHeadImpl>(o.channels, o.classes, p);
   if (o.kind == "dw" || o.kind == "dw-nonneg") {
     return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, 1, o.kind == "dw-nonneg", p);
   }
   if (o.kind == "wise" || o.kind == "wise-dropout") {
-    return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, checked_pool(o.pool, o.map_size), true,
-                                          p);
+    return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, checked_pool(o.pool, o.map_size),
+                                          true, p);
   }
   if (o.kind == "avg-fc") {
-    return std::make_shared<AvgFcHeadImpl>(o.channels, o.map_size, o.classes, checked_pool(o.pool, o.map_size), p);
+    return std::make_shared<AvgFcHeadImpl>(o.channels, o.map_size, o.classes,
+                                           checked_pool(o.pool, o.map_size), p);
   }
   std::string valid;
   for (const auto& n : head_names()) valid += (valid.empty() ? "" : ", ") + n;

@@ -54,7 +54,8 @@ class GapHeadImpl : public HeadImpl {
 /// The depthwise family: dw, dw-nonneg, wise, wise-dropout (pool 1 = no pooling).
 class WiseHeadImpl : public HeadImpl {
  public:
-  WiseHeadImpl(int64_t channels, int64_t map_size, int64_t classes, int64_t pool, bool nonneg, double dropout);
+  WiseHeadImpl(int64_t channels, int64_t map_size, int64_t classes, int64_t pool, bool nonneg,
+               double dropout);
   torch::Tensor forward(torch::Tensor features) override;
   void apply_constraints() override;
   int64_t pool_size() const { return pool_; }

@@ -12,8 +12,8 @@ BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride
   conv2 = register_module("conv2", conv2d(planes, planes, 3, 1, 1));
   bn2 = register_module("bn2", nn::BatchNorm2d(planes));
   if (stride != 1 || in_planes != planes) {
-    downsample = register_module("downsample", nn::Sequential(conv2d(in_planes, planes, 1, stride, 0),
-                                                              nn::BatchNorm2d(planes)));
+    downsample = register_module(
+        "downsample", nn::Sequential(conv2d(in_planes, planes, 1, stride, 0), nn::BatchNorm2d(planes)));
   }
 }
 
@@ -33,7 +33,8 @@ BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride
   conv3 = register_module("conv3", conv2d(planes, out, 1, 1, 0));
   bn3 = register_module("bn3", nn::BatchNorm2d(out));
   if (stride != 1 || in_planes != out) {
-    downsample = register_module("downsample", nn::Sequential(conv2d(in_planes, out, 1, stride, 0), nn::BatchNorm2d(out)));
+    downsample = register_module("downsample",
+                                 nn::Sequential(conv2d(in_planes, out, 1, stride, 0), nn::BatchNorm2d(out)));
   }
 }
 
@@ -61,7 +62,8 @@ nn::Sequential ResNetImpl::make_layer(int64_t in_planes, int64_t planes, int64_t
   nn::Sequential layer;
   if (spec_.bottleneck) {
     layer->push_back(Bottleneck(in_planes, planes, stride));
-    for (int64_t i = 1; i < blocks; ++i) layer->push_back(Bottleneck(planes * BottleneckImpl::kExpansion, planes, 1));
+    for (int64_t i = 1; i < blocks; ++i)
+      layer->push_back(Bottleneck(planes * BottleneckImpl::kExpansion, planes, 1));
   } else {
     layer->push_back(BasicBlock(in_planes, planes, stride));
     for (int64_t i = 1; i < blocks; ++i) layer->push_back(BasicBlock(planes, planes, 1));
@@ -75,8 +77,8 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
 }
 
 int64_t ResNetImpl::feature_size(int64_t input) const {
-  int64_t s = conv_out_size(input, 7, 2, 3);  // conv1
-  s = conv_out_size(s, 3, 2, 1);              // maxpool
+  int64_t s = conv_out_size(input, 7, 2, 3);                  // conv1
+  s = conv_out_size(s, 3, 2, 1);                              // maxpool
   for (int i = 0; i < 3; ++i) s = conv_out_size(s, 3, 2, 1);  // first conv of layer2..4
   return s;
 }

@@ -41,7 +41,9 @@ class ResNetImpl : public BackboneImpl {
  public:
   explicit ResNetImpl(ResNetSpec spec);
   torch::Tensor forward(torch::Tensor x) override;
-  int64_t out_channels() const override { return spec_.widths[3] * (spec_.bottleneck ? BottleneckImpl::kExpansion : 1); }
+  int64_t out_channels() const override {
+    return spec_.widths[3] * (spec_.bottleneck ? BottleneckImpl::kExpansion : 1);
+  }
   int64_t feature_size(int64_t input) const override;
   /// Keras ResNet50 gives every convolution a bias.
   int64_t keras_conv_bias_params() override;

@@ -1,9 +1,10 @@
 #pragma once
 // ResNet-50 v2 (pre-activation), the paper's ResNet50V2, in timm's `resnetv2_50` layout:
 // stem.conv, stages.N.blocks.M.{downsample.conv, norm1, conv1, norm2, conv2, norm3, conv3}, norm.
-// Block: x' = relu(bn1(x)); shortcut = downsample(x') or x; out = conv3(relu(bn3(conv2(relu(bn2(conv1(x'))))))) + shortcut;
-// the stride sits on conv2 of each stage's first block (timm; Keras puts it on the last block).
-// The backbone output is relu(norm(x)), the features timm's head pools.
+// Block: x' = relu(bn1(x)); shortcut = downsample(x') or x; out =
+// conv3(relu(bn3(conv2(relu(bn2(conv1(x'))))))) + shortcut; the stride sits on conv2 of each stage's first
+// block (timm; Keras puts it on the last block). The backbone output is relu(norm(x)), the features timm's
+// head pools.
 
 #include "models/backbone.h"
 

@@ -44,7 +44,8 @@ double traced_flops(ClassifierImpl& model, int64_t image_size) {
             return (x[2 + d] + 2 * p - dl * (w[2 + d] - 1) - 1) / s + 1;
           };
           macs += static_cast<double>(x[0]) * w[0] * out(0) * out(1) * w[1] * w[2] * w[3];
-        } else if (name == "aten::linear" && inputs.size() >= 2 && inputs[0].isTensor() && inputs[1].isTensor()) {
+        } else if (name == "aten::linear" && inputs.size() >= 2 && inputs[0].isTensor() &&
+                   inputs[1].isTensor()) {
           const auto x = inputs[0].toTensor(), w = inputs[1].toTensor();
           macs += static_cast<double>(x.numel() / x.size(-1)) * w.size(0) * w.size(1);
         }
@@ -102,11 +103,12 @@ std::string format_summary(const ModelSummary& s) {
     return (v < 0 ? "-" : "") + out;
   };
   std::ostringstream os;
-  os << "model            " << s.backbone << " + " << s.head << ", " << s.classes << " classes, input " << s.image_size
-     << "x" << s.image_size << "\n";
+  os << "model            " << s.backbone << " + " << s.head << ", " << s.classes << " classes, input "
+     << s.image_size << "x" << s.image_size << "\n";
   os << "feature map      " << s.channels << " x " << s.map_size << " x " << s.map_size << "\n";
   if (s.kernel > 0) {
-    os << "depthwise        pool " << s.pool << "x" << s.pool << " -> kernel " << s.kernel << "x" << s.kernel << "\n";
+    os << "depthwise        pool " << s.pool << "x" << s.pool << " -> kernel " << s.kernel << "x" << s.kernel
+       << "\n";
   }
   os << "parameters       " << n(s.total) << " total, " << n(s.trainable) << " trainable\n";
   os << "  backbone       " << n(s.backbone_params) << "\n";

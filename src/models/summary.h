@@ -11,13 +11,13 @@ namespace wisesr::models {
 struct ModelSummary {
   std::string backbone, head;
   int64_t classes = 0, image_size = 0;
-  int64_t channels = 0, map_size = 0;    // backbone output: channels x map x map
-  int64_t pool = 0, kernel = 0;          // depthwise-family heads: pool size and kernel side
-  int64_t total = 0, trainable = 0;      // parameters (torch counting: no BatchNorm statistics)
+  int64_t channels = 0, map_size = 0;  // backbone output: channels x map x map
+  int64_t pool = 0, kernel = 0;        // depthwise-family heads: pool size and kernel side
+  int64_t total = 0, trainable = 0;    // parameters (torch counting: no BatchNorm statistics)
   int64_t backbone_params = 0, head_params = 0;
-  int64_t head_delta_vs_gap = 0;         // head_params - (params of the gap head for the same model)
-  int64_t keras_comparable = 0;          // + BatchNorm moving mean/variance + Keras's conv biases
-  double gflops = 0;                     // 2 x multiply-adds of convolutions and dense layers, per image
+  int64_t head_delta_vs_gap = 0;  // head_params - (params of the gap head for the same model)
+  int64_t keras_comparable = 0;   // + BatchNorm moving mean/variance + Keras's conv biases
+  double gflops = 0;              // 2 x multiply-adds of convolutions and dense layers, per image
 };
 
 ModelSummary summarize(const config::ModelConfig& cfg, int64_t classes, int64_t image_size);

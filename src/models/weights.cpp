@@ -32,7 +32,8 @@ bool is_classifier_key(const std::string& key) {
 std::string torch_save_bytes(const c10::IValue& value) {
   std::vector<char> pickle;
   torch::jit::Pickler pickler([&](const char* buf, size_t n) { pickle.insert(pickle.end(), buf, buf + n); },
-                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr,
+                              /*memoized_class_types=*/nullptr,
                               /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
   pickler.protocol();
   pickler.pushIValue(value);
@@ -76,7 +77,8 @@ void load_backbone_state_dict(BackboneImpl& backbone, const std::filesystem::pat
       }
       if (it->second.sizes() != item.value().sizes()) {
         std::ostringstream os;
-        os << item.key() << " has shape " << it->second.sizes() << ", backbone expects " << item.value().sizes();
+        os << item.key() << " has shape " << it->second.sizes() << ", backbone expects "
+           << item.value().sizes();
         mismatched.push_back(os.str());
       } else {
         item.value().copy_(it->second);
@@ -94,9 +96,11 @@ void load_backbone_state_dict(BackboneImpl& backbone, const std::filesystem::pat
       return v.size() > 3 ? s + ", ..." : s;
     };
     std::string detail;
-    if (!mismatched.empty()) detail += std::to_string(mismatched.size()) + " shape mismatch(es) [" + some(mismatched) + "] ";
+    if (!mismatched.empty())
+      detail += std::to_string(mismatched.size()) + " shape mismatch(es) [" + some(mismatched) + "] ";
     if (!missing.empty()) detail += std::to_string(missing.size()) + " missing [" + some(missing) + "] ";
-    if (!unexpected.empty()) detail += std::to_string(unexpected.size()) + " unexpected [" + some(unexpected) + "]";
+    if (!unexpected.empty())
+      detail += std::to_string(unexpected.size()) + " unexpected [" + some(unexpected) + "]";
     WISESR_THROW("'", file.string(), "' does not fit the backbone: ", detail);
   }
 }

@@ -12,8 +12,8 @@ SeparableConvImpl::SeparableConvImpl(int64_t in, int64_t out) {
 
 torch::Tensor SeparableConvImpl::forward(torch::Tensor x) { return pointwise(conv1(x)); }
 
-XceptionBlockImpl::XceptionBlockImpl(int64_t in, int64_t out, int64_t reps, int64_t stride, bool start_with_relu,
-                                     bool grow_first) {
+XceptionBlockImpl::XceptionBlockImpl(int64_t in, int64_t out, int64_t reps, int64_t stride,
+                                     bool start_with_relu, bool grow_first) {
   if (out != in || stride != 1) {
     skip = register_module("skip", conv2d(in, out, 1, stride));
     skipbn = register_module("skipbn", nn::BatchNorm2d(out));
@@ -66,8 +66,8 @@ torch::Tensor XceptionImpl::forward(torch::Tensor x) {
 }
 
 int64_t XceptionImpl::feature_size(int64_t input) const {
-  int64_t s = conv_out_size(input, 3, 2, 0);  // conv1
-  s = conv_out_size(s, 3, 1, 0);              // conv2
+  int64_t s = conv_out_size(input, 3, 2, 0);                  // conv1
+  s = conv_out_size(s, 3, 1, 0);                              // conv2
   for (int i = 0; i < 4; ++i) s = conv_out_size(s, 3, 2, 1);  // max-pools of blocks 1, 2, 3, 12
   return s;
 }

@@ -17,7 +17,8 @@ struct SeparableConvImpl : torch::nn::Module {
 TORCH_MODULE(SeparableConv);
 
 struct XceptionBlockImpl : torch::nn::Module {
-  XceptionBlockImpl(int64_t in, int64_t out, int64_t reps, int64_t stride, bool start_with_relu, bool grow_first);
+  XceptionBlockImpl(int64_t in, int64_t out, int64_t reps, int64_t stride, bool start_with_relu,
+                    bool grow_first);
   torch::Tensor forward(torch::Tensor x);
 
   torch::nn::Conv2d skip{nullptr};

@@ -2,8 +2,8 @@
 
 #include <sstream>
 
-#include "core/error.h"
 #include "config/cli.h"
+#include "core/error.h"
 #include "core/fs.h"
 #include "models/classifier.h"
 #include "models/weights.h"
@@ -28,8 +28,8 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 // Module::load() would silently resize a parameter whose stored shape differs; this copies tensor by
 // tensor and reports every missing key or shape mismatch instead.
-void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& prefix,
-                  std::vector<std::string>& problems) {
+void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+                  const std::string& prefix, std::vector<std::string>& problems) {
   torch::NoGradGuard no_grad;
   auto load_tensors = [&](const auto& named, bool is_buffer) {
     for (const auto& item : named) {
@@ -38,7 +38,8 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
         problems.push_back("missing " + prefix + item.key());
       } else if (stored.sizes() != item.value().sizes()) {
         std::ostringstream os;
-        os << prefix << item.key() << " has shape " << stored.sizes() << ", model expects " << item.value().sizes();
+        os << prefix << item.key() << " has shape " << stored.sizes() << ", model expects "
+           << item.value().sizes();
         problems.push_back(os.str());
       } else {
         item.value().copy_(stored);
@@ -59,8 +60,8 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
 
 }  // namespace
 
-void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta) {
+void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer, const CheckpointMeta& meta) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
@@ -108,8 +109,8 @@ CheckpointReader::CheckpointReader(const std::filesystem::path& path) : path_(pa
     archive_.read("meta.tool_version", v);
     meta_.tool_version = v.toStringRef();
   } catch (const c10::Error& e) {
-    WISESR_THROW("checkpoint '", path.string(), "' is unreadable (truncated or corrupt?): ",
-                 e.what_without_backtrace());
+    WISESR_THROW("checkpoint '", path.string(),
+                 "' is unreadable (truncated or corrupt?): ", e.what_without_backtrace());
   }
 }
 
@@ -136,14 +137,16 @@ void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
     archive_.read("optimizer", opt_archive);
     optimizer.load(opt_archive);
   } catch (const c10::Error& e) {
-    WISESR_THROW("checkpoint '", path_.string(), "' has no usable optimizer state: ", e.what_without_backtrace());
+    WISESR_THROW("checkpoint '", path_.string(),
+                 "' has no usable optimizer state: ", e.what_without_backtrace());
   }
 }
 
 void export_checkpoint(const std::filesystem::path& checkpoint, const std::filesystem::path& out) {
   CheckpointReader reader(checkpoint);
   auto model = models::make_classifier(config::from_ini(reader.meta().config_ini).model,
-                                       static_cast<int64_t>(reader.meta().class_names.size()), reader.meta().image_size);
+                                       static_cast<int64_t>(reader.meta().class_names.size()),
+                                       reader.meta().image_size);
   reader.load_model(*model);
   models::export_state_dict(*model, out);
 }

@@ -14,14 +14,14 @@ struct CheckpointMeta {
   std::string config_ini;  // resolved training config (config::to_ini)
   std::vector<std::string> class_names;
   int64_t image_size = 0;
-  int64_t epoch = 0;       // epochs completed
-  int64_t step = 0;        // optimizer steps completed
+  int64_t epoch = 0;  // epochs completed
+  int64_t step = 0;   // optimizer steps completed
   std::string tool_version;
 };
 
 /// Write model (+ optimizer when given) and meta to path via temp file + fsync + rename.
-void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta);
+void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer, const CheckpointMeta& meta);
 
 /// Reads a checkpoint once; the model is built from meta() and then filled by load_model().
 class CheckpointReader {

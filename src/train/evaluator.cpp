@@ -29,7 +29,8 @@ Tally evaluate(models::Classifier& model, const data::ShardSet& set, comm::Commu
     auto logits = model->forward(batch->images.to(device));
     auto labels = batch->labels.to(device);
     auto loss = torch::nn::functional::cross_entropy(
-        logits.to(torch::kFloat), labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+        logits.to(torch::kFloat), labels,
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
     local.add(logits, labels, loss);
   }
   model->train(was_training);
@@ -45,28 +46,23 @@ void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info)
   data::ShardSet set(cfg.data, cfg.split);
   WISESR_CHECK(set.manifest().classes == reader.meta().class_names, "dataset '", cfg.data,
                "' has other classes than checkpoint '", cfg.checkpoint, "' was trained on");
-  auto model = models::make_classifier(train_cfg.model, static_cast<int64_t>(reader.meta().class_names.size()),
-                                       reader.meta().image_size);
+  auto model = models::make_classifier(
+      train_cfg.model, static_cast<int64_t>(reader.meta().class_names.size()), reader.meta().image_size);
   reader.load_model(*model);
   model->to(device);
   EvalOptions eo;
   eo.batch_size = cfg.batch_size;
   eo.image_size = static_cast<int>(reader.meta().image_size);
   Tally t = evaluate(model, set, *comm, device, eo);
-  LOG_RANK0("eval " << cfg.checkpoint << " on " << cfg.data << ":" << cfg.split << ": " << static_cast<int64_t>(t.count)
-                    << " samples, top-1 " << t.top1_acc() << ", top-5 " << t.top5_acc() << ", loss "
-                    << t.mean_loss());
+  LOG_RANK0("eval " << cfg.checkpoint << " on " << cfg.data << ":" << cfg.split << ": "
+                    << static_cast<int64_t>(t.count) << " samples, top-1 " << t.top1_acc() << ", top-5 "
+                    << t.top5_acc() << ", loss " << t.mean_loss());
   if (info.rank == 0 && !cfg.json.empty()) {
-    nlohmann::json j = {{"checkpoint", cfg.checkpoint},
-                        {"data", cfg.data},
-                        {"split", cfg.split},
-                        {"samples", static_cast<int64_t>(t.count)},
-                        {"top1", t.top1_acc()},
-                        {"top5", t.top5_acc()},
-                        {"loss", t.mean_loss()},
-                        {"backbone", train_cfg.model.backbone},
-                        {"head", train_cfg.model.head},
-                        {"params", models::count_parameters(*model)}};
+    nlohmann::json j = {{"checkpoint", cfg.checkpoint}, {"data", cfg.data},
+                        {"split", cfg.split},           {"samples", static_cast<int64_t>(t.count)},
+                        {"top1", t.top1_acc()},         {"top5", t.top5_acc()},
+                        {"loss", t.mean_loss()},        {"backbone", train_cfg.model.backbone},
+                        {"head", train_cfg.model.head}, {"params", models::count_parameters(*model)}};
     fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
   }
 }

@@ -4,7 +4,8 @@
 
 namespace wisesr::train {
 
-void Tally::add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss) {
+void Tally::add(const torch::Tensor& logits, const torch::Tensor& labels,
+                const torch::Tensor& per_sample_loss) {
   torch::NoGradGuard g;
   const int64_t k = std::min<int64_t>(5, logits.size(1));
   auto topk = std::get<1>(logits.topk(k, 1));

@@ -67,10 +67,12 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   }
   const int64_t classes = static_cast<int64_t>(train_set.num_classes());
   const int image_size = cfg.data.image_size > 0 ? cfg.data.image_size : train_set.manifest().image_size;
-  WISESR_CHECK(image_size > 0, "dataset '", cfg.data.dir, "' has variable-size images: set --data.image_size");
+  WISESR_CHECK(image_size > 0, "dataset '", cfg.data.dir,
+               "' has variable-size images: set --data.image_size");
 
   const uint64_t per_rank = train_set.size() / static_cast<uint64_t>(info.world_size);
-  const int64_t steps_per_epoch = static_cast<int64_t>(per_rank / static_cast<uint64_t>(cfg.train.batch_size));
+  const int64_t steps_per_epoch =
+      static_cast<int64_t>(per_rank / static_cast<uint64_t>(cfg.train.batch_size));
   WISESR_CHECK(steps_per_epoch >= 1, "training split has ", train_set.size(), " records: too few for ",
                info.world_size, " ranks x batch ", cfg.train.batch_size, " (lower --train.batch_size)");
 
@@ -84,9 +86,9 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   comm::broadcast_module(*model, *comm);  // identical replicas, whatever each rank's RNG did
   const int64_t params = models::count_parameters(*model);
 
-  torch::optim::SGD optimizer(
-      model->parameters(),
-      torch::optim::SGDOptions(cfg.optim.lr).momentum(cfg.optim.momentum).weight_decay(cfg.optim.weight_decay));
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(cfg.optim.lr)
+                                                       .momentum(cfg.optim.momentum)
+                                                       .weight_decay(cfg.optim.weight_decay));
   comm::GradSync sync(model->parameters(), *comm);
 
   config::Config resolved = cfg;
@@ -105,8 +107,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     LOG_RANK0("resolved config:\n" << config::to_ini(resolved));
     LOG_RANK0("model " << cfg.model.backbone << "+" << cfg.model.head << ": " << params << " parameters, "
                        << classes << " classes, input " << image_size << "x" << image_size << "; "
-                       << train_set.size() << " train records, " << steps_per_epoch << " steps/epoch, global batch "
-                       << cfg.train.batch_size * info.world_size);
+                       << train_set.size() << " train records, " << steps_per_epoch
+                       << " steps/epoch, global batch " << cfg.train.batch_size * info.world_size);
     LOG_RANK0("run directory: " << run_dir.string());
   }
 
@@ -118,7 +120,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   bool stop = false;
   for (int epoch = 0; epoch < cfg.train.epochs && !stop; ++epoch) {
     const double lr = staircase_lr(cfg.optim.lr, cfg.optim.lr_decay, cfg.optim.lr_decay_epochs, epoch);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
     data::LoaderOptions lo;
     lo.batch_size = cfg.train.batch_size;
     lo.workers = workers;
@@ -129,8 +132,9 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     lo.random_crop = true;
     lo.seed = cfg.train.seed;
     lo.epoch = static_cast<uint64_t>(epoch);
-    data::Loader loader(train_set,
-                        data::train_indices(train_set.size(), cfg.train.seed, epoch, info.rank, info.world_size), lo);
+    data::Loader loader(
+        train_set, data::train_indices(train_set.size(), cfg.train.seed, epoch, info.rank, info.world_size),
+        lo);
     model->train();
     Tally epoch_tally, window;
     auto t_window = Clock::now();
@@ -159,14 +163,20 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
         const double secs = std::chrono::duration<double>(Clock::now() - t_window).count();
         const double img_s = secs > 0 ? r.count / secs : 0;
         if (rank0) {
-          metrics->write(nlohmann::json({{"kind", "train"}, {"epoch", epoch + 1}, {"step", step},
-                                         {"loss", r.mean_loss()}, {"top1", r.top1_acc()}, {"top5", r.top5_acc()},
-                                         {"lr", lr}, {"img_per_s", img_s}, {"data_wait_s", data_wait}})
+          metrics->write(nlohmann::json({{"kind", "train"},
+                                         {"epoch", epoch + 1},
+                                         {"step", step},
+                                         {"loss", r.mean_loss()},
+                                         {"top1", r.top1_acc()},
+                                         {"top5", r.top5_acc()},
+                                         {"lr", lr},
+                                         {"img_per_s", img_s},
+                                         {"data_wait_s", data_wait}})
                              .dump());
         }
-        LOG_RANK0("epoch " << epoch + 1 << "/" << cfg.train.epochs << " step " << s + 1 << "/" << steps_per_epoch
-                           << " loss " << r.mean_loss() << " top1 " << r.top1_acc() << " lr " << lr << " "
-                           << static_cast<int64_t>(img_s) << " img/s");
+        LOG_RANK0("epoch " << epoch + 1 << "/" << cfg.train.epochs << " step " << s + 1 << "/"
+                           << steps_per_epoch << " loss " << r.mean_loss() << " top1 " << r.top1_acc()
+                           << " lr " << lr << " " << static_cast<int64_t>(img_s) << " img/s");
         epoch_tally.loss_sum += r.loss_sum;
         epoch_tally.top1 += r.top1;
         epoch_tally.top5 += r.top5;
@@ -184,7 +194,10 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     // BatchNorm running statistics are rank-local during the epoch (like DDP); take rank 0's before
     // evaluating and checkpointing so every rank evaluates the model that is saved.
     comm::broadcast_buffers(*model, *comm);
-    nlohmann::json epoch_json = {{"kind", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"lr", lr},
+    nlohmann::json epoch_json = {{"kind", "epoch"},
+                                 {"epoch", epoch + 1},
+                                 {"step", step},
+                                 {"lr", lr},
                                  {"train", tally_json(epoch_tally)}};
     if (val_set) {
       EvalOptions eo;
@@ -199,7 +212,11 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     }
     if (rank0) {
       metrics->write(epoch_json.dump());
-      CheckpointMeta meta{config::to_ini(resolved), train_set.manifest().classes, image_size, epoch + 1, step,
+      CheckpointMeta meta{config::to_ini(resolved),
+                          train_set.manifest().classes,
+                          image_size,
+                          epoch + 1,
+                          step,
                           WISESR_VERSION};
       char name[32];
       std::snprintf(name, sizeof(name), "epoch-%04d.pt", epoch + 1);
@@ -221,7 +238,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
                               {"train", tally_json(result.train)}};
     if (result.val.count > 0) summary["val"] = tally_json(result.val);
     fs::write_file_atomic(run_dir / "summary.json", summary.dump(2) + "\n");
-    LOG_RANK0("done: " << step << " steps in " << result.seconds << " s; checkpoint " << result.checkpoint.string());
+    LOG_RANK0("done: " << step << " steps in " << result.seconds << " s; checkpoint "
+                       << result.checkpoint.string());
   }
   return result;
 }

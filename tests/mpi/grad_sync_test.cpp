@@ -51,13 +51,16 @@ void check_equivalence(const std::string& head, size_t bucket_bytes) {
   auto pd = dist->named_parameters(), pr = ref->named_parameters();
   for (const auto& kv : pr) {
     const auto& d = pd[kv.key()];
-    const double tol_violation = ((d - kv.value()).abs() - 1e-5 * (1 + kv.value().abs())).max().item<double>();
+    const double tol_violation =
+        ((d - kv.value()).abs() - 1e-5 * (1 + kv.value().abs())).max().item<double>();
     EXPECT_LE(tol_violation, 0.0) << kv.key() << " differs beyond tolerance (world " << world << ")";
     EXPECT_TRUE(testing::same_on_every_rank(d)) << kv.key() << " differs between ranks";
   }
 }
 
-TEST(GradSync, DistributedStepsEqualOneRankWithTheGlobalBatch) { check_equivalence("wise", GradSync::kDefaultBucketBytes); }
+TEST(GradSync, DistributedStepsEqualOneRankWithTheGlobalBatch) {
+  check_equivalence("wise", GradSync::kDefaultBucketBytes);
+}
 
 TEST(GradSync, AwkwardBucketSizesGiveTheSameResult) {
   check_equivalence("gap", 1000);  // smaller than most tensors: one bucket per parameter

@@ -77,7 +77,8 @@ std::vector<std::string> write_tiny_dataset(const std::filesystem::path& dir, co
     for (int i = 0; i < total; ++i) {
       const int label = i % spec.classes, index = i / spec.classes + (split == "val" ? 1000 : 0);
       if (!w) {
-        w = std::make_unique<data::ShardWriter>(dir / (split + "-" + std::to_string(sm.shards.size()) + ".h5"), info);
+        w = std::make_unique<data::ShardWriter>(
+            dir / (split + "-" + std::to_string(sm.shards.size()) + ".h5"), info);
       }
       w->add(encode_jpeg(test_image(label, index, spec.size), spec.size, spec.size), label,
              {static_cast<uint32_t>(spec.size), static_cast<uint32_t>(spec.size), 3},

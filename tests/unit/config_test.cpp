@@ -29,7 +29,8 @@ TEST(Cli, CommandLineOverridesIniOverridesDefaults) {
 
 TEST(Cli, ResolvedIniRoundTrips) {
   Config cfg;
-  parse_train_args({"--data.dir", "x", "--optim.lr", "0.0125", "--data.hflip", "false", "--train.seed", "99"}, cfg);
+  parse_train_args({"--data.dir", "x", "--optim.lr", "0.0125", "--data.hflip", "false", "--train.seed", "99"},
+                   cfg);
   Config back = from_ini(to_ini(cfg));
   EXPECT_EQ(to_ini(back), to_ini(cfg));
   EXPECT_DOUBLE_EQ(back.optim.lr, 0.0125);
@@ -61,7 +62,8 @@ TEST(Cli, HelpListsEveryOptionWithItsHelp) {
   auto parsed = parse_train_args({"--help"}, cfg);
   ASSERT_TRUE(parsed.help);
   visit_fields(cfg, [&](const char* section, const char* key, auto&, const char* help) {
-    EXPECT_NE(parsed.help_text.find(std::string(section) + "." + key), std::string::npos) << section << "." << key;
+    EXPECT_NE(parsed.help_text.find(std::string(section) + "." + key), std::string::npos)
+        << section << "." << key;
     EXPECT_GT(std::string(help).size(), 5u);
   });
 }

@@ -65,7 +65,8 @@ TEST(Loader, BatchesCoverTheIndicesWithCorrectLabels) {
     size_t seen = 0;
     while (auto b = loader.next()) {
       EXPECT_EQ(b->images.sizes(), torch::IntArrayRef({b->labels.size(0), 3, 32, 32}));
-      for (int64_t i = 0; i < b->labels.size(0); ++i) EXPECT_EQ(b->labels[i].item<int64_t>(), set.label(idx[seen + i]));
+      for (int64_t i = 0; i < b->labels.size(0); ++i)
+        EXPECT_EQ(b->labels[i].item<int64_t>(), set.label(idx[seen + i]));
       seen += b->labels.size(0);
     }
     EXPECT_EQ(seen, drop_last ? 6u : 7u);

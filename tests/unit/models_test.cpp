@@ -71,7 +71,8 @@ TEST(Heads, ClampTouchesOnlyNegativeKernelEntries) {
   o.classes = 3;
   auto head = std::dynamic_pointer_cast<WiseHeadImpl>(make_head(o));
   torch::NoGradGuard g;
-  head->depthwise->weight.copy_(torch::linspace(-1, 1, head->depthwise->weight.numel()).view_as(head->depthwise->weight));
+  head->depthwise->weight.copy_(
+      torch::linspace(-1, 1, head->depthwise->weight.numel()).view_as(head->depthwise->weight));
   head->depthwise->bias.fill_(-0.5);
   const auto before = head->depthwise->weight.clone();
   head->apply_constraints();

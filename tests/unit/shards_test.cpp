@@ -19,7 +19,8 @@ TEST(Shards, WriteReadRoundTrip) {
   ShardInfo info;
   info.class_names = {"cat", "dög", "emu"};  // non-ASCII survives
   info.image_size = 8;
-  std::vector<std::vector<uint8_t>> records = {{1, 2, 3}, {}, {9, 8, 7, 6, 5}, std::vector<uint8_t>(1000, 42)};
+  std::vector<std::vector<uint8_t>> records = {
+      {1, 2, 3}, {}, {9, 8, 7, 6, 5}, std::vector<uint8_t>(1000, 42)};
   ShardWriter w(dir.path() / "s.h5", info);
   for (size_t i = 0; i < records.size(); ++i) {
     w.add(records[i], static_cast<int32_t>(i % 3), {8, 8, 3}, "path/" + std::to_string(i) + "é.jpg");

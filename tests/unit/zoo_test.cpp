@@ -1,13 +1,13 @@
 // The model zoo: every backbone x head builds and runs, the paper's head deltas hold exactly, the
 // Keras-comparable totals equal Keras's published ones, torchvision/timm weights give their logits.
 
-#include <gtest/gtest.h>
 #include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sys/wait.h>
 #include <cstdlib>
 #include <fstream>
-#include <sys/wait.h>
 
 #include "core/error.h"
 #include "models/classifier.h"
@@ -27,7 +27,7 @@ config::ModelConfig cfg_of(const std::string& backbone, const std::string& head)
 
 class EveryBackbone : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(EveryBackbone, EveryHeadBuildsAt224And512AndTrainsAStep) {
+TEST_P(EveryBackbone, EveryHeadBuildsAndRunsAt224And512) {
   const std::string backbone = GetParam();
   torch::NoGradGuard no_grad;
   for (int64_t size : {224, 512}) {
@@ -45,7 +45,8 @@ TEST_P(EveryBackbone, EveryHeadBuildsAt224And512AndTrainsAStep) {
       o.classes = 7;
       auto h = make_head(o);
       h->eval();
-      EXPECT_EQ(h->forward(features).sizes(), torch::IntArrayRef({1, 7})) << backbone << "+" << head << "@" << size;
+      EXPECT_EQ(h->forward(features).sizes(), torch::IntArrayRef({1, 7}))
+          << backbone << "+" << head << "@" << size;
     }
   }
 }
@@ -91,8 +92,8 @@ TEST(Zoo, HeadDeltasEqualThePapers) {
 TEST(Zoo, KerasComparableTotalsEqualKerasApplications) {
   // keras.applications.*(weights=None, classes=1000).count_params() with the standard GAP top.
   const std::vector<std::pair<std::string, int64_t>> keras = {
-      {"resnet50", 25636712},    {"resnet50v2", 25613800},  {"xception", 22910480},
-      {"densenet121", 8062504},  {"densenet169", 14307880}, {"densenet201", 20242984}};
+      {"resnet50", 25636712},   {"resnet50v2", 25613800},  {"xception", 22910480},
+      {"densenet121", 8062504}, {"densenet169", 14307880}, {"densenet201", 20242984}};
   for (const auto& [backbone, total] : keras) {
     EXPECT_EQ(summarize(cfg_of(backbone, "gap"), 1000, 96).keras_comparable, total) << backbone;
   }
@@ -116,12 +117,14 @@ class Parity : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    status_ = run_python(std::string(WISESR_SOURCE_DIR) + "/tests/python/make_reference.py " + dir_->path().string());
+    status_ = run_python(std::string(WISESR_SOURCE_DIR) + "/tests/python/make_reference.py " +
+                         dir_->path().string());
   }
   static void TearDownTestSuite() { delete dir_; }
   void SetUp() override {
     if (status_ == 3 || status_ == 127) {
-      GTEST_SKIP() << "no Python with torchvision and timm at " << python() << " (launch/setup.sh installs them)";
+      GTEST_SKIP() << "no Python with torchvision and timm at " << python()
+                   << " (launch/setup.sh installs them)";
     }
     ASSERT_EQ(status_, 0) << "make_reference.py failed";
   }
@@ -170,7 +173,8 @@ TEST_F(Parity, PretrainedErrorsListTheKeys) {
     EXPECT_NE(what.find("shape mismatch(es) [layer1.0.conv1.weight has shape"), std::string::npos) << what;
     EXPECT_NE(what.find("unexpected [layer1.0.bn3.bias"), std::string::npos) << what;
   }
-  EXPECT_THROW(load_backbone_state_dict(model->backbone(), dir_->path() / "resnet50_input.pt"), Error);  // no such keys
+  EXPECT_THROW(load_backbone_state_dict(model->backbone(), dir_->path() / "resnet50_input.pt"),
+               Error);  // no such keys
 }
 
 TEST_F(Parity, ExportLoadsInPython) {
@@ -208,7 +212,8 @@ TEST(Zoo, ChannelsLastAndBf16AutocastAreSafe) {
   at::autocast::set_autocast_enabled(at::kCPU, false);
   at::autocast::clear_cache();
   EXPECT_TRUE(torch::isfinite(bf).all().item<bool>());
-  EXPECT_LE((bf.to(torch::kFloat) - ref).abs().max().item<double>(), 0.05 * (1 + ref.abs().max().item<double>()));
+  EXPECT_LE((bf.to(torch::kFloat) - ref).abs().max().item<double>(),
+            0.05 * (1 + ref.abs().max().item<double>()));
 }
 
 }  // namespace
