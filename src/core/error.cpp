@@ -5,9 +5,11 @@
 namespace wisesr {
 namespace {
 std::string with_location(const std::string& message, const char* file, int line) {
-  // Keep only the path below src/ (or the file name) so messages stay short.
+  // Show the path inside the repository ("core/fs.cpp", "data_prep/prep.cpp"): __FILE__ is relative to
+  // the build directory ("../src/core/fs.cpp") or, with -fmacro-prefix-map, to the source root.
   const char* shown = file;
-  if (const char* p = std::strstr(file, "src/")) shown = p + 4;
+  while (std::strncmp(shown, "../", 3) == 0) shown += 3;
+  if (std::strncmp(shown, "src/", 4) == 0) shown += 4;
   std::string out;
   out.reserve(message.size() + 64);
   out.append(message).append(" (").append(shown).append(":").append(std::to_string(line)).append(")");

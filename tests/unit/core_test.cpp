@@ -32,6 +32,17 @@ TEST(Fs, ErrorsNameThePath) {
   EXPECT_THROW(fs::write_file_atomic("/nonexistent/dir/x", "y"), Error);
 }
 
+TEST(Error, MessageIsOneLineWithARepositoryRelativeLocation) {
+  try {
+    WISESR_THROW("value ", 3, " is bad");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.message(), "value 3 is bad");
+    EXPECT_NE(what.find("value 3 is bad (tests/unit/core_test.cpp:"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos);
+  }
+}
+
 TEST(Fs, Crc32MatchesKnownValue) {
   const std::string s = "123456789";
   EXPECT_EQ(fs::crc32(s.data(), s.size()), 0xCBF43926u);  // the standard CRC-32 check value
