@@ -13,10 +13,6 @@ if(WISESR_USE_CCACHE)
   endif()
 endif()
 
-# __FILE__ relative to the repository (Ninja passes sources relative to the build directory; this covers
-# absolute paths from other generators), so error locations never show build paths.
-add_compile_options(-fmacro-prefix-map=${CMAKE_SOURCE_DIR}/=)
-
 add_library(wisesr_warnings INTERFACE)
 target_compile_options(wisesr_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter -Winvalid-pch)
 

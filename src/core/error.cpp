@@ -5,10 +5,17 @@
 namespace wisesr {
 namespace {
 std::string with_location(const std::string& message, const char* file, int line) {
-  // Show the path inside the repository ("core/fs.cpp", "data_prep/prep.cpp"): __FILE__ is relative to
-  // the build directory ("../src/core/fs.cpp") or, with -fmacro-prefix-map, to the source root.
+  // Show the path inside the repository ("core/fs.cpp", "data_prep/prep.cpp"). __FILE__ is relative to
+  // the build directory with Ninja ("../src/core/fs.cpp") and absolute with other generators; no
+  // -fmacro-prefix-map, because an absolute path in the flags would defeat ccache across clones.
   const char* shown = file;
   while (std::strncmp(shown, "../", 3) == 0) shown += 3;
+  for (const char* top : {"/src/", "/data_prep/", "/tests/"}) {
+    if (const char* p = std::strstr(shown, top)) {
+      shown = p + 1;
+      break;
+    }
+  }
   if (std::strncmp(shown, "src/", 4) == 0) shown += 4;
   std::string out;
   out.reserve(message.size() + 64);
