@@ -185,7 +185,7 @@ Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg) 
       "drawn anywhere");
   return parse_simple(
       "synth",
-      "Usage: wisesr synth --out DIR [--classes K --per-class N --size S --seed X]\n"
+      "Usage: wisesr synth --out DIR [--task spatial|texture --classes K --per-class N --size S --seed X]\n"
       "Write a synthetic image-folder dataset (benchmarks for GAP vs Wise-SrNet, docs/datasets.md).",
       desc, args);
 }
