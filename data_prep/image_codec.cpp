@@ -1,7 +1,5 @@
 #include "image_codec.h"
 
-#include <turbojpeg.h>
-
 #include <algorithm>
 #include <cmath>
 #include <opencv2/imgcodecs.hpp>
@@ -9,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "data/jpeg_decoder.h"
 
 namespace wisesr::prep {
 namespace {
@@ -34,12 +33,14 @@ bool has_jpeg_end(const std::string& raw) {
 // Pick the largest reduction that still leaves at least `size` pixels where the policy needs them.
 int jpeg_reduced_flag(const std::string& raw, const CodecOptions& o) {
   if (!is_jpeg(raw)) return cv::IMREAD_COLOR;
-  tjhandle h = tjInitDecompress();
-  int w = 0, ht = 0, sub = 0, cs = 0;
-  const int rc = tjDecompressHeader3(h, reinterpret_cast<const unsigned char*>(raw.data()),
-                                     static_cast<unsigned long>(raw.size()), &w, &ht, &sub, &cs);
-  tjDestroy(h);
-  if (rc != 0 || w <= 0 || ht <= 0) return cv::IMREAD_COLOR;
+  thread_local data::JpegDecoder decoder;
+  data::RecordShape hdr;
+  try {
+    hdr = decoder.peek(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
+  } catch (const Error&) {
+    return cv::IMREAD_COLOR;  // OpenCV then decides (and reports) what is wrong with it
+  }
+  const int w = static_cast<int>(hdr.width), ht = static_cast<int>(hdr.height);
   const int need_w = o.resize == "squash" ? w : std::min(w, ht),
             need_h = o.resize == "squash" ? ht : std::min(w, ht);
   for (int r : {8, 4, 2}) {

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/strings.h"
 
 namespace wisesr::data {
 
@@ -70,9 +71,9 @@ Manifest Manifest::load(const std::filesystem::path& dir) {
 const SplitManifest& Manifest::split(const std::string& name) const {
   auto it = splits.find(name);
   if (it == splits.end()) {
-    std::string have;
-    for (const auto& [k, v] : splits) have += (have.empty() ? "" : ", ") + k;
-    WISESR_THROW("dataset has no split '", name, "' (available: ", have.empty() ? "none" : have, ")");
+    std::vector<std::string> have;
+    for (const auto& [k, v] : splits) have.push_back(k);
+    WISESR_THROW("dataset has no split '", name, "' (available: ", have.empty() ? "none" : join(have), ")");
   }
   return it->second;
 }

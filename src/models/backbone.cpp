@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "models/densenet.h"
 #include "models/resnet.h"
 #include "models/resnetv2.h"
@@ -49,9 +50,7 @@ std::vector<std::string> backbone_names() {
 std::shared_ptr<BackboneImpl> make_backbone(const std::string& name) {
   auto it = registry().find(name);
   if (it != registry().end()) return it->second();
-  std::string valid;
-  for (const auto& n : backbone_names()) valid += (valid.empty() ? "" : ", ") + n;
-  WISESR_THROW("unknown backbone '", name, "' (valid: ", valid, ")");
+  WISESR_THROW("unknown backbone '", name, "' (valid: ", join(backbone_names()), ")");
 }
 
 }  // namespace wisesr::models

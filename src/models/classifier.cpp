@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace wisesr::models {
 
@@ -31,15 +32,10 @@ void check_model_config(const config::ModelConfig& cfg) {
   auto known = [](const std::vector<std::string>& names, const std::string& n) {
     return std::find(names.begin(), names.end(), n) != names.end();
   };
-  auto list = [](const std::vector<std::string>& names) {
-    std::string s;
-    for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-    return s;
-  };
   WISESR_CHECK(known(backbone_names(), cfg.backbone), "--model.backbone '", cfg.backbone,
-               "' is unknown (valid: ", list(backbone_names()), ")");
+               "' is unknown (valid: ", join(backbone_names()), ")");
   WISESR_CHECK(known(head_names(), cfg.head), "--model.head '", cfg.head,
-               "' is unknown (valid: ", list(head_names()), ")");
+               "' is unknown (valid: ", join(head_names()), ")");
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

@@ -1,6 +1,7 @@
 #include "models/heads.h"
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace wisesr::models {
 namespace nn = torch::nn;
@@ -100,9 +101,7 @@ std::shared_ptr<HeadImpl> make_head(const HeadOptions& o) {
     return std::make_shared<AvgFcHeadImpl>(o.channels, o.map_size, o.classes,
                                            checked_pool(o.pool, o.map_size), p);
   }
-  std::string valid;
-  for (const auto& n : head_names()) valid += (valid.empty() ? "" : ", ") + n;
-  WISESR_THROW("unknown head '", o.kind, "' (valid: ", valid, ")");
+  WISESR_THROW("unknown head '", o.kind, "' (valid: ", join(head_names()), ")");
 }
 
 }  // namespace wisesr::models

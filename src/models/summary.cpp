@@ -11,12 +11,6 @@
 namespace wisesr::models {
 namespace {
 
-int64_t numel(const std::vector<torch::Tensor>& ts) {
-  int64_t n = 0;
-  for (const auto& t : ts) n += t.numel();
-  return n;
-}
-
 int64_t bn_statistics(torch::nn::Module& m) {
   int64_t n = 0;
   for (auto& sub : m.modules()) {
@@ -80,14 +74,14 @@ ModelSummary summarize(const config::ModelConfig& cfg, int64_t classes, int64_t 
   s.total = count_parameters(*model);
   for (const auto& p : model->parameters())
     if (p.requires_grad()) s.trainable += p.numel();
-  s.backbone_params = numel(model->backbone().parameters());
-  s.head_params = numel(model->head().parameters());
+  s.backbone_params = count_parameters(model->backbone());
+  s.head_params = count_parameters(model->head());
   HeadOptions gap;
   gap.kind = "gap";
   gap.channels = s.channels;
   gap.map_size = s.map_size;
   gap.classes = classes;
-  s.head_delta_vs_gap = s.head_params - numel(make_head(gap)->parameters());
+  s.head_delta_vs_gap = s.head_params - count_parameters(*make_head(gap));
   s.keras_comparable = s.total + bn_statistics(*model) + model->backbone().keras_conv_bias_params();
   s.gflops = traced_flops(*model, image_size) / 1e9;
   return s;

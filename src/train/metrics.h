@@ -20,6 +20,14 @@ struct Tally {
   double count = 0;
 
   void add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss);
+  /// Accumulate another tally (e.g. a reduced logging window into the epoch's).
+  Tally& operator+=(const Tally& o) {
+    loss_sum += o.loss_sum;
+    top1 += o.top1;
+    top5 += o.top5;
+    count += o.count;
+    return *this;
+  }
   /// Sum this tally over all ranks (a collective: every rank must call it).
   Tally reduced(comm::Communicator& comm) const;
   double mean_loss() const { return count > 0 ? loss_sum / count : 0; }

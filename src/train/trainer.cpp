@@ -177,10 +177,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
         LOG_RANK0("epoch " << epoch + 1 << "/" << cfg.train.epochs << " step " << s + 1 << "/"
                            << steps_per_epoch << " loss " << r.mean_loss() << " top1 " << r.top1_acc()
                            << " lr " << lr << " " << static_cast<int64_t>(img_s) << " img/s");
-        epoch_tally.loss_sum += r.loss_sum;
-        epoch_tally.top1 += r.top1;
-        epoch_tally.top5 += r.top5;
-        epoch_tally.count += r.count;
+        epoch_tally += r;
         window = Tally{};
         data_wait = 0;
         t_window = Clock::now();
