@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/strings.h"
 
 namespace wisesr::models {
 namespace {
@@ -50,6 +51,35 @@ std::string torch_save_bytes(const c10::IValue& value) {
 
 }  // namespace
 
+void LoadReport::copy(const std::string& key, const torch::Tensor& stored, const torch::Tensor& target) {
+  if (!stored.defined()) {
+    missing_.push_back(key);
+  } else if (stored.sizes() != target.sizes()) {
+    std::ostringstream os;
+    os << key << " has shape " << stored.sizes() << ", expected " << target.sizes();
+    mismatched_.push_back(os.str());
+  } else {
+    torch::NoGradGuard no_grad;
+    torch::Tensor t = target;
+    t.copy_(stored);
+  }
+}
+
+std::string LoadReport::describe() const {
+  std::string out;
+  auto add = [&](const std::vector<std::string>& v, const char* what) {
+    if (v.empty()) return;
+    std::vector<std::string> some(v.begin(),
+                                  v.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(v.size(), 3)));
+    if (!out.empty()) out += " ";
+    out += std::to_string(v.size()) + " " + what + " [" + join(some) + (v.size() > 3 ? ", ..." : "") + "]";
+  };
+  add(mismatched_, "shape mismatch(es)");
+  add(missing_, "missing");
+  add(unexpected_, "unexpected");
+  return out;
+}
+
 void load_backbone_state_dict(BackboneImpl& backbone, const std::filesystem::path& file) {
   const std::string bytes = fs::read_file(file);
   c10::IValue value;
@@ -66,43 +96,19 @@ void load_backbone_state_dict(BackboneImpl& backbone, const std::filesystem::pat
     const std::string key = strip_prefix(item.key().toStringRef());
     if (!is_classifier_key(key)) source[key] = item.value().toTensor();
   }
-  std::vector<std::string> mismatched, missing, unexpected;
+  LoadReport report;
   torch::NoGradGuard no_grad;
   auto load = [&](const torch::OrderedDict<std::string, torch::Tensor>& named) {
     for (const auto& item : named) {
       auto it = source.find(item.key());
-      if (it == source.end()) {
-        missing.push_back(item.key());
-        continue;
-      }
-      if (it->second.sizes() != item.value().sizes()) {
-        std::ostringstream os;
-        os << item.key() << " has shape " << it->second.sizes() << ", backbone expects "
-           << item.value().sizes();
-        mismatched.push_back(os.str());
-      } else {
-        item.value().copy_(it->second);
-      }
-      source.erase(it);
+      report.copy(item.key(), it == source.end() ? torch::Tensor() : it->second, item.value());
+      if (it != source.end()) source.erase(it);
     }
   };
   load(backbone.named_parameters());
   load(backbone.named_buffers());
-  for (const auto& [key, t] : source) unexpected.push_back(key);
-  if (!mismatched.empty() || !missing.empty() || !unexpected.empty()) {
-    auto some = [](const std::vector<std::string>& v) {
-      std::string s;
-      for (size_t i = 0; i < v.size() && i < 3; ++i) s += (i ? ", " : "") + v[i];
-      return v.size() > 3 ? s + ", ..." : s;
-    };
-    std::string detail;
-    if (!mismatched.empty())
-      detail += std::to_string(mismatched.size()) + " shape mismatch(es) [" + some(mismatched) + "] ";
-    if (!missing.empty()) detail += std::to_string(missing.size()) + " missing [" + some(missing) + "] ";
-    if (!unexpected.empty())
-      detail += std::to_string(unexpected.size()) + " unexpected [" + some(unexpected) + "]";
-    WISESR_THROW("'", file.string(), "' does not fit the backbone: ", detail);
-  }
+  for (const auto& [key, t] : source) report.unexpected(key);
+  WISESR_CHECK(report.ok(), "'", file.string(), "' does not fit the backbone: ", report.describe());
 }
 
 void export_state_dict(ClassifierImpl& model, const std::filesystem::path& file) {

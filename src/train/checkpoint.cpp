@@ -29,21 +29,12 @@ std::vector<std::string> split_lines(const std::string& s) {
 // Module::load() would silently resize a parameter whose stored shape differs; this copies tensor by
 // tensor and reports every missing key or shape mismatch instead.
 void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive,
-                  const std::string& prefix, std::vector<std::string>& problems) {
-  torch::NoGradGuard no_grad;
+                  const std::string& prefix, models::LoadReport& report) {
   auto load_tensors = [&](const auto& named, bool is_buffer) {
     for (const auto& item : named) {
       torch::Tensor stored;
-      if (!archive.try_read(item.key(), stored, is_buffer)) {
-        problems.push_back("missing " + prefix + item.key());
-      } else if (stored.sizes() != item.value().sizes()) {
-        std::ostringstream os;
-        os << prefix << item.key() << " has shape " << stored.sizes() << ", model expects "
-           << item.value().sizes();
-        problems.push_back(os.str());
-      } else {
-        item.value().copy_(stored);
-      }
+      if (!archive.try_read(item.key(), stored, is_buffer)) stored = torch::Tensor();
+      report.copy(prefix + item.key(), stored, item.value());
     }
   };
   load_tensors(module.named_parameters(/*recurse=*/false), false);
@@ -51,10 +42,10 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
   for (const auto& child : module.named_children()) {
     torch::serialize::InputArchive sub;
     if (!archive.try_read(child.key(), sub)) {
-      problems.push_back("missing " + prefix + child.key() + ".*");
+      report.missing(prefix + child.key() + ".*");
       continue;
     }
-    load_checked(*child.value(), sub, prefix + child.key() + ".", problems);
+    load_checked(*child.value(), sub, prefix + child.key() + ".", report);
   }
 }
 
@@ -118,14 +109,10 @@ void CheckpointReader::load_model(torch::nn::Module& model) {
   try {
     torch::serialize::InputArchive model_archive;
     archive_.read("model", model_archive);
-    std::vector<std::string> problems;
-    load_checked(model, model_archive, "", problems);
-    if (!problems.empty()) {
-      std::string list;
-      for (size_t i = 0; i < problems.size() && i < 5; ++i) list += (i ? "; " : "") + problems[i];
-      if (problems.size() > 5) list += "; and " + std::to_string(problems.size() - 5) + " more";
-      WISESR_THROW("checkpoint '", path_.string(), "' does not fit the model: ", list);
-    }
+    models::LoadReport report;
+    load_checked(model, model_archive, "", report);
+    WISESR_CHECK(report.ok(), "checkpoint '", path_.string(),
+                 "' does not fit the model: ", report.describe());
   } catch (const c10::Error& e) {
     WISESR_THROW("checkpoint '", path_.string(), "' does not fit the model: ", e.what_without_backtrace());
   }

@@ -135,6 +135,11 @@ TEST(Checkpoint, RoundTripRestoresWeightsAndMeta) {
   // A model of another shape does not fit: clear error.
   auto wrong = make_classifier(model_config("wise"), 7, 64);
   EXPECT_THROW(reader.load_model(*wrong), Error);
+  try {
+    reader.load_model(*wrong);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("head.fc.weight has shape"), std::string::npos) << e.what();
+  }
   // A truncated checkpoint is reported, not crashed on.
   std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
   EXPECT_THROW(train::CheckpointReader{path}, Error);
