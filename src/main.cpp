@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
       if (!parse_or_help(config::parse_train_args, args, cfg)) return 0;
       comm::MpiRuntime mpi(&argc, &argv);
       log::set_rank(mpi.info().rank, mpi.info().world_size);
-      train::run_train(cfg, mpi.info());
+      const auto result = train::run_train(cfg, mpi.info());
+      if (result.preempted) return cfg.train.preempt_exit_code;
     } else if (command == "eval") {
       config::EvalConfig cfg;
       if (!parse_or_help(config::parse_eval_args, args, cfg)) return 0;

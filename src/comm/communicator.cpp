@@ -10,6 +10,18 @@ namespace wisesr::comm {
 
 bool nccl_available() { return WISESR_HAVE_NCCL; }
 
+namespace {
+class DoneWork final : public Work {
+ public:
+  void wait() override {}
+};
+}  // namespace
+
+std::unique_ptr<Work> Communicator::all_reduce_async(torch::Tensor& tensor, ReduceOp op) {
+  all_reduce(tensor, op);
+  return std::make_unique<DoneWork>();
+}
+
 std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessGroupInfo& info,
                                                 const torch::Device& device) {
   const bool want_nccl = backend == "nccl" || (backend == "auto" && device.is_cuda() && nccl_available());

@@ -14,6 +14,14 @@ namespace wisesr::comm {
 
 enum class ReduceOp { kSum, kMax, kMin };
 
+/// A launched collective. wait() makes its result visible to the caller: on the host for MPI, to work
+/// queued afterwards on the current CUDA stream for NCCL. Must be waited on before destruction.
+class Work {
+ public:
+  virtual ~Work() = default;
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -26,6 +34,15 @@ class Communicator {
   /// In-place broadcast from root.
   virtual void broadcast(torch::Tensor& tensor, int root = 0) = 0;
   virtual void barrier() = 0;
+  /// Start an in-place all-reduce of a contiguous tensor (on the backend's device, or host for MPI)
+  /// and return without waiting. Default: a blocking all_reduce.
+  virtual std::unique_ptr<Work> all_reduce_async(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum);
+  /// Whether all_reduce_async may be called from threads other than the one that made the communicator
+  /// (autograd runs CUDA backward on its own threads). MPI is initialised MPI_THREAD_FUNNELED: no.
+  virtual bool any_thread() const { return false; }
+  /// Thread-safe health check for a watchdog: a non-empty message (and the communicator aborted) once
+  /// an asynchronous error was detected (NCCL); always empty for MPI, whose errors return from the call.
+  virtual std::string poll_error() { return {}; }
 };
 
 /// "auto": NCCL when the device is CUDA and NCCL was built in, else MPI. Throws on an unavailable backend.

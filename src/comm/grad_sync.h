@@ -2,48 +2,97 @@
 // Gradient synchronisation across data-parallel replicas.
 //
 // Protocol (every rank must do exactly this, in this order, for the job not to hang or diverge):
-//  1. Construction: parameters are grouped into flat buckets in *reverse registration order*
-//     (the order autograd tends to produce gradients), a new bucket starting when the current one
-//     would exceed bucket_bytes or the dtype/device changes. The grouping depends only on the model
-//     definition, so it is identical on every rank.
-//  2. synchronize(), called after backward() and before optimizer.step(): for each bucket in order,
-//     copy the gradients into the bucket's flat buffer (a missing gradient counts as zeros, so every
-//     rank issues the same collectives), all-reduce SUM, multiply by 1/world_size (averaging: the
-//     result equals the gradient of the mean loss over the global batch when every rank's loss is
-//     the mean over an equal-sized local batch), copy back into param.grad.
-//  3. broadcast_parameters(): parameters and buffers from rank 0, at start and after a resume.
+//  1. Construction: parameters that require gradients are grouped into flat buckets in *reverse
+//     registration order* (the order backward produces gradients). The first bucket holds at most
+//     first_bucket_bytes (so communication starts early), the others at most bucket_bytes; a dtype or
+//     device change starts a new bucket. The grouping depends only on the model definition, so it is
+//     identical on every rank. Each parameter's .grad becomes a view into its bucket (same strides as
+//     the parameter), so backward accumulates straight into the buffer that is all-reduced: no copies.
+//  2. Backward with sync enabled (set_sync(true), the default): a post-hook on each parameter's
+//     gradient accumulator counts the bucket's ready gradients. When a bucket is complete, it and any
+//     complete buckets after the last launched one are launched in bucket order (never out of order:
+//     ranks may finish gradients in different orders, the collectives must not be) as asynchronous
+//     all-reduce SUMs. NCCL launches on a communication stream right from autograd's thread, overlapping
+//     the rest of backward; MPI launches MPI_Iallreduce when the hook runs on the thread that owns MPI
+//     (CPU backward) and otherwise defers to step 3.
+//  3. synchronize(), after backward and before the optimizer: launches the buckets not launched yet
+//     (parameters without a gradient this step contribute zeros), in order; waits for all; multiplies
+//     by 1/world_size. The result is the gradient of the mean loss over the global batch when every
+//     rank's loss is the mean over an equal-sized local batch.
+//  4. Gradient accumulation: set_sync(false) for the backward passes of all but the last micro-batch
+//     (hooks do nothing, gradients keep accumulating in the buckets), set_sync(true) for the last, then
+//     synchronize(). The optimizer must zero gradients in place (views stay views).
+//  5. broadcast_module(): parameters and buffers from rank 0, at start and after a resume.
 // BatchNorm running statistics stay local during an epoch (batch statistics are per rank, like
 // PyTorch DDP without SyncBN); broadcast_buffers() makes them rank 0's before evaluation and checkpoints.
-// Later work (issue 5) launches buckets from autograd hooks on a side stream to overlap backward;
-// the bucket layout and the averaging rule stay as written here.
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <cstddef>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "comm/communicator.h"
 
+namespace torch::autograd {
+struct Node;
+}
+
 namespace wisesr::comm {
+
+struct GradSyncOptions {
+  size_t bucket_bytes = 25u << 20;       // DDP's default
+  size_t first_bucket_bytes = 1u << 20;  // DDP's default
+  bool overlap = true;                   // launch from autograd hooks (false: everything in synchronize())
+};
 
 class GradSync {
  public:
   static constexpr size_t kDefaultBucketBytes = 25u << 20;
 
-  GradSync(std::vector<torch::Tensor> params, Communicator& comm, size_t bucket_bytes = kDefaultBucketBytes);
+  GradSync(std::vector<torch::Tensor> params, Communicator& comm, GradSyncOptions options = {});
+  ~GradSync();
+  GradSync(const GradSync&) = delete;
+  GradSync& operator=(const GradSync&) = delete;
 
-  /// All-reduce and average every parameter's gradient (see protocol, step 2).
+  /// Whether the next backward launches all-reduces (false while accumulating micro-batches).
+  void set_sync(bool enabled) { sync_enabled_ = enabled; }
+  /// Finish the all-reduce of every bucket and average (see protocol, step 3).
   void synchronize();
+
   size_t num_buckets() const { return buckets_.size(); }
+  /// Bytes of each bucket, in launch order (for logs and tests).
+  std::vector<size_t> bucket_bytes() const;
+  /// Buckets launched from hooks during the last synchronised backward (overlap diagnostics and tests).
+  size_t launched_early() const { return launched_early_; }
 
  private:
   struct Bucket {
     std::vector<size_t> param_indices;
     torch::Tensor flat;
+    size_t pending = 0;  // gradients not yet accumulated this step
+    std::unique_ptr<Work> work;
   };
+  void on_grad_ready(size_t param_index);
+  void launch_ready_prefix(bool from_hook);
+  void launch(Bucket& b);
+  void reattach_grad(size_t param_index);
+
   std::vector<torch::Tensor> params_;
+  std::vector<size_t> bucket_of_;  // param index -> bucket (or npos)
+  std::vector<torch::Tensor> views_;
   std::vector<Bucket> buckets_;
   Communicator& comm_;
+  GradSyncOptions options_;
+  std::thread::id owner_;
+  std::mutex mutex_;
+  size_t next_launch_ = 0;
+  size_t launched_early_ = 0;
+  std::atomic<bool> sync_enabled_{true};
+  std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks_;
 };
 
 /// Broadcast every parameter and buffer of module from root (in registration order).

@@ -48,6 +48,22 @@ void on_host(torch::Tensor& tensor, Fn&& fn) {
   tensor.copy_(host);
 }
 
+class MpiWork final : public Work {
+ public:
+  MpiWork(torch::Tensor tensor, MPI_Request request) : tensor_(std::move(tensor)), request_(request) {}
+  ~MpiWork() override {
+    // Never leave a request in flight on a buffer that may be freed; errors cannot be thrown here.
+    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+  }
+  void wait() override {
+    if (request_ != MPI_REQUEST_NULL) WISESR_CHECK_MPI(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+  }
+
+ private:
+  torch::Tensor tensor_;  // keeps the buffer alive until the reduction completes
+  MPI_Request request_;
+};
+
 }  // namespace
 
 MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
@@ -62,6 +78,20 @@ void MpiCommunicator::all_reduce(torch::Tensor& tensor, ReduceOp op) {
     WISESR_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
                                    mpi_type(t.scalar_type()), mpi_op(op), comm_));
   });
+}
+
+std::unique_ptr<Work> MpiCommunicator::all_reduce_async(torch::Tensor& tensor, ReduceOp op) {
+  const auto t = tensor.scalar_type();
+  if (size_ == 1 || tensor.numel() == 0 || !tensor.device().is_cpu() || !tensor.is_contiguous() ||
+      t == torch::kHalf || t == torch::kBFloat16) {
+    return Communicator::all_reduce_async(tensor, op);
+  }
+  WISESR_CHECK(tensor.numel() <= INT32_MAX, "all_reduce of ", tensor.numel(),
+               " elements exceeds MPI's count limit");
+  MPI_Request request = MPI_REQUEST_NULL;
+  WISESR_CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(tensor.numel()),
+                                  mpi_type(t), mpi_op(op), comm_, &request));
+  return std::make_unique<MpiWork>(tensor, request);
 }
 
 void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {

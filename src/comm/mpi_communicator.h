@@ -16,6 +16,8 @@ class MpiCommunicator final : public Communicator {
   void all_reduce(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum) override;
   void broadcast(torch::Tensor& tensor, int root = 0) override;
   void barrier() override;
+  /// MPI_Iallreduce on contiguous host tensors (completed in wait()); others fall back to blocking.
+  std::unique_ptr<Work> all_reduce_async(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum) override;
 
  private:
   MPI_Comm comm_;

@@ -1,6 +1,7 @@
 #include "comm/mpi_runtime.h"
 
 #include <cstdlib>
+#include <exception>
 
 namespace wisesr::comm {
 
@@ -18,7 +19,7 @@ bool MpiRuntime::initialized() {
   return init && !fin;
 }
 
-MpiRuntime::MpiRuntime(int* argc, char*** argv) {
+MpiRuntime::MpiRuntime(int* argc, char*** argv) : uncaught_at_start_(std::uncaught_exceptions()) {
   if (!initialized()) {
     int provided = 0;
     WISESR_CHECK_MPI(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
@@ -37,6 +38,9 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) {
 }
 
 MpiRuntime::~MpiRuntime() {
+  // During unwinding from an error, MPI_Finalize would wait for peers that may never arrive (it is
+  // collective), and main's handler, which aborts the job, would never run: leave MPI to MPI_Abort.
+  if (std::uncaught_exceptions() > uncaught_at_start_) return;
   if (owns_ && initialized()) MPI_Finalize();
 }
 

@@ -28,8 +28,9 @@ struct ProcessGroupInfo {
   int local_size = 1;
 };
 
-/// RAII for MPI_Init_thread/MPI_Finalize. Only the main thread calls MPI (MPI_THREAD_FUNNELED).
-/// Errors return codes (MPI_ERRORS_RETURN) so they become exceptions with a message.
+/// RAII for MPI_Init_thread/MPI_Finalize (skipped while an exception unwinds: main then aborts the job). Only
+/// the main thread calls MPI (MPI_THREAD_FUNNELED). Errors return codes (MPI_ERRORS_RETURN) so they become
+/// exceptions with a message.
 class MpiRuntime {
  public:
   MpiRuntime(int* argc, char*** argv);
@@ -45,6 +46,7 @@ class MpiRuntime {
  private:
   ProcessGroupInfo info_;
   bool owns_ = false;
+  int uncaught_at_start_ = 0;
 };
 
 }  // namespace wisesr::comm

@@ -1,5 +1,6 @@
 #include "comm/nccl_communicator.h"
 
+#include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
@@ -52,6 +53,16 @@ void on_device(torch::Tensor& tensor, int device, Fn&& fn) {
   tensor.copy_(staged);
 }
 
+class NcclWork final : public Work {
+ public:
+  NcclWork(at::cuda::CUDAEvent done, c10::DeviceIndex device) : done_(std::move(done)), device_(device) {}
+  void wait() override { done_.block(c10::cuda::getCurrentCUDAStream(device_)); }
+
+ private:
+  at::cuda::CUDAEvent done_;
+  c10::DeviceIndex device_;
+};
+
 }  // namespace
 
 NcclCommunicator::NcclCommunicator(const ProcessGroupInfo& info, int cuda_device)
@@ -61,22 +72,53 @@ NcclCommunicator::NcclCommunicator(const ProcessGroupInfo& info, int cuda_device
   WISESR_CHECK_MPI(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD));
   c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
   WISESR_CHECK_NCCL(ncclCommInitRank(&comm_, size_, id, rank_));
+  stream_ = c10::cuda::getStreamFromPool(/*isHighPriority=*/true, static_cast<c10::DeviceIndex>(device_));
 }
 
 NcclCommunicator::~NcclCommunicator() {
-  if (comm_) ncclCommDestroy(comm_);
+  if (comm_ && !aborted_.load()) ncclCommDestroy(comm_);
+}
+
+std::string NcclCommunicator::poll_error() {
+  if (!comm_) return {};
+  if (aborted_.load()) return "NCCL communicator aborted";
+  ncclResult_t state = ncclSuccess;
+  const ncclResult_t rc = ncclCommGetAsyncError(comm_, &state);
+  if (rc == ncclSuccess && (state == ncclSuccess || state == ncclInProgress)) return {};
+  const std::string message = std::string("NCCL asynchronous error on rank ") + std::to_string(rank_) + ": " +
+                              ncclGetErrorString(rc != ncclSuccess ? rc : state);
+  if (!aborted_.exchange(true)) ncclCommAbort(comm_);
+  return message;
+}
+
+std::unique_ptr<Work> NcclCommunicator::all_reduce_async(torch::Tensor& tensor, ReduceOp op) {
+  WISESR_CHECK(comm_ && !aborted_.load(), "NCCL communicator was aborted after an earlier error");
+  const auto dev = static_cast<c10::DeviceIndex>(device_);
+  WISESR_CHECK(tensor.is_cuda() && tensor.get_device() == device_ && tensor.is_contiguous(),
+               "all_reduce_async needs a contiguous tensor on cuda:", device_);
+  c10::cuda::CUDAGuard guard(dev);
+  // The communication stream starts after everything queued so far on the compute stream (the
+  // gradients of this bucket), and the caching allocator must not reuse the bucket until it is done.
+  at::cuda::CUDAEvent ready;
+  ready.record(c10::cuda::getCurrentCUDAStream(dev));
+  ready.block(*stream_);
+  check(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
+                      nccl_type(tensor.scalar_type()), nccl_op(op), comm_, stream_->stream()),
+        "all_reduce");
+  tensor.record_stream(*stream_);
+  at::cuda::CUDAEvent done;
+  done.record(*stream_);
+  return std::make_unique<NcclWork>(std::move(done), dev);
 }
 
 void NcclCommunicator::check(ncclResult_t rc, const char* what) {
   if (rc == ncclSuccess) return;
-  ncclComm_t comm = comm_;
-  comm_ = nullptr;
-  if (comm) ncclCommAbort(comm);
+  if (comm_ && !aborted_.exchange(true)) ncclCommAbort(comm_);
   WISESR_THROW("NCCL ", what, " failed on rank ", rank_, ": ", ncclGetErrorString(rc));
 }
 
 void NcclCommunicator::all_reduce(torch::Tensor& tensor, ReduceOp op) {
-  WISESR_CHECK(comm_, "NCCL communicator was aborted after an earlier error");
+  WISESR_CHECK(comm_ && !aborted_.load(), "NCCL communicator was aborted after an earlier error");
   on_device(tensor, device_, [&](torch::Tensor& t) {
     auto stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
     check(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
@@ -86,7 +128,7 @@ void NcclCommunicator::all_reduce(torch::Tensor& tensor, ReduceOp op) {
 }
 
 void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
-  WISESR_CHECK(comm_, "NCCL communicator was aborted after an earlier error");
+  WISESR_CHECK(comm_ && !aborted_.load(), "NCCL communicator was aborted after an earlier error");
   on_device(tensor, device_, [&](torch::Tensor& t) {
     auto stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
     check(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),

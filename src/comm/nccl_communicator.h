@@ -2,7 +2,11 @@
 // NCCL collectives on CUDA tensors, issued on the caller's current CUDA stream. Built only with NCCL
 // (WISESR_HAVE_NCCL); the communicator is created from a unique id that rank 0 broadcasts over MPI.
 
+#include <c10/cuda/CUDAStream.h>
 #include <nccl.h>
+
+#include <atomic>
+#include <optional>
 
 #include "comm/communicator.h"
 
@@ -30,12 +34,20 @@ class NcclCommunicator final : public Communicator {
   void all_reduce(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum) override;
   void broadcast(torch::Tensor& tensor, int root = 0) override;
   void barrier() override;
+  /// Launched on a dedicated communication stream after the current stream's pending work; wait()
+  /// makes the current stream wait for it. Safe from autograd's threads.
+  std::unique_ptr<Work> all_reduce_async(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum) override;
+  bool any_thread() const override { return true; }
+  /// Polls ncclCommGetAsyncError; on an error aborts the communicator (peers then fail instead of hanging).
+  std::string poll_error() override;
 
  private:
   /// Checks a result; on failure aborts the communicator (so peers do not hang) and throws.
   void check(ncclResult_t rc, const char* what);
 
   ncclComm_t comm_ = nullptr;
+  std::atomic<bool> aborted_{false};
+  std::optional<c10::cuda::CUDAStream> stream_;  // communication stream for all_reduce_async
   int rank_ = 0;
   int size_ = 1;
   int device_ = 0;

@@ -2,6 +2,8 @@
 
 #include "core/error.h"
 
+#include <cstdlib>
+
 namespace wisesr::config {
 
 void Config::validate() const {
@@ -29,6 +31,73 @@ void Config::validate() const {
   WISESR_CHECK(train.backend == "auto" || train.backend == "mpi" || train.backend == "nccl",
                "--train.backend must be auto, mpi or nccl, got '", train.backend, "'");
   WISESR_CHECK(train.threads >= 0, "--train.threads must be >= 0");
+  WISESR_CHECK(optim.optimizer == "sgd" || optim.optimizer == "lars",
+               "--optim.optimizer must be sgd or lars, got '", optim.optimizer, "'");
+  WISESR_CHECK(optim.schedule == "staircase" || optim.schedule == "step" || optim.schedule == "cosine" ||
+                   optim.schedule == "constant",
+               "--optim.schedule must be staircase, step, cosine or constant, got '", optim.schedule, "'");
+  parse_milestones(optim.milestones);
+  WISESR_CHECK(optim.min_lr >= 0.0 && optim.min_lr <= optim.lr, "--optim.min_lr must be in [0, lr]");
+  WISESR_CHECK(optim.ref_batch >= 0, "--optim.ref_batch must be >= 0");
+  WISESR_CHECK(optim.warmup_epochs >= 0.0, "--optim.warmup_epochs must be >= 0");
+  WISESR_CHECK(optim.warmup_from == -1.0 || (optim.warmup_from >= 0.0 && optim.warmup_from <= 1.0),
+               "--optim.warmup_from must be -1 (automatic) or in [0, 1], got ", optim.warmup_from);
+  WISESR_CHECK(optim.lars_eta > 0.0, "--optim.lars_eta must be > 0");
+  WISESR_CHECK(optim.label_smoothing >= 0.0 && optim.label_smoothing < 1.0,
+               "--optim.label_smoothing must be in [0, 1)");
+  WISESR_CHECK(optim.clip_grad_norm >= 0.0, "--optim.clip_grad_norm must be >= 0");
+  WISESR_CHECK(train.accum_steps >= 1, "--train.accum_steps must be >= 1, got ", train.accum_steps);
+  WISESR_CHECK(train.precision == "auto" || train.precision == "fp32" || train.precision == "bf16" ||
+                   train.precision == "fp16",
+               "--train.precision must be auto, fp32, bf16 or fp16, got '", train.precision, "'");
+  WISESR_CHECK(train.bucket_mb > 0.0 && train.first_bucket_mb > 0.0,
+               "--train.bucket_mb and --train.first_bucket_mb must be > 0");
+  WISESR_CHECK(train.resume != "auto" || !train.run_name.empty(),
+               "--train.resume auto needs --train.run_name (the run directory to continue)");
+  WISESR_CHECK(train.keep_checkpoints >= 1, "--train.keep_checkpoints must be >= 1");
+  WISESR_CHECK(train.checkpoint_every >= 0, "--train.checkpoint_every must be >= 0");
+  WISESR_CHECK(train.timeout_s >= 0.0, "--train.timeout_s must be >= 0");
+  WISESR_CHECK(train.preempt_exit_code >= 0 && train.preempt_exit_code <= 255,
+               "--train.preempt_exit_code must be in [0, 255]");
+  WISESR_CHECK(train.progress == "auto" || train.progress == "bar" || train.progress == "lines",
+               "--train.progress must be auto, bar or lines, got '", train.progress, "'");
+  if (!train.fault.empty()) parse_fault(train.fault);
+}
+
+std::vector<double> parse_milestones(const std::string& text) {
+  std::vector<double> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(pos, end - pos);
+    char* stop = nullptr;
+    const double v = std::strtod(item.c_str(), &stop);
+    WISESR_CHECK(!item.empty() && stop && *stop == '\0' && v > 0 && (out.empty() || v > out.back()),
+                 "--optim.milestones must be increasing positive epochs separated by commas, got '", text,
+                 "'");
+    out.push_back(v);
+    pos = end + 1;
+  }
+  return out;
+}
+
+Fault parse_fault(const std::string& text) {
+  Fault f;
+  const auto at = text.find('@'), colon = text.find(':');
+  bool ok = at != std::string::npos && colon != std::string::npos && colon > at;
+  if (ok) {
+    f.kind = text.substr(0, at);
+    char* end = nullptr;
+    const std::string rank = text.substr(at + 1, colon - at - 1), step = text.substr(colon + 1);
+    f.rank = static_cast<int>(std::strtol(rank.c_str(), &end, 10));
+    ok = !rank.empty() && *end == '\0';
+    f.step = std::strtoll(step.c_str(), &end, 10);
+    ok = ok && !step.empty() && *end == '\0' && f.rank >= 0 && f.step >= 1 &&
+         (f.kind == "throw" || f.kind == "hang" || f.kind == "kill" || f.kind == "term");
+  }
+  WISESR_CHECK(ok, "--train.fault must look like <throw|hang|kill|term>@<rank>:<step>, got '", text, "'");
+  return f;
 }
 
 void SynthConfig::validate() const {

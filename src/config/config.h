@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace wisesr::config {
 
@@ -27,11 +28,23 @@ struct ModelConfig {
 };
 
 struct OptimConfig {
-  double lr = 0.045;  // the paper's initial learning rate
+  std::string optimizer = "sgd";  // sgd | lars
+  double lr = 0.045;              // the paper's initial learning rate (for ref_batch, when set)
   double momentum = 0.9;
   double weight_decay = 0.0;
-  double lr_decay = 0.94;  // staircase: lr * lr_decay^floor(epoch / lr_decay_epochs)
+  bool wd_exclude_bn_bias = true;      // no weight decay (and no LARS scaling) on 1-D tensors: biases, BN
+  std::string schedule = "staircase";  // staircase | step | cosine | constant
+  double lr_decay =
+      0.94;  // staircase: lr * lr_decay^floor(epoch / lr_decay_epochs); step: factor per milestone
   int lr_decay_epochs = 2;
+  std::string milestones = "30,60,80";  // step schedule: epochs at which lr *= lr_decay
+  double min_lr = 0.0;                  // cosine: final learning rate
+  int ref_batch = 0;                    // linear scaling: lr * global_batch / ref_batch; 0 = no scaling
+  double warmup_epochs = 0;             // gradual warmup (per step) from warmup_from * lr to lr
+  double warmup_from = -1;              // -1 = ref_batch / global_batch with scaling (Goyal et al.), else 0
+  double lars_eta = 0.001;              // LARS trust coefficient
+  double label_smoothing = 0.0;
+  double clip_grad_norm = 0.0;  // clip the global gradient norm to this; 0 = off
 };
 
 struct TrainConfig {
@@ -46,6 +59,18 @@ struct TrainConfig {
   std::string backend = "auto";  // auto | mpi | nccl
   int threads = 0;               // intra-op threads per rank; 0 = cores / ranks on this node
   bool eval_each_epoch = true;
+  int accum_steps = 1;             // micro-batches per optimizer step (gradient accumulation)
+  std::string precision = "auto";  // auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
+  bool channels_last = true;       // NHWC activations on CUDA
+  double bucket_mb = 25;           // gradient all-reduce bucket size (MiB)
+  double first_bucket_mb = 1;      // the first bucket (the last layers) is small to start early
+  std::string resume;              // "" | auto | checkpoint path
+  int keep_checkpoints = 3;        // keep the newest K step checkpoints (+ best.pt)
+  int64_t checkpoint_every = 0;    // also checkpoint every N steps (mid-epoch); 0 = at epoch ends
+  double timeout_s = 60;           // no progress for this long on any rank -> the job ends; 0 = off
+  int preempt_exit_code = 0;       // exit status after a signal-triggered checkpoint
+  std::string progress = "auto";   // auto (bar on a terminal) | bar | lines
+  std::string fault;               // testing: "<throw|hang|kill|term>@<rank>:<step>"
 };
 
 struct Config {
@@ -80,11 +105,28 @@ void visit_fields(C& c, F&& f) {
     "backbone weights: a torchvision/timm state_dict saved with torch.save (the head starts afresh)");
   f("model", "dropout", c.model.dropout,
     "dropout before the dense layer; -1 = the head's default (0.5 for *-dropout)");
-  f("optim", "lr", c.optim.lr, "initial learning rate (paper: 0.045)");
-  f("optim", "momentum", c.optim.momentum, "SGD momentum (paper: 0.9)");
+  f("optim", "optimizer", c.optim.optimizer, "sgd | lars (layer-wise trust ratio, for batches >= 8k)");
+  f("optim", "lr", c.optim.lr,
+    "initial learning rate (paper: 0.045); the rate at ref_batch when that is set");
+  f("optim", "momentum", c.optim.momentum, "momentum (paper: 0.9)");
   f("optim", "weight_decay", c.optim.weight_decay, "L2 weight decay");
-  f("optim", "lr_decay", c.optim.lr_decay, "staircase decay factor (paper: 0.94)");
-  f("optim", "lr_decay_epochs", c.optim.lr_decay_epochs, "epochs between decays (paper: 2)");
+  f("optim", "wd_exclude_bn_bias", c.optim.wd_exclude_bn_bias,
+    "no weight decay or LARS scaling for biases and BatchNorm parameters (1-D tensors)");
+  f("optim", "schedule", c.optim.schedule, "staircase (paper) | step | cosine | constant");
+  f("optim", "lr_decay", c.optim.lr_decay,
+    "staircase: factor every lr_decay_epochs (paper: 0.94); step: factor "
+    "at each milestone");
+  f("optim", "lr_decay_epochs", c.optim.lr_decay_epochs, "staircase: epochs between decays (paper: 2)");
+  f("optim", "milestones", c.optim.milestones, "step schedule: comma-separated epochs");
+  f("optim", "min_lr", c.optim.min_lr, "cosine schedule: final learning rate");
+  f("optim", "ref_batch", c.optim.ref_batch,
+    "linear scaling rule: lr x global_batch / ref_batch; 0 = use lr as given");
+  f("optim", "warmup_epochs", c.optim.warmup_epochs, "gradual warmup length in epochs (per step); 0 = none");
+  f("optim", "warmup_from", c.optim.warmup_from,
+    "warmup starts at this fraction of lr; -1 = ref_batch/global_batch when scaling, else 0");
+  f("optim", "lars_eta", c.optim.lars_eta, "LARS trust coefficient");
+  f("optim", "label_smoothing", c.optim.label_smoothing, "label smoothing in [0, 1)");
+  f("optim", "clip_grad_norm", c.optim.clip_grad_norm, "clip the global gradient L2 norm; 0 = off");
   f("train", "epochs", c.train.epochs, "number of epochs");
   f("train", "batch_size", c.train.batch_size, "batch size per rank (global batch = batch_size x ranks)");
   f("train", "max_steps", c.train.max_steps, "stop after this many steps; 0 = all epochs");
@@ -96,7 +138,38 @@ void visit_fields(C& c, F&& f) {
   f("train", "backend", c.train.backend, "gradient all-reduce backend: auto | mpi | nccl");
   f("train", "threads", c.train.threads, "intra-op CPU threads per rank; 0 = cores / ranks on the node");
   f("train", "eval_each_epoch", c.train.eval_each_epoch, "evaluate on the validation split after each epoch");
+  f("train", "accum_steps", c.train.accum_steps,
+    "micro-batches per optimizer step (gradient accumulation; global batch x this)");
+  f("train", "precision", c.train.precision,
+    "auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16 (loss scaling)");
+  f("train", "channels_last", c.train.channels_last, "NHWC memory format on CUDA");
+  f("train", "bucket_mb", c.train.bucket_mb, "gradient all-reduce bucket size in MiB (DDP: 25)");
+  f("train", "first_bucket_mb", c.train.first_bucket_mb, "size of the first bucket in MiB (DDP: 1)");
+  f("train", "resume", c.train.resume,
+    "'auto' = newest valid checkpoint of run_name (fresh start if none), or a checkpoint path");
+  f("train", "keep_checkpoints", c.train.keep_checkpoints, "newest step checkpoints kept (best.pt is extra)");
+  f("train", "checkpoint_every", c.train.checkpoint_every,
+    "also checkpoint every N steps; 0 = epoch ends only");
+  f("train", "timeout_s", c.train.timeout_s,
+    "a rank without progress for this many seconds ends the job (must exceed a checkpoint write); 0 = off");
+  f("train", "preempt_exit_code", c.train.preempt_exit_code,
+    "exit status after SIGTERM/SIGUSR1 made every rank checkpoint and stop");
+  f("train", "progress", c.train.progress, "auto (a bar on a terminal) | bar | lines");
+  f("train", "fault", c.train.fault,
+    "fault injection for tests: <throw|hang|kill|term>@<rank>:<step> (before that step)");
 }
+
+/// The step-schedule milestones ("30,60,80" -> {30, 60, 80}); throws on a malformed list.
+std::vector<double> parse_milestones(const std::string& text);
+
+/// A parsed --train.fault: make `rank` throw, hang, die (SIGKILL) or get SIGTERM before optimizer step `step`
+/// (tests of failure handling).
+struct Fault {
+  std::string kind;
+  int rank = -1;
+  int64_t step = 0;
+};
+Fault parse_fault(const std::string& text);
 
 /// Options of `wisesr synth`.
 struct SynthConfig {

@@ -14,8 +14,7 @@ uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-std::vector<uint64_t> train_indices(uint64_t n, uint64_t seed, uint64_t epoch, int rank, int world) {
-  WISESR_CHECK(world >= 1 && rank >= 0 && rank < world, "bad rank ", rank, " of ", world);
+std::vector<uint64_t> epoch_permutation(uint64_t n, uint64_t seed, uint64_t epoch) {
   std::vector<uint64_t> perm(n);
   std::iota(perm.begin(), perm.end(), uint64_t{0});
   uint64_t state = mix64(seed ^ mix64(epoch + 0x5151));
@@ -24,9 +23,28 @@ std::vector<uint64_t> train_indices(uint64_t n, uint64_t seed, uint64_t epoch, i
     uint64_t j = state % i;
     std::swap(perm[i - 1], perm[j]);
   }
-  const uint64_t per_rank = n / static_cast<uint64_t>(world);
-  auto first = perm.begin() + static_cast<std::ptrdiff_t>(per_rank * rank);
-  return std::vector<uint64_t>(first, first + static_cast<std::ptrdiff_t>(per_rank));
+  return perm;
+}
+
+uint64_t train_steps(uint64_t n, int world, uint64_t batch, uint64_t start) {
+  WISESR_CHECK(world >= 1 && batch >= 1, "bad world ", world, " or batch ", batch);
+  const uint64_t global = batch * static_cast<uint64_t>(world);
+  return start >= n ? 0 : (n - start) / global;
+}
+
+std::vector<uint64_t> train_indices(uint64_t n, uint64_t seed, uint64_t epoch, int rank, int world,
+                                    uint64_t batch, uint64_t start) {
+  WISESR_CHECK(world >= 1 && rank >= 0 && rank < world, "bad rank ", rank, " of ", world);
+  const uint64_t steps = train_steps(n, world, batch, start);
+  const auto perm = epoch_permutation(n, seed, epoch);
+  const uint64_t global = batch * static_cast<uint64_t>(world);
+  std::vector<uint64_t> out;
+  out.reserve(steps * batch);
+  for (uint64_t s = 0; s < steps; ++s) {
+    const auto first = perm.begin() + static_cast<std::ptrdiff_t>(start + s * global + batch * rank);
+    out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(batch));
+  }
+  return out;
 }
 
 std::vector<uint64_t> eval_indices(uint64_t n, int rank, int world) {

@@ -5,13 +5,19 @@
 #include "config/cli.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/sha256.h"
 #include "models/classifier.h"
 #include "models/weights.h"
+#include "train/optimizer.h"
 
 namespace wisesr::train {
 namespace {
 
 constexpr const char* kMagic = "wisesr-checkpoint-v1";
+
+std::filesystem::path sidecar_for(const std::filesystem::path& path) {
+  return path.parent_path() / (path.filename().string() + ".sha256");
+}
 
 std::string join_lines(const std::vector<std::string>& v) {
   std::string out;
@@ -51,8 +57,8 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
 
 }  // namespace
 
-void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                     torch::optim::Optimizer* optimizer, const CheckpointMeta& meta) {
+void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, const Optimizer* optimizer,
+                     const CheckpointMeta& meta) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
@@ -69,6 +75,10 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   archive.write("meta.epoch", c10::IValue(meta.epoch));
   archive.write("meta.step", c10::IValue(meta.step));
   archive.write("meta.tool_version", c10::IValue(meta.tool_version));
+  archive.write("meta.epoch_sample", c10::IValue(meta.epoch_sample));
+  archive.write("meta.best_top1", c10::IValue(meta.best_top1));
+  archive.write("meta.loss_scale", c10::IValue(meta.loss_scale));
+  archive.write("meta.world_size", c10::IValue(meta.world_size));
   const auto tmp = fs::temp_path_for(path);
   try {
     archive.save_to(tmp.string());
@@ -77,7 +87,19 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
     std::filesystem::remove(tmp, ec);
     WISESR_THROW("cannot write checkpoint '", path.string(), "': ", e.what_without_backtrace());
   }
+  const std::string digest = sha256_file(tmp);
   fs::commit_file(tmp, path);
+  fs::write_file_atomic(sidecar_for(path), digest + "  " + path.filename().string() + "\n");
+}
+
+void verify_checkpoint_file(const std::filesystem::path& path) {
+  WISESR_CHECK(std::filesystem::is_regular_file(path), "checkpoint '", path.string(), "' does not exist");
+  const auto sidecar = sidecar_for(path);
+  if (!std::filesystem::exists(sidecar))
+    return;  // written by an older version or cut off right after the rename
+  const std::string recorded = fs::read_file(sidecar).substr(0, 64);
+  WISESR_CHECK(sha256_file(path) == recorded, "checkpoint '", path.string(),
+               "' does not match its recorded SHA-256 (corrupt or truncated)");
 }
 
 CheckpointReader::CheckpointReader(const std::filesystem::path& path) : path_(path) {
@@ -99,6 +121,10 @@ CheckpointReader::CheckpointReader(const std::filesystem::path& path) : path_(pa
     meta_.step = v.toInt();
     archive_.read("meta.tool_version", v);
     meta_.tool_version = v.toStringRef();
+    if (archive_.try_read("meta.epoch_sample", v)) meta_.epoch_sample = v.toInt();
+    if (archive_.try_read("meta.best_top1", v)) meta_.best_top1 = v.toDouble();
+    if (archive_.try_read("meta.loss_scale", v)) meta_.loss_scale = v.toDouble();
+    if (archive_.try_read("meta.world_size", v)) meta_.world_size = v.toInt();
   } catch (const c10::Error& e) {
     WISESR_THROW("checkpoint '", path.string(),
                  "' is unreadable (truncated or corrupt?): ", e.what_without_backtrace());
@@ -118,7 +144,7 @@ void CheckpointReader::load_model(torch::nn::Module& model) {
   }
 }
 
-void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
+void CheckpointReader::load_optimizer(Optimizer& optimizer) {
   try {
     torch::serialize::InputArchive opt_archive;
     archive_.read("optimizer", opt_archive);
@@ -126,6 +152,8 @@ void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
   } catch (const c10::Error& e) {
     WISESR_THROW("checkpoint '", path_.string(),
                  "' has no usable optimizer state: ", e.what_without_backtrace());
+  } catch (const Error& e) {
+    WISESR_THROW("checkpoint '", path_.string(), "': ", e.what());
   }
 }
 

@@ -1,6 +1,10 @@
 #pragma once
-// Checkpoints: model parameters and buffers, optimizer state and the metadata needed to rebuild the
-// model (resolved config, classes, image size) in one LibTorch archive, written atomically by rank 0.
+// Checkpoints: model parameters and buffers, optimizer state, the training position and the metadata
+// needed to rebuild the model (resolved config, classes, image size) in one LibTorch archive, written
+// by rank 0 to a temporary file, fsync'ed and renamed; then a "<file>.sha256" sidecar (the archive's own
+// zip CRCs are not checked by LibTorch's reader, so a flipped byte would otherwise load silently).
+// No RNG state is stored: the trainer reseeds every step from (seed, step, rank), and augmentation is a
+// function of (seed, epoch, record), so the position alone determines what comes next.
 
 #include <torch/torch.h>
 
@@ -14,14 +18,24 @@ struct CheckpointMeta {
   std::string config_ini;  // resolved training config (config::to_ini)
   std::vector<std::string> class_names;
   int64_t image_size = 0;
-  int64_t epoch = 0;  // epochs completed
-  int64_t step = 0;   // optimizer steps completed
+  int64_t epoch = 0;         // epochs completed
+  int64_t step = 0;          // optimizer steps completed
+  int64_t epoch_sample = 0;  // global samples consumed of epoch `epoch` (mid-epoch checkpoints; else 0)
+  double best_top1 = -1;     // best validation top-1 so far (-1: none yet)
+  double loss_scale = 0;     // fp16 dynamic loss scale (0: not fp16)
+  int64_t world_size = 1;    // of the run that wrote it (information; a resume may use another)
   std::string tool_version;
 };
 
 /// Write model (+ optimizer when given) and meta to path via temp file + fsync + rename.
-void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                     torch::optim::Optimizer* optimizer, const CheckpointMeta& meta);
+class Optimizer;
+
+/// Write model (+ optimizer when given) and meta to path via temp file + fsync + rename, then the sidecar.
+void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, const Optimizer* optimizer,
+                     const CheckpointMeta& meta);
+
+/// Checks the sidecar checksum (when present); throws naming the file if it does not match.
+void verify_checkpoint_file(const std::filesystem::path& path);
 
 /// Reads a checkpoint once; the model is built from meta() and then filled by load_model().
 class CheckpointReader {
@@ -31,7 +45,7 @@ class CheckpointReader {
   const CheckpointMeta& meta() const { return meta_; }
   /// Copy parameters/buffers into model; throws naming the file on a missing key or shape mismatch.
   void load_model(torch::nn::Module& model);
-  void load_optimizer(torch::optim::Optimizer& optimizer);
+  void load_optimizer(Optimizer& optimizer);
 
  private:
   std::filesystem::path path_;

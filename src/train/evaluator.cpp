@@ -32,6 +32,7 @@ Tally evaluate(models::Classifier& model, const data::ShardSet& set, comm::Commu
         logits.to(torch::kFloat), labels,
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
     local.add(logits, labels, loss);
+    if (options.on_batch) options.on_batch();
   }
   model->train(was_training);
   return local.reduced(comm);

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "comm/communicator.h"
 #include "config/config.h"
 #include "data/shard_set.h"
@@ -16,6 +18,7 @@ struct EvalOptions {
   int batch_size = 64;
   int image_size = 0;
   int workers = 0;
+  std::function<void()> on_batch;  // called after every batch (the trainer's watchdog heartbeat)
 };
 
 /// Collective: returns the tally reduced over all ranks (identical on every rank).

@@ -16,6 +16,30 @@ void Tally::add(const torch::Tensor& logits, const torch::Tensor& labels,
   count += static_cast<double>(labels.size(0));
 }
 
+void DeviceTally::add(const torch::Tensor& logits, const torch::Tensor& labels,
+                      const torch::Tensor& per_sample_loss) {
+  torch::NoGradGuard g;
+  const int64_t k = std::min<int64_t>(5, logits.size(1));
+  auto topk = std::get<1>(logits.topk(k, 1));
+  auto hit = topk.eq(labels.view({-1, 1}));
+  auto step = torch::stack({per_sample_loss.sum().to(torch::kDouble),
+                            hit.select(1, 0).sum().to(torch::kDouble), hit.any(1).sum().to(torch::kDouble)});
+  sums_ = sums_.defined() ? sums_ + step : step;
+  count_ += static_cast<double>(labels.size(0));
+}
+
+Tally DeviceTally::take() {
+  Tally t;
+  if (sums_.defined()) {
+    auto host = sums_.to(torch::kCPU);
+    auto a = host.accessor<double, 1>();
+    t = {a[0], a[1], a[2], count_};
+  }
+  sums_ = torch::Tensor();
+  count_ = 0;
+  return t;
+}
+
 Tally Tally::reduced(comm::Communicator& comm) const {
   auto t = torch::tensor({loss_sum, top1, top5, count}, torch::kDouble);
   comm.all_reduce(t);

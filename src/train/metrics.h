@@ -35,6 +35,19 @@ struct Tally {
   double top5_acc() const { return count > 0 ? top5 / count : 0; }
 };
 
+/// A Tally kept on the model's device: add() queues a few kernels and never waits for the GPU, take()
+/// copies the sums to the host once per logging window.
+class DeviceTally {
+ public:
+  void add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss);
+  /// The sums so far (one host synchronisation) and a reset.
+  Tally take();
+
+ private:
+  torch::Tensor sums_;  // float64 [loss_sum, top1, top5]
+  double count_ = 0;
+};
+
 /// Appends one JSON object per line and flushes it, so a killed run keeps every line written.
 class JsonlWriter {
  public:

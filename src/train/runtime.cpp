@@ -2,7 +2,16 @@
 
 #include <thread>
 
+#include <ATen/autocast_mode.h>
+
 #include "core/error.h"
+
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define WISESR_HAVE_CUDA_ALLOCATOR 1
+#else
+#define WISESR_HAVE_CUDA_ALLOCATOR 0
+#endif
 
 namespace wisesr::train {
 
@@ -14,6 +23,49 @@ torch::Device select_device(const std::string& preference, const comm::ProcessGr
   WISESR_CHECK(info.local_size <= gpus, info.local_size, " ranks on this node but only ", gpus,
                " GPU(s): start one rank per GPU");
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(info.local_rank));
+}
+
+std::string resolve_precision(const std::string& requested, const torch::Device& device) {
+  if (requested == "auto") return device.is_cuda() ? "bf16" : "fp32";
+  WISESR_CHECK(requested != "fp16" || device.is_cuda(), "--train.precision fp16 needs a CUDA device");
+  return requested;
+}
+
+AutocastScope::AutocastScope(const torch::Device& device, const std::string& precision)
+    : type_(device.type()), old_dtype_(at::autocast::get_autocast_dtype(device.type())) {
+  if (precision == "fp32") return;
+  enabled_ = true;
+  was_enabled_ = at::autocast::is_autocast_enabled(type_);
+  at::autocast::set_autocast_dtype(type_, precision == "bf16" ? at::kBFloat16 : at::kHalf);
+  at::autocast::set_autocast_enabled(type_, true);
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!enabled_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_autocast_enabled(type_, was_enabled_);
+  at::autocast::set_autocast_dtype(type_, old_dtype_);
+}
+
+void to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  for (auto& b : module.buffers())
+    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+int64_t peak_memory_bytes(const torch::Device& device) {
+#if WISESR_HAVE_CUDA_ALLOCATOR
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
+  }
+#else
+  (void)device;
+#endif
+  return 0;
 }
 
 int configure_threads(int requested, const comm::ProcessGroupInfo& info) {

@@ -13,6 +13,31 @@ namespace wisesr::train {
 /// a node than it has GPUs, is an error naming the counts.
 torch::Device select_device(const std::string& preference, const comm::ProcessGroupInfo& info);
 
+/// Resolved numeric precision of the forward/backward pass: "fp32" | "bf16" | "fp16".
+/// "auto" is bf16 on CUDA and fp32 on CPU; fp16 needs CUDA.
+std::string resolve_precision(const std::string& requested, const torch::Device& device);
+
+/// Autocast to bf16/fp16 on the device while alive (nothing for fp32); weights stay fp32.
+class AutocastScope {
+ public:
+  AutocastScope(const torch::Device& device, const std::string& precision);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  c10::DeviceType type_;
+  bool enabled_ = false;
+  bool was_enabled_ = false;
+  at::ScalarType old_dtype_;
+};
+
+/// Convert 4-D parameters and buffers to channels_last in place (the caller passes NHWC inputs too).
+void to_channels_last(torch::nn::Module& module);
+
+/// Peak bytes allocated on a CUDA device since start-up (0 on CPU).
+int64_t peak_memory_bytes(const torch::Device& device);
+
 /// Intra-op threads: the requested count, or the node's cores divided among its ranks (at least 1).
 int configure_threads(int requested, const comm::ProcessGroupInfo& info);
 

@@ -1,9 +1,18 @@
 #pragma once
-// The training loop. Per step, on every rank: forward -> mean cross-entropy over the local batch ->
-// backward -> GradSync (average over ranks) -> SGD update -> model constraints (the Wise-SrNet
-// non-negative kernel clamp). All ranks run the same number of steps (data::train_indices), so the
-// collectives line up. Rank 0 writes the run directory: config.ini, metrics.jsonl, checkpoints/,
-// summary.json.
+// The training loop. Per optimizer step, on every rank: accum_steps micro-batches of forward (autocast)
+// -> mean cross-entropy (label smoothing) / accum_steps -> backward, whose gradient hooks launch the
+// bucketed all-reduces (comm/grad_sync.h) -> GradSync::synchronize (average over ranks) -> optional
+// fp16 unscale/skip and gradient clipping -> SGD/LARS update at the schedule's rate -> model constraints
+// (the Wise-SrNet non-negative kernel clamp, after every update) -> stop-signal agreement.
+//
+// Every rank runs the same number of steps (data::train_indices), so the collectives line up. Rank 0
+// writes the run directory: config.ini, metrics.jsonl (per logging window and epoch), epochs.csv,
+// checkpoints/ (step-<N>.pt with .sha256 sidecars, last.pt, best.pt) and summary.json.
+//
+// Failures: SIGTERM/SIGUSR1 on any rank -> all ranks agree at the next step boundary, rank 0 writes a
+// checkpoint, run_train returns with preempted set (main exits with --train.preempt_exit_code).
+// A rank without progress for --train.timeout_s (a dead or hung peer, an NCCL error) ends the process
+// (core/watchdog.h); an exception on any rank reaches main, which aborts the MPI job.
 
 #include <torch/torch.h>
 
@@ -21,9 +30,11 @@ struct TrainResult {
   std::filesystem::path checkpoint;  // the last one written
   Tally val;                         // last validation tally (count 0 if none)
   Tally train;                       // last epoch's training tally
-  int64_t steps = 0;
+  int64_t steps = 0;                 // optimizer steps completed in total (including before a resume)
   int64_t params = 0;
   double seconds = 0;
+  bool preempted = false;          // stopped by SIGTERM/SIGUSR1 after writing a checkpoint
+  int64_t resumed_from_step = -1;  // -1: fresh start
 };
 
 /// Train as configured (cfg must be validated). Collective over MPI_COMM_WORLD.

@@ -4,15 +4,19 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 
 #include "comm/grad_sync.h"
 #include "comm/mpi_communicator.h"
 #include "config/cli.h"
+#include "core/error.h"
+#include "core/stop_signal.h"
 #include "data/shard_set.h"
 #include "models/classifier.h"
 #include "mpi_test_util.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
+#include "train/optimizer.h"
 #include "train/trainer.h"
 
 namespace wisesr::train {
@@ -40,7 +44,9 @@ TEST(Clamp, KernelIsNonNegativeAfterEveryStepWhileBiasMayBeNegative) {
     head.depthwise->weight.fill_(-0.1);
     head.depthwise->bias.fill_(-0.3);
   }
-  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& kv : model->named_parameters()) named.emplace_back(kv.key(), kv.value());
+  Optimizer opt(named, {});
   comm::GradSync sync(model->parameters(), comm);
   bool clamped_to_zero = false;
   for (int step = 0; step < 5; ++step) {
@@ -49,7 +55,7 @@ TEST(Clamp, KernelIsNonNegativeAfterEveryStepWhileBiasMayBeNegative) {
     F::cross_entropy(model->forward(torch::randn({4, 3, 64, 64})), torch::randint(0, 4, {4}, torch::kLong))
         .backward();
     sync.synchronize();
-    opt.step();
+    opt.step(0.01);
     model->apply_constraints();
     EXPECT_GE(head.depthwise->weight.min().item<float>(), 0.0f) << "step " << step;
     clamped_to_zero |= (head.depthwise->weight == 0).any().item<bool>();
@@ -134,6 +140,142 @@ TEST(Evaluate, CountsEveryRecordOnceAndMatchesASingleRank) {
   EXPECT_EQ(all.top1, one.top1);
   EXPECT_EQ(all.top5, one.top5);
   EXPECT_NEAR(all.loss_sum, one.loss_sum, 1e-4);
+}
+
+// ---- resume and preemption ----------------------------------------------------------------------
+
+class ResumeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    info_ = world_info();
+    testing::TinyDatasetSpec spec;
+    spec.classes = 3;
+    spec.train_per_class = 8;  // 24 records: 12 / world steps per epoch at batch 2
+    spec.val_per_class = 2;
+    spec.size = 32;
+    if (info_.rank == 0) testing::write_tiny_dataset(dir_.path() / "data", spec);
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+  config::Config config(const std::string& run) const {
+    config::Config c;
+    c.data.dir = (dir_.path() / "data").string();
+    c.train.out_dir = (dir_.path() / "runs").string();
+    c.train.run_name = run;
+    c.model.head = "wise-dropout";  // dropout: the per-step reseeding must make resumed draws identical
+    c.data.vflip = true;
+    c.optim.lr = 0.02;
+    c.optim.lr_decay_epochs = 1;
+    c.optim.weight_decay = 1e-4;
+    c.train.batch_size = 2;
+    c.train.epochs = 2;
+    c.train.log_every = 1;
+    c.train.threads = 1;
+    c.data.workers = 1;
+    c.train.device = "cpu";
+    c.train.progress = "lines";
+    c.validate();
+    return c;
+  }
+  int64_t steps_per_epoch() const { return 12 / info_.world_size; }
+  std::filesystem::path checkpoints(const std::string& run) const {
+    return dir_.path() / "runs" / run / "checkpoints";
+  }
+  // Rank 0 compares the final weights and buffers of two runs bit for bit.
+  void expect_identical(const std::string& a, const std::string& b) {
+    if (info_.rank != 0) return;
+    CheckpointReader ra(checkpoints(a) / "last.pt"), rb(checkpoints(b) / "last.pt");
+    EXPECT_EQ(ra.meta().step, rb.meta().step);
+    auto cfg = config::from_ini(ra.meta().config_ini);
+    auto ma = models::make_classifier(cfg.model, 3, 32), mb = models::make_classifier(cfg.model, 3, 32);
+    ra.load_model(*ma);
+    rb.load_model(*mb);
+    auto pb = mb->named_parameters();
+    for (const auto& kv : ma->named_parameters())
+      EXPECT_TRUE(torch::equal(kv.value(), pb[kv.key()])) << kv.key();
+    auto bb = mb->named_buffers();
+    for (const auto& kv : ma->named_buffers())
+      EXPECT_TRUE(torch::equal(kv.value(), bb[kv.key()])) << kv.key();
+  }
+  comm::ProcessGroupInfo info_;
+  testing::SharedTempDir dir_;
+};
+
+TEST_F(ResumeTest, StopMidEpochAndResumeIsBitExact) {
+  TrainResult full = run_train(config("full"), info_);
+  EXPECT_EQ(full.steps, 2 * steps_per_epoch());
+
+  auto first = config("split");
+  first.train.max_steps = steps_per_epoch() + 1;  // one step into epoch 2
+  TrainResult part = run_train(first, info_);
+  EXPECT_EQ(part.steps, steps_per_epoch() + 1);
+  auto second = config("split");
+  second.train.resume = "auto";
+  TrainResult rest = run_train(second, info_);
+  EXPECT_EQ(rest.resumed_from_step, steps_per_epoch() + 1);
+  EXPECT_EQ(rest.steps, full.steps);
+  expect_identical("full", "split");
+}
+
+TEST_F(ResumeTest, SignalOnOneRankStopsEveryRankAtTheSameStepWithACheckpoint) {
+  TrainResult full = run_train(config("full"), info_);
+  auto first = config("pre");
+  first.train.fault = "term@" + std::to_string(info_.world_size - 1) + ":3";  // the last rank only
+  TrainResult part = run_train(first, info_);
+  EXPECT_TRUE(part.preempted);
+  EXPECT_EQ(part.steps, 3) << "every rank stops after the step during which the signal arrived";
+  StopSignalScope::reset();
+  if (info_.rank == 0) {
+    std::ifstream summary(dir_.path() / "runs" / "pre" / "summary.json");
+    std::string text((std::istreambuf_iterator<char>(summary)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("\"preempted\""), std::string::npos) << text;
+    EXPECT_TRUE(std::filesystem::exists(checkpoints("pre") / "step-0000000003.pt"));
+  }
+  auto second = config("pre");
+  second.train.resume = "auto";
+  TrainResult rest = run_train(second, info_);
+  EXPECT_FALSE(rest.preempted);
+  EXPECT_EQ(rest.resumed_from_step, 3);
+  expect_identical("full", "pre");
+}
+
+TEST_F(ResumeTest, CorruptNewestCheckpointFallsBackToThePreviousOne) {
+  auto first = config("c");
+  first.train.max_steps = steps_per_epoch() + 1;
+  first.train.keep_checkpoints = 2;
+  run_train(first, info_);
+  if (info_.rank == 0) {
+    const auto newest =
+        checkpoints("c") / ("step-" + std::string(10 - std::to_string(first.train.max_steps).size(), '0') +
+                            std::to_string(first.train.max_steps) + ".pt");
+    ASSERT_TRUE(std::filesystem::exists(newest));
+    std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.write("garbage", 7);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto second = config("c");
+  second.train.resume = "auto";
+  second.train.max_steps = steps_per_epoch() + 2;
+  second.train.keep_checkpoints = 2;
+  TrainResult rest = run_train(second, info_);
+  EXPECT_EQ(rest.resumed_from_step, steps_per_epoch()) << "the epoch-end checkpoint before the corrupt one";
+  EXPECT_EQ(rest.steps, steps_per_epoch() + 2);
+  // Pruning keeps the newest two step checkpoints.
+  if (info_.rank == 0) {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(checkpoints("c")))
+      n += e.path().extension() == ".pt" && e.path().filename().string().rfind("step-", 0) == 0;
+    EXPECT_EQ(n, 2);
+    EXPECT_TRUE(std::filesystem::exists(checkpoints("c") / "best.pt"));
+  }
+}
+
+TEST_F(ResumeTest, ExplicitCheckpointThatDoesNotExistIsAnError) {
+  auto c = config("x");
+  c.train.resume = (dir_.path() / "nope.pt").string();
+  if (info_.world_size == 1) {
+    EXPECT_THROW(run_train(c, info_), Error);
+  }
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
-// Gradient synchronisation: W ranks x batch b must reach the same weights as 1 rank x batch W*b.
-// Tolerance: float32, |dist - ref| <= 1e-5 * (1 + |ref|) per element after k = 3 SGD-momentum steps
-// (the only difference is the summation order of the all-reduce). BatchNorm runs in eval mode here:
+// Gradient synchronisation: W ranks x batch b (x accumulation a) must reach the same weights as 1 rank
+// x batch W*b*a. Tolerance: float32, |dist - ref| <= 1e-5 * (1 + |ref|) per element after k = 3
+// SGD-momentum steps (the only difference is the summation order of the all-reduce). The distributed
+// side uses the trainer's own optimizer (in-place zero_grad keeps gradients as bucket views), the
+// reference torch.optim.SGD. BatchNorm runs in eval mode here:
 // its batch statistics are rank-local by design (see comm/grad_sync.h), so with training-mode BN the
 // two set-ups are not mathematically equal.
 
@@ -8,6 +10,9 @@
 
 #include "comm/grad_sync.h"
 #include "comm/mpi_communicator.h"
+#include "train/optimizer.h"
+
+#include <set>
 #include "models/classifier.h"
 #include "mpi_test_util.h"
 
@@ -24,28 +29,51 @@ models::Classifier make_model(const std::string& head) {
   return models::make_classifier(mc, 5, 64);
 }
 
-void check_equivalence(const std::string& head, size_t bucket_bytes) {
+GradSyncOptions buckets(size_t bytes, size_t first) {
+  GradSyncOptions o;
+  o.bucket_bytes = bytes;
+  o.first_bucket_bytes = first;
+  return o;
+}
+
+void check_equivalence(const std::string& head, GradSyncOptions options, int64_t accum = 1) {
   MpiCommunicator comm;
   const int world = comm.size(), rank = comm.rank();
   const int64_t b = 3, steps = 3;
   auto dist = make_model(head), ref = make_model(head);
   dist->eval();
   ref->eval();
-  auto opts = torch::optim::SGDOptions(0.05).momentum(0.9);
-  torch::optim::SGD opt_d(dist->parameters(), opts), opt_r(ref->parameters(), opts);
-  GradSync sync(dist->parameters(), comm, bucket_bytes);
+  torch::optim::SGD opt_r(ref->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& kv : dist->named_parameters()) named.emplace_back(kv.key(), kv.value());
+  train::OptimizerOptions oo;
+  oo.momentum = 0.9;
+  train::Optimizer opt_d(named, oo);
+  GradSync sync(dist->parameters(), comm, options);
   for (int64_t s = 0; s < steps; ++s) {
     torch::manual_seed(100 + s);  // every rank draws the same global batch
-    auto x = torch::randn({world * b, 3, 64, 64});
-    auto y = torch::randint(0, 5, {world * b}, torch::kLong);
+    const int64_t global = world * b * accum;
+    auto x = torch::randn({global, 3, 64, 64});
+    auto y = torch::randint(0, 5, {global}, torch::kLong);
     opt_r.zero_grad();
     F::cross_entropy(ref->forward(x), y).backward();
     opt_r.step();
     ref->apply_constraints();
     opt_d.zero_grad();
-    F::cross_entropy(dist->forward(x.narrow(0, rank * b, b)), y.narrow(0, rank * b, b)).backward();
+    // As the trainer lays out samples: rank r's step slice is [r*b*accum, (r+1)*b*accum), micro-batches in
+    // order.
+    for (int64_t m = 0; m < accum; ++m) {
+      sync.set_sync(m + 1 == accum);
+      const int64_t first = rank * b * accum + m * b;
+      (F::cross_entropy(dist->forward(x.narrow(0, first, b)), y.narrow(0, first, b)) /
+       static_cast<double>(accum))
+          .backward();
+    }
     sync.synchronize();
-    opt_d.step();
+    if (world > 1 && options.overlap) {
+      EXPECT_GT(sync.launched_early(), 0u) << "no bucket overlapped backward";
+    }
+    opt_d.step(0.05);
     dist->apply_constraints();
   }
   auto pd = dist->named_parameters(), pr = ref->named_parameters();
@@ -59,21 +87,55 @@ void check_equivalence(const std::string& head, size_t bucket_bytes) {
 }
 
 TEST(GradSync, DistributedStepsEqualOneRankWithTheGlobalBatch) {
-  check_equivalence("wise", GradSync::kDefaultBucketBytes);
+  check_equivalence("wise", GradSyncOptions{});
 }
 
 TEST(GradSync, AwkwardBucketSizesGiveTheSameResult) {
-  check_equivalence("gap", 1000);  // smaller than most tensors: one bucket per parameter
-  check_equivalence("wise", 70 * 1024);
+  check_equivalence("gap", buckets(1000, 1000));  // smaller than most tensors: one bucket per parameter
+  check_equivalence("wise", buckets(70 * 1024, 3000));
+}
+
+TEST(GradSync, GradientAccumulationEqualsTheLargerBatch) {
+  check_equivalence("wise", buckets(70 * 1024, 10 * 1024), /*accum=*/3);
+}
+
+TEST(GradSync, WithoutOverlapEverythingHappensInSynchronize) {
+  auto o = buckets(70 * 1024, 10 * 1024);
+  o.overlap = false;
+  check_equivalence("wise", o, 2);
 }
 
 TEST(GradSync, BucketsFollowReverseRegistrationOrderAndRespectTheLimit) {
   MpiCommunicator comm;
   auto model = make_model("wise");
-  GradSync one(model->parameters(), comm, size_t{1} << 30);
+  GradSync one(model->parameters(), comm, buckets(size_t{1} << 30, size_t{1} << 30));
   EXPECT_EQ(one.num_buckets(), 1u);
-  GradSync many(model->parameters(), comm, 1);
+  GradSync many(model->parameters(), comm, buckets(1, 1));
   EXPECT_EQ(many.num_buckets(), model->parameters().size());
+  // The first bucket (the classifier, whose gradients come first) is small; the rest up to the limit.
+  auto model2 = make_model("wise");
+  GradSync split(model2->parameters(), comm, buckets(64 * 1024, 4 * 1024));
+  auto sizes = split.bucket_bytes();
+  ASSERT_GE(sizes.size(), 3u);
+  auto params = model2->parameters();
+  const size_t last_bytes = static_cast<size_t>(params.back().numel()) * 4;
+  EXPECT_LE(sizes[0], std::max<size_t>(4 * 1024, last_bytes)) << "the first bucket holds the last parameters";
+  size_t total = 0, expected = 0;
+  for (size_t s : sizes) total += s;
+  for (auto& p : params) expected += static_cast<size_t>(p.numel()) * 4;
+  EXPECT_EQ(total, expected);
+}
+
+TEST(GradSync, GradientsAreViewsIntoTheBuckets) {
+  MpiCommunicator comm;
+  auto model = make_model("wise");
+  GradSync sync(model->parameters(), comm);
+  std::set<const void*> storages;
+  for (auto& p : model->parameters()) {
+    ASSERT_TRUE(p.grad().defined());
+    storages.insert(p.grad().storage().data());
+  }
+  EXPECT_EQ(storages.size(), sync.num_buckets());
 }
 
 TEST(GradSync, ParametersWithoutGradientsCountAsZero) {

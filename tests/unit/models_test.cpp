@@ -7,6 +7,7 @@
 #include "test_data.h"
 #include "train/checkpoint.h"
 #include "train/lr_schedule.h"
+#include "train/optimizer.h"
 
 namespace wisesr::models {
 namespace {
@@ -118,8 +119,17 @@ TEST(Checkpoint, RoundTripRestoresWeightsAndMeta) {
   testing::TempDir dir;
   torch::manual_seed(1);
   auto model = make_classifier(model_config("wise"), 4, 64);
-  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
-  train::CheckpointMeta meta{"[model]\nhead = wise\n", {"a", "b", "c", "d"}, 64, 3, 17, "test"};
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& kv : model->named_parameters()) named.emplace_back(kv.key(), kv.value());
+  train::Optimizer opt(named, {});
+  train::CheckpointMeta meta;
+  meta.config_ini = "[model]\nhead = wise\n";
+  meta.class_names = {"a", "b", "c", "d"};
+  meta.image_size = 64;
+  meta.epoch = 3;
+  meta.step = 17;
+  meta.epoch_sample = 40;
+  meta.tool_version = "test";
   const auto path = dir.path() / "c.pt";
   train::save_checkpoint(path, *model, &opt, meta);
   torch::manual_seed(2);
@@ -128,6 +138,7 @@ TEST(Checkpoint, RoundTripRestoresWeightsAndMeta) {
   EXPECT_EQ(reader.meta().class_names, meta.class_names);
   EXPECT_EQ(reader.meta().step, 17);
   EXPECT_EQ(reader.meta().epoch, 3);
+  EXPECT_EQ(reader.meta().epoch_sample, 40);
   EXPECT_EQ(reader.meta().config_ini, meta.config_ini);
   reader.load_model(*other);
   auto pa = model->named_parameters(), pb = other->named_parameters();

@@ -123,17 +123,42 @@ TEST(Shards, MissingOrMalformedManifest) {
 TEST(Sampler, TrainSlicesAreDisjointEqualAndSeeded) {
   for (int world : {1, 2, 3, 4}) {
     std::set<uint64_t> seen;
-    size_t per = 0;
     for (int r = 0; r < world; ++r) {
-      auto idx = train_indices(103, 5, 2, r, world);
-      if (r == 0) per = idx.size();
-      EXPECT_EQ(idx.size(), per);
-      EXPECT_EQ(per, 103u / world);
+      auto idx = train_indices(103, 5, 2, r, world, 4);
+      EXPECT_EQ(idx.size(), 103u / (4 * world) * 4) << "same step count on every rank";
       for (auto i : idx) EXPECT_TRUE(seen.insert(i).second) << "duplicate " << i;
     }
   }
-  EXPECT_EQ(train_indices(50, 1, 0, 0, 1), train_indices(50, 1, 0, 0, 1));
-  EXPECT_NE(train_indices(50, 1, 0, 0, 1), train_indices(50, 1, 1, 0, 1));  // new order each epoch
+  EXPECT_EQ(train_indices(50, 1, 0, 0, 1, 5), train_indices(50, 1, 0, 0, 1, 5));
+  EXPECT_NE(train_indices(50, 1, 0, 0, 1, 5), train_indices(50, 1, 1, 0, 1, 5));  // new order each epoch
+}
+
+TEST(Sampler, GlobalBatchesFollowOnePermutationWhateverTheWorldSize) {
+  // Global batch s of a 4 x 3 run is the same 12 samples as global batch s of a 2 x 6 or 1 x 12 run.
+  const auto perm = epoch_permutation(100, 9, 3);
+  for (int world : {1, 2, 4}) {
+    const uint64_t batch = 12 / world;
+    for (int r = 0; r < world; ++r) {
+      auto idx = train_indices(100, 9, 3, r, world, batch);
+      ASSERT_EQ(idx.size(), 8 * batch);
+      for (uint64_t s = 0; s < 8; ++s)
+        for (uint64_t k = 0; k < batch; ++k) EXPECT_EQ(idx[s * batch + k], perm[s * 12 + r * batch + k]);
+    }
+  }
+}
+
+TEST(Sampler, ResumeStartsAtTheNextGlobalSample) {
+  // 5 steps of 2 x 4 consumed 40 samples; continuing on 4 x 3 reads perm[40...] with floor(60/12) steps.
+  const auto perm = epoch_permutation(100, 2, 0);
+  EXPECT_EQ(train_steps(100, 4, 3, 40), 5u);
+  for (int r = 0; r < 4; ++r) {
+    auto idx = train_indices(100, 2, 0, r, 4, 3, 40);
+    ASSERT_EQ(idx.size(), 15u);
+    EXPECT_EQ(idx[0], perm[40 + 3 * r]);
+    EXPECT_EQ(idx[3], perm[52 + 3 * r]);
+  }
+  EXPECT_EQ(train_steps(100, 4, 3, 100), 0u);
+  EXPECT_EQ(train_steps(100, 4, 3, 130), 0u);
 }
 
 TEST(Sampler, EvalCoversEveryRecordExactlyOnce) {

@@ -1,0 +1,67 @@
+#pragma once
+// SGD with momentum and LARS, updating all parameters with multi-tensor (foreach) kernels: a handful of
+// kernel launches per step instead of several per tensor, and no host synchronisation.
+//
+// Parameters fall into two groups. "decay" tensors (weights: >= 2-D) get weight decay and, with LARS,
+// the layer-wise trust ratio; "plain" tensors (biases, BatchNorm scale/shift: 1-D) get neither when
+// exclude_bn_bias is set (Goyal et al.; You et al.), otherwise they are treated like weights.
+//
+// SGD (PyTorch semantics, dampening 0, so momentum buffers equal torch.optim.SGD's):
+//     g = grad + wd * p;  buf = momentum * buf + g;  p -= lr * buf
+// LARS on decay tensors (trust ratio per tensor; 1 where a norm is zero):
+//     g = (grad + wd * p) * eta * |p| / (|grad| + wd * |p|);  buf = momentum * buf + g;  p -= lr * buf
+// Gradients are modified in place (they are consumed by the step); zero_grad() zeroes them in place
+// so gradient tensors that are views into all-reduce buckets stay views.
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace wisesr::train {
+
+struct OptimizerOptions {
+  std::string kind = "sgd";  // sgd | lars
+  double momentum = 0.9;
+  double weight_decay = 0.0;
+  bool exclude_bn_bias = true;
+  double lars_eta = 0.001;
+};
+
+class Optimizer {
+ public:
+  Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& named_params, OptimizerOptions options);
+
+  /// One update with learning rate lr from the current .grad of every parameter.
+  void step(double lr);
+  /// Zero every gradient in place (gradients are kept allocated).
+  void zero_grad();
+  /// Multiply every gradient by scale (a 0-d tensor on the parameters' device: no host sync).
+  void scale_grads(const torch::Tensor& scale);
+  /// L2 norm of all gradients together (a 0-d tensor).
+  torch::Tensor grad_norm() const;
+
+  void save(torch::serialize::OutputArchive& archive) const;
+  /// Restores the momentum buffers; throws naming the mismatch if they do not fit these parameters.
+  void load(torch::serialize::InputArchive& archive);
+  /// Momentum buffers in parameter order (for broadcasting after a resume).
+  std::vector<torch::Tensor>& momentum_buffers() { return buffers_; }
+
+  size_t num_decay() const { return decay_.params.size(); }
+  size_t num_plain() const { return plain_.params.size(); }
+
+ private:
+  struct Group {
+    std::vector<size_t> index;  // into params_
+    std::vector<torch::Tensor> params, buffers;
+  };
+  std::vector<torch::Tensor> grads(const Group& g) const;
+  void update(Group& g, double lr, bool decay, bool lars);
+
+  OptimizerOptions opt_;
+  std::vector<std::string> names_;
+  std::vector<torch::Tensor> params_, buffers_;
+  Group decay_, plain_;
+};
+
+}  // namespace wisesr::train
