@@ -7,14 +7,16 @@
 #include "comm/grad_sync.h"
 #include "comm/mpi_communicator.h"
 #include "models/classifier.h"
+#include "mpi_test_util.h"
 #include "train/runtime.h"
+#include "train/trainer.h"
+
+#include <cmath>
 
 namespace wisesr::comm {
 namespace {
 
-TEST(Nccl, CollectivesMatchTheMpiBackend) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU";
-  if (!nccl_available()) GTEST_SKIP() << "built without NCCL";
+ProcessGroupInfo gpu_info() {
   ProcessGroupInfo info;
   MPI_Comm_rank(MPI_COMM_WORLD, &info.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &info.world_size);
@@ -23,6 +25,18 @@ TEST(Nccl, CollectivesMatchTheMpiBackend) {
   MPI_Comm_rank(local, &info.local_rank);
   MPI_Comm_size(local, &info.local_size);
   MPI_Comm_free(&local);
+  return info;
+}
+
+#define WISESR_REQUIRE_GPU()                                         \
+  do {                                                               \
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU"; \
+    if (!nccl_available()) GTEST_SKIP() << "built without NCCL";     \
+  } while (false)
+
+TEST(Nccl, CollectivesMatchTheMpiBackend) {
+  WISESR_REQUIRE_GPU();
+  const ProcessGroupInfo info = gpu_info();
   const torch::Device device = train::select_device("cuda", info);
   auto nccl = make_communicator("nccl", info, device);
   MpiCommunicator mpi;
@@ -50,6 +64,44 @@ TEST(Nccl, CollectivesMatchTheMpiBackend) {
   for (size_t i = 0; i < pa.size(); ++i) {
     EXPECT_TRUE(torch::allclose(pa[i].grad().cpu(), pb[i].grad(), 1e-3, 1e-4)) << i;
   }
+}
+
+TEST(Nccl, AsyncAllReduceOnTheCommunicationStreamAndHealthyPoll) {
+  WISESR_REQUIRE_GPU();
+  const ProcessGroupInfo info = gpu_info();
+  const torch::Device device = train::select_device("cuda", info);
+  auto nccl = make_communicator("nccl", info, device);
+  EXPECT_TRUE(nccl->any_thread());
+  auto x = torch::arange(1 << 20, torch::TensorOptions().dtype(torch::kFloat).device(device));
+  auto expected = x * info.world_size;
+  auto work = nccl->all_reduce_async(x);
+  work->wait();
+  EXPECT_TRUE(torch::equal(x, expected));
+  EXPECT_EQ(nccl->poll_error(), "");
+}
+
+TEST(Nccl, TrainerRunsBf16ChannelsLastOnTheGpu) {
+  WISESR_REQUIRE_GPU();
+  const ProcessGroupInfo info = gpu_info();
+  testing::TempDir dir;
+  testing::TinyDatasetSpec spec;
+  spec.classes = 3;
+  spec.train_per_class = 8;
+  spec.size = 64;
+  if (info.rank == 0) testing::write_tiny_dataset(dir.path() / "data", spec);
+  MPI_Barrier(MPI_COMM_WORLD);
+  config::Config cfg;
+  cfg.data.dir = (dir.path() / "data").string();
+  cfg.train.out_dir = (dir.path() / "runs").string();
+  cfg.train.run_name = "gpu";
+  cfg.train.batch_size = 4;
+  cfg.train.epochs = 2;
+  cfg.train.device = "cuda";
+  cfg.train.progress = "lines";
+  cfg.validate();
+  auto r = train::run_train(cfg, info);
+  EXPECT_GT(r.steps, 0);
+  EXPECT_TRUE(std::isfinite(r.train.mean_loss()));
 }
 
 }  // namespace
