@@ -10,6 +10,7 @@ void Config::validate() const {
   WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
   WISESR_CHECK(data.image_size >= 0, "--data.image_size must be >= 0, got ", data.image_size);
   WISESR_CHECK(data.workers >= 0, "--data.workers must be >= 0, got ", data.workers);
+  WISESR_CHECK(data.max_bad_records >= 0, "--data.max_bad_records must be >= 0");
   WISESR_CHECK(!model.head.empty() && !model.backbone.empty(),
                "--model.head and --model.backbone must be set");
   WISESR_CHECK(model.pool >= 0, "--model.pool must be >= 0, got ", model.pool);

@@ -17,6 +17,7 @@ struct DataConfig {
   int workers = 0;     // decode threads per rank; 0 = automatic (cores per rank - 1)
   bool hflip = true;   // random horizontal flip (the paper's Keras recipe also flips vertically)
   bool vflip = false;
+  int64_t max_bad_records = 100;  // corrupt records skipped (per rank) before the run stops
 };
 
 struct ModelConfig {
@@ -94,6 +95,8 @@ void visit_fields(C& c, F&& f) {
   f("data", "workers", c.data.workers, "JPEG decode threads per rank; 0 = automatic");
   f("data", "hflip", c.data.hflip, "random horizontal flips during training");
   f("data", "vflip", c.data.vflip, "random vertical flips during training");
+  f("data", "max_bad_records", c.data.max_bad_records,
+    "corrupt records a rank skips (with a warning naming shard and index) before the run stops");
   f("model", "backbone", c.model.backbone,
     "backbone: resnet-tiny | resnet18 | resnet50 | resnet50v2 | densenet121 | densenet169 | densenet201 | "
     "xception");

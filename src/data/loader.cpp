@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/thread_pool.h"
 #include "data/jpeg_decoder.h"
 #include "data/preprocess.h"
@@ -16,6 +17,7 @@ Loader::Loader(const ShardSet& set, std::vector<uint64_t> indices, LoaderOptions
   num_batches_ = opt_.drop_last ? n / bs : (n + bs - 1) / bs;
   WISESR_CHECK(set_.manifest().storage == "jpeg" || set_.manifest().storage == "raw", "storage '",
                set_.manifest().storage, "' is not supported (jpeg, raw)");
+  if (!opt_.bad_records) opt_.bad_records = std::make_shared<std::atomic<int64_t>>(0);
   pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(std::max(0, opt_.workers)));
   thread_ = std::thread([this] { produce(); });
 }
@@ -72,11 +74,16 @@ Batch Loader::make_batch(size_t b) {
   std::vector<std::vector<uint8_t>> bytes(count);
   std::vector<RecordShape> shapes(count);
   std::vector<int64_t> labels(count);
+  std::vector<std::string> bad(count);  // why record i is skipped ("" = fine)
   for (size_t i = 0; i < count; ++i) {  // HDF5 reads stay on this thread
     const uint64_t rec = indices_[first + i];
-    set_.read(rec, bytes[i]);
     shapes[i] = set_.shape(rec);
     labels[i] = set_.label(rec);
+    try {
+      set_.read(rec, bytes[i]);
+    } catch (const Error& e) {
+      bad[i] = e.message();
+    }
   }
   // Fixed-size shards (squash, center-crop) give every record the batch's size; short-side shards
   // store the short side = image_size and are cropped here: a seeded random crop in training, the
@@ -87,10 +94,12 @@ Batch Loader::make_batch(size_t b) {
   const bool raw = set_.manifest().storage == "raw";
   torch::Tensor images = torch::empty({static_cast<int64_t>(count), h, w, 3}, torch::kUInt8);
   uint8_t* base = images.data_ptr<uint8_t>();
+  std::memset(base, 0, static_cast<size_t>(images.numel()));
   pool_->parallel_for(count, [&](size_t i) {
     thread_local JpegDecoder decoder;  // one reusable decompressor per decoding thread
     thread_local std::vector<uint8_t> scratch;
     const uint64_t rec = indices_[first + i];
+    if (!bad[i].empty()) return;
     try {
       const RecordShape s = shapes[i];
       WISESR_CHECK(s.channels == 3, "record has ", s.channels, " channels, expected 3");
@@ -119,9 +128,23 @@ Batch Loader::make_batch(size_t b) {
         std::memcpy(slot + y * w * 3, src + ((y0 + y) * s.width + x0) * 3, static_cast<size_t>(w) * 3);
       }
     } catch (const Error& e) {
-      WISESR_THROW(set_.describe(rec), ": ", e.message());
+      bad[i] = e.message();  // each i is written by one thread only
+      std::memset(base + i * h * w * 3, 0, static_cast<size_t>(h * w * 3));
     }
   });
+  torch::Tensor valid = torch::ones({static_cast<int64_t>(count)}, torch::kBool);
+  int64_t invalid = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (bad[i].empty()) continue;
+    const uint64_t rec = indices_[first + i];
+    valid[static_cast<int64_t>(i)] = false;
+    ++invalid;
+    const int64_t total = ++*opt_.bad_records;
+    WISESR_CHECK(total <= opt_.max_bad_records, set_.describe(rec), ": ", bad[i], " (corrupt record ", total,
+                 "; --data.max_bad_records is ", opt_.max_bad_records, ")");
+    LOG_WARN("skipping corrupt " << set_.describe(rec) << ": " << bad[i] << " (" << total << " of at most "
+                                 << opt_.max_bad_records << ")");
+  }
   for (size_t i = 0; i < count; ++i) {
     const uint64_t rec = indices_[first + i];
     std::vector<int64_t> dims;
@@ -138,7 +161,7 @@ Batch Loader::make_batch(size_t b) {
                               .align_corners(false)
                               .antialias(true));
   }
-  return {x, torch::tensor(labels, torch::kInt64)};
+  return {x, torch::tensor(labels, torch::kInt64), valid, invalid};
 }
 
 }  // namespace wisesr::data

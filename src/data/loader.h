@@ -5,10 +5,12 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -30,11 +32,18 @@ struct LoaderOptions {
   bool random_crop = false;  // short-side shards: seeded random crop (training) instead of the centre
   uint64_t seed = 0;
   uint64_t epoch = 0;
+  /// Corrupt records (CRC mismatch, undecodable, wrong size) tolerated before the loader fails. Each one
+  /// is replaced by zeros with valid = false and a warning naming shard and index. Shared by every
+  /// loader given the same counter (e.g. all epochs of a run).
+  int64_t max_bad_records = 0;
+  std::shared_ptr<std::atomic<int64_t>> bad_records;  // null: a counter of this loader's own
 };
 
 struct Batch {
   torch::Tensor images;  // (N,3,S,S) float32, caffe-preprocessed (BGR, mean-subtracted)
   torch::Tensor labels;  // (N) int64
+  torch::Tensor valid;   // (N) bool: false for a corrupt record that was skipped (zeros in images)
+  int64_t num_invalid = 0;
 };
 
 class Loader {

@@ -23,6 +23,7 @@ Tally evaluate(models::Classifier& model, const data::ShardSet& set, comm::Commu
   lo.workers = options.workers;
   lo.drop_last = false;
   lo.image_size = options.image_size;
+  lo.max_bad_records = options.max_bad_records;
   data::Loader loader(set, data::eval_indices(set.size(), comm.rank(), comm.size()), lo);
   Tally local;
   while (auto batch = loader.next()) {
@@ -31,7 +32,12 @@ Tally evaluate(models::Classifier& model, const data::ShardSet& set, comm::Commu
     auto loss = torch::nn::functional::cross_entropy(
         logits.to(torch::kFloat), labels,
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    local.add(logits, labels, loss);
+    if (batch->num_invalid == 0) {
+      local.add(logits, labels, loss);
+    } else {  // skipped corrupt records are not counted
+      auto valid = batch->valid.to(device);
+      local.add(logits.index({valid}), labels.index({valid}), loss.index({valid}));
+    }
     if (options.on_batch) options.on_batch();
   }
   model->train(was_training);

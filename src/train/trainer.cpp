@@ -391,6 +391,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   const auto t_loop = Clock::now();
   const int64_t step_at_loop = step;
   auto params_list = model->parameters();
+  auto bad_records = std::make_shared<std::atomic<int64_t>>(0);  // corrupt records skipped, all epochs
 
   auto save = [&](const Position& p, const char* why) {
     comm::broadcast_buffers(*model, *comm);  // BN statistics: rank 0's, as after an epoch, on every rank
@@ -434,6 +435,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     lo.random_crop = true;
     lo.seed = cfg.train.seed;
     lo.epoch = static_cast<uint64_t>(epoch);
+    lo.max_bad_records = cfg.data.max_bad_records;
+    lo.bad_records = bad_records;
     data::Loader loader(train_set,
                         data::train_indices(n_train, cfg.train.seed, static_cast<uint64_t>(epoch), info.rank,
                                             info.world_size, per_rank_step, start),
@@ -471,9 +474,17 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
         per_sample = F::cross_entropy(
             logits.to(torch::kFloat), y,
             F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(cfg.optim.label_smoothing));
-        auto loss = per_sample.mean() / static_cast<double>(accum);
-        scaler.scale(loss).backward();
-        window_sums.add(logits.detach(), y, per_sample.detach());
+        if (batch->num_invalid == 0) {
+          auto loss = per_sample.mean() / static_cast<double>(accum);
+          scaler.scale(loss).backward();
+          window_sums.add(logits.detach(), y, per_sample.detach());
+        } else {  // corrupt records were skipped: they carry no loss and are not counted
+          auto valid = batch->valid.to(device);
+          auto loss = (per_sample * valid).sum() / valid.sum().clamp_min(1) / static_cast<double>(accum);
+          scaler.scale(loss).backward();
+          window_sums.add(logits.detach().index({valid}), y.index({valid}),
+                          per_sample.detach().index({valid}));
+        }
       }
       sync.synchronize();
       std::vector<torch::Tensor> grads;
@@ -582,6 +593,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       eo.batch_size = cfg.train.batch_size;
       eo.image_size = image_size;
       eo.workers = workers;
+      eo.max_bad_records = cfg.data.max_bad_records;
       eo.on_batch = [&watchdog] { watchdog.beat("evaluation"); };
       result.val = evaluate(model, *val_set, *comm, device, eo);
       epoch_json["val"] = tally_json(result.val);

@@ -70,4 +70,15 @@ expect_failure killed 60 "rank 1|signal 9|Killed" --train.epochs 3 --train.fault
 expect_failure thrown 60 "\[rank 1\] wisesr train: error: injected fault" --train.epochs 3 --train.fault throw@1:3
 expect_failure hung 60 "\[rank [01]\] wisesr: error: no progress for" --train.epochs 3 --train.fault hang@1:3 \
   --train.timeout_s 5
+# --- a corrupt record is skipped with a warning, not a crash -----------------------------------------------
+cp -r shards shards-bad
+shard=$(ls shards-bad/train-*.h5 | head -1)
+size=$(stat -c %s "$shard")
+printf '\xA5\x5A\xA5\x5A' | dd of="$shard" bs=1 seek=$((size / 2)) conv=notrunc status=none
+"$mpiexec" -np 2 --oversubscribe "$bin" train --data.dir shards-bad --train.out_dir runs --train.run_name bad \
+  --train.batch_size 2 --train.threads 1 --data.workers 1 --train.device cpu --train.progress lines \
+  --data.max_bad_records 5 > bad.log 2>&1 || { cat bad.log; fail "a corrupt record crashed the run"; }
+grep -q "skipping corrupt record" bad.log || { cat bad.log; fail "no warning for the corrupt record"; }
+grep -q '"status": "completed"' runs/bad/summary.json || fail "run with a corrupt record did not complete"
+echo "corrupt record: skipped with a warning"
 echo "failures: passed"

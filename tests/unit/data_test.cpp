@@ -93,7 +93,7 @@ TEST(Loader, SameBatchesForAnyWorkerCount) {
   EXPECT_TRUE(torch::equal(run(0), run(3)));
 }
 
-TEST(Loader, ACorruptRecordIsAnErrorNamingShardAndRecord) {
+TEST(Loader, CorruptRecordsAreSkippedUpToTheLimitThenAnErrorNamingShardAndRecord) {
   testing::TempDir dir;
   ShardInfo info;
   info.class_names = {"a"};
@@ -112,13 +112,29 @@ TEST(Loader, ACorruptRecordIsAnErrorNamingShardAndRecord) {
   ShardSet set(dir.path(), "train");
   LoaderOptions o;
   o.batch_size = 1;
-  Loader loader(set, {0}, o);
-  try {
-    loader.next();
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("record 0 of 'train-0.h5'"), std::string::npos) << e.what();
+  {
+    Loader loader(set, {0}, o);  // max_bad_records 0: the first corrupt record stops the run
+    try {
+      loader.next();
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("record 0 of 'train-0.h5'"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("max_bad_records"), std::string::npos) << e.what();
+    }
   }
+  // Within the limit it is skipped: zeros, marked invalid, counted across loaders sharing the counter.
+  o.max_bad_records = 1;
+  o.bad_records = std::make_shared<std::atomic<int64_t>>(0);
+  {
+    Loader loader(set, {0}, o);
+    auto b = loader.next();
+    ASSERT_TRUE(b.has_value());
+    EXPECT_EQ(b->num_invalid, 1);
+    EXPECT_FALSE(b->valid[0].item<bool>());
+    EXPECT_EQ(o.bad_records->load(), 1);
+  }
+  Loader again(set, {0}, o);  // the next epoch: a second corrupt record exceeds the limit
+  EXPECT_THROW(again.next(), Error);
 }
 
 TEST(Loader, StopsCleanlyWhenDestroyedEarly) {
