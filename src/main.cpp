@@ -14,6 +14,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "models/summary.h"
+#include "tools/comm_bench.h"
+#include "tools/train_bench.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
 #include "train/trainer.h"
@@ -34,10 +36,18 @@ constexpr const char* kUsage =
     "  eval    top-1/top-5 of a checkpoint on a split of prepared shards\n"
     "  params  parameter counts, feature map and FLOPs of a model/head at an image size\n"
     "  export  write a checkpoint's weights as a state_dict for Python (torch.load)\n"
+    "  bench   benchmarks: 'bench train' (training img/s, synthetic data), 'bench comm' (all-reduce "
+    "bandwidth)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help\n"
     "  --version      print the version\n";
+
+constexpr const char* kBenchUsage =
+    "Usage: wisesr bench <train|comm> [options]    (wisesr bench <train|comm> --help for its options)\n"
+    "\n"
+    "  train   training throughput on a synthetic batch: img/s, step-time breakdown, peak memory\n"
+    "  comm    all-reduce time, algorithm and bus bandwidth across all ranks (mpirun -np N ...)\n";
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -76,8 +86,8 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return 1;
   }
-  const std::string command = argv[1];
-  const std::vector<std::string> args(argv + 2, argv + argc);
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "-h" || command == "--help" || command == "help") {
     std::fputs(kUsage, stdout);
     return 0;
@@ -119,14 +129,39 @@ int main(int argc, char** argv) {
       mc.pool = cfg.pool;
       models::check_model_config(mc);
       std::cout << models::format_summary(models::summarize(mc, cfg.classes, cfg.image_size));
+    } else if (command == "bench") {
+      const std::string sub = args.empty() ? "" : args.front();
+      if (sub.empty() || sub == "-h" || sub == "--help" || sub == "help") {
+        std::fputs(kBenchUsage, sub.empty() ? stderr : stdout);
+        return sub.empty() ? 1 : 0;
+      }
+      if (sub != "train" && sub != "comm")
+        return fail(command,
+                    "unknown benchmark '" + sub + "' (benchmarks: train, comm; see 'wisesr bench --help')");
+      command += " " + sub;  // errors name "bench train" / "bench comm"
+      args.erase(args.begin());
+      if (sub == "train") {
+        config::BenchTrainConfig cfg;
+        if (!parse_or_help(config::parse_bench_train_args, args, cfg)) return 0;
+        comm::MpiRuntime mpi(&argc, &argv);
+        log::set_rank(mpi.info().rank, mpi.info().world_size);
+        tools::run_train_bench(cfg, mpi.info());
+      } else {
+        config::BenchCommConfig cfg;
+        if (!parse_or_help(config::parse_bench_comm_args, args, cfg)) return 0;
+        comm::MpiRuntime mpi(&argc, &argv);
+        log::set_rank(mpi.info().rank, mpi.info().world_size);
+        tools::run_comm_bench(cfg, mpi.info());
+      }
     } else if (command == "export") {
       config::ExportConfig cfg;
       if (!parse_or_help(config::parse_export_args, args, cfg)) return 0;
       train::export_checkpoint(cfg.checkpoint, cfg.out);
     } else {
-      return fail("",
-                  "unknown command '" + command +
-                      "' (commands: synth, prep, verify, train, eval, params, export; see 'wisesr --help')");
+      return fail(
+          "",
+          "unknown command '" + command +
+              "' (commands: synth, prep, verify, train, eval, params, export, bench; see 'wisesr --help')");
     }
   } catch (const Error& e) {
     return fail(command, e.what());

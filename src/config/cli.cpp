@@ -266,4 +266,52 @@ Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg
       desc, args);
 }
 
+Parsed parse_bench_train_args(const std::vector<std::string>& args, BenchTrainConfig& cfg) {
+  po::options_description desc("Options");
+  bool synthetic = true;
+  desc.add_options()("model", bound(cfg.model), "backbone (see 'wisesr train --help', --model.backbone)")(
+      "head", bound(cfg.head), "head: gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc")(
+      "image-size", bound(cfg.image_size), "input side in pixels")(
+      "batch", bound(cfg.batch), "batch size per rank")("classes", bound(cfg.classes), "number of classes")(
+      "pool", bound(cfg.pool), "wise/avg-fc pool size; 0 = automatic")(
+      "steps", bound(cfg.steps), "timed steps (img/s = batch / median step time)")(
+      "warmup", bound(cfg.warmup), "untimed steps before them (cuDNN autotuning, allocator growth)")(
+      "breakdown-steps", bound(cfg.breakdown_steps),
+      "extra steps with a device sync after each phase for the forward / backward+sync / optimizer "
+      "breakdown; 0 = none")("precision", bound(cfg.precision),
+                             "auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16 (loss scaling)")(
+      "channels-last", bound(cfg.channels_last), "NHWC memory format (CUDA only, as in training)")(
+      "device", bound(cfg.device), "auto | cpu | cuda")(
+      "sync", bound(cfg.sync),
+      "gradient sync: none (no GradSync at all) | auto | nccl | mpi (GradSync over all ranks, as in "
+      "training)")("threads", bound(cfg.threads), "intra-op CPU threads; 0 = cores / ranks on the node")(
+      "seed", bound(cfg.seed), "seed of the weights and the synthetic batch")(
+      "synthetic", po::bool_switch(&synthetic), "random input made once on the device (the only input mode)")(
+      "json", po::value(&cfg.json), "also write the result as JSON to this file");
+  return parse_simple(
+      "bench train",
+      "Usage: wisesr bench train --model M --head H --image-size S --batch B [--steps N --warmup W ...]\n"
+      "Training throughput on a synthetic batch with the trainer's step (autocast forward, cross-entropy,\n"
+      "backward with GradSync, SGD, Wise-SrNet clamp): img/s from the median step time, a\n"
+      "forward / backward+sync / optimizer breakdown and peak device memory.",
+      desc, args);
+}
+
+Parsed parse_bench_comm_args(const std::vector<std::string>& args, BenchCommConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("sizes", bound(cfg.sizes),
+                     "message sizes in bytes, comma-separated; suffix K, M, G = 2^10, 2^20, 2^30")(
+      "iters", bound(cfg.iters), "timed all-reduces per size (the median is reported)")(
+      "warmup", bound(cfg.warmup), "untimed all-reduces per size before them")(
+      "backend", bound(cfg.backend), "auto (nccl with GPUs, else mpi) | nccl | mpi")(
+      "dtype", bound(cfg.dtype), "float | bf16 (the MPI backend reduces bf16 as float)")(
+      "json", po::value(&cfg.json), "also write the result as JSON to this file");
+  return parse_simple(
+      "bench comm",
+      "Usage: mpirun -np N wisesr bench comm [--sizes 1K,1M,64M --iters N --backend auto|nccl|mpi]\n"
+      "In-place all-reduce (sum) timing across all ranks, as nccl-tests reports it: median time, algorithm\n"
+      "bandwidth (bytes / time) and bus bandwidth (algbw x 2(n-1)/n), and a check of the result.",
+      desc, args);
+}
+
 }  // namespace wisesr::config

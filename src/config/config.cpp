@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 
+#include <cctype>
 #include <cstdlib>
 
 namespace wisesr::config {
@@ -140,6 +141,58 @@ void EvalConfig::validate() const {
   WISESR_CHECK(device == "auto" || device == "cpu" || device == "cuda",
                "--device must be auto, cpu or cuda, got '", device, "'");
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
+}
+
+void BenchTrainConfig::validate() const {
+  WISESR_CHECK(image_size >= 32 && image_size <= 8192, "--image-size must be in [32, 8192], got ",
+               image_size);
+  WISESR_CHECK(batch >= 1, "--batch must be >= 1, got ", batch);
+  WISESR_CHECK(classes >= 1, "--classes must be >= 1, got ", classes);
+  WISESR_CHECK(pool >= 0, "--pool must be >= 0, got ", pool);
+  WISESR_CHECK(steps >= 1, "--steps must be >= 1, got ", steps);
+  WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
+  WISESR_CHECK(breakdown_steps >= 0, "--breakdown-steps must be >= 0, got ", breakdown_steps);
+  WISESR_CHECK(precision == "auto" || precision == "fp32" || precision == "bf16" || precision == "fp16",
+               "--precision must be auto, fp32, bf16 or fp16, got '", precision, "'");
+  WISESR_CHECK(device == "auto" || device == "cpu" || device == "cuda",
+               "--device must be auto, cpu or cuda, got '", device, "'");
+  WISESR_CHECK(sync == "none" || sync == "auto" || sync == "nccl" || sync == "mpi",
+               "--sync must be none, auto, nccl or mpi, got '", sync, "'");
+  WISESR_CHECK(threads >= 0, "--threads must be >= 0");
+}
+
+void BenchCommConfig::validate() const {
+  parse_sizes(sizes);
+  WISESR_CHECK(iters >= 1, "--iters must be >= 1, got ", iters);
+  WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
+  WISESR_CHECK(backend == "auto" || backend == "nccl" || backend == "mpi",
+               "--backend must be auto, nccl or mpi, got '", backend, "'");
+  WISESR_CHECK(dtype == "float" || dtype == "bf16", "--dtype must be float or bf16, got '", dtype, "'");
+}
+
+std::vector<int64_t> parse_sizes(const std::string& text) {
+  std::vector<int64_t> out;
+  size_t pos = 0;
+  bool ok = !text.empty();
+  while (ok && pos <= text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(pos, end - pos);
+    const size_t suffix = item.empty() ? std::string::npos
+                                       : std::string("KMG").find(static_cast<char>(
+                                             std::toupper(static_cast<unsigned char>(item.back()))));
+    const int64_t unit = suffix == std::string::npos ? 1 : int64_t{1} << (10 * (suffix + 1));
+    if (suffix != std::string::npos) item.pop_back();
+    char* stop = nullptr;
+    const long long v = std::strtoll(item.c_str(), &stop, 10);
+    ok = !item.empty() && stop && *stop == '\0' && v > 0 && v <= (int64_t{16} << 30) / unit;
+    if (ok) out.push_back(static_cast<int64_t>(v) * unit);
+    pos = end + 1;
+  }
+  WISESR_CHECK(
+      ok, "--sizes must be positive byte counts (suffix K, M or G; at most 16G) separated by commas, got '",
+      text, "'");
+  return out;
 }
 
 }  // namespace wisesr::config

@@ -245,4 +245,39 @@ struct EvalConfig {
   void validate() const;
 };
 
+/// Options of `wisesr bench train`: training throughput on synthetic data (tools/train_bench.h).
+struct BenchTrainConfig {
+  std::string model = "resnet50";
+  std::string head = "wise";
+  int image_size = 224;
+  int batch = 64;  // per rank
+  int classes = 1000;
+  int pool = 0;
+  int steps = 50;            // timed steps (after the warm-up)
+  int warmup = 10;           // untimed steps first (cuDNN autotuning, allocator growth)
+  int breakdown_steps = 10;  // extra steps with a device sync between phases; 0 = no breakdown
+  std::string precision = "auto";
+  bool channels_last = true;  // on CUDA only, as in training
+  std::string device = "auto";
+  std::string sync = "auto";  // none (no GradSync) | auto | nccl | mpi
+  int threads = 0;
+  uint64_t seed = 42;
+  std::string json;  // also write the result as JSON here
+  void validate() const;
+};
+
+/// Options of `wisesr bench comm`: all-reduce timing across all ranks (tools/comm_bench.h).
+struct BenchCommConfig {
+  std::string sizes = "1K,1M,64M";  // message sizes in bytes, K/M/G = 2^10/2^20/2^30
+  int iters = 20;
+  int warmup = 5;
+  std::string backend = "auto";  // auto | nccl | mpi
+  std::string dtype = "float";   // float | bf16
+  std::string json;
+  void validate() const;
+};
+
+/// Message sizes such as "1K,64K,1M" -> bytes {1024, 65536, 1048576}; throws on a malformed list.
+std::vector<int64_t> parse_sizes(const std::string& text);
+
 }  // namespace wisesr::config

@@ -27,6 +27,7 @@
 #include "models/weights.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
+#include "train/loss_scaler.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
 #include "train/runtime.h"
@@ -173,38 +174,6 @@ class Progress {
 nlohmann::json tally_json(const Tally& t) {
   return {{"loss", t.mean_loss()}, {"top1", t.top1_acc()}, {"top5", t.top5_acc()}, {"samples", t.count}};
 }
-
-// fp16 dynamic loss scaling (as torch.cuda.amp.GradScaler: x2 after 2000 clean steps, x0.5 and the
-// step skipped on inf/nan). The gradients are all-reduced before the check, so every rank agrees.
-class LossScaler {
- public:
-  LossScaler(const torch::Device& device, bool enabled, double initial) : enabled_(enabled) {
-    if (!enabled_) return;
-    auto opts = torch::TensorOptions().device(device);
-    scale_ = torch::full({1}, initial, opts.dtype(torch::kFloat));
-    growth_ = torch::zeros({1}, opts.dtype(torch::kInt));
-    found_inf_ = torch::zeros({1}, opts.dtype(torch::kFloat));
-  }
-  bool enabled() const { return enabled_; }
-  torch::Tensor scale(const torch::Tensor& loss) const { return enabled_ ? loss * scale_ : loss; }
-  double value() const { return enabled_ ? scale_.item<double>() : 0.0; }
-  void set(double v) {
-    if (enabled_ && v > 0) scale_.fill_(v);
-  }
-  /// Unscales the gradients; false when they hold inf/nan (skip the step).
-  bool unscale(std::vector<torch::Tensor> grads) {
-    if (!enabled_) return true;
-    found_inf_.zero_();
-    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, scale_.reciprocal());
-    const bool ok = found_inf_.item<float>() == 0.0f;
-    at::_amp_update_scale_(scale_, growth_, found_inf_, 2.0, 0.5, 2000);
-    return ok;
-  }
-
- private:
-  bool enabled_;
-  torch::Tensor scale_, growth_, found_inf_;
-};
 
 // Where training continues: epochs completed, global samples consumed of the next epoch, steps done.
 struct Position {

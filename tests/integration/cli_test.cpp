@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "test_data.h"
@@ -52,8 +53,13 @@ void expect_one_line_error(const Result& r, const std::string& must_contain) {
 TEST(Cli, HelpListsEverySubcommand) {
   auto r = run("--help");
   EXPECT_EQ(r.status, 0);
-  for (const char* cmd : {"synth", "prep", "verify", "train", "eval", "params", "export"}) {
+  for (const char* cmd : {"synth", "prep", "verify", "train", "eval", "params", "export", "bench"}) {
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
+    auto sub = run(std::string(cmd) + " --help");
+    EXPECT_EQ(sub.status, 0) << cmd << ": " << sub.err;
+    EXPECT_NE(sub.out.find("Usage: "), std::string::npos) << cmd;
+  }
+  for (const char* cmd : {"bench train", "bench comm"}) {
     auto sub = run(std::string(cmd) + " --help");
     EXPECT_EQ(sub.status, 0) << cmd << ": " << sub.err;
     EXPECT_NE(sub.out.find("Usage: "), std::string::npos) << cmd;
@@ -99,6 +105,71 @@ TEST(Cli, MalformedConfigIsNamed) {
   std::ofstream(cfg, std::ios::trunc) << "[train]\nepochs = two\n";
   expect_one_line_error(run("train --config " + cfg.string() + " --data.dir x"), "epochs");
   expect_one_line_error(run("train --data.dir x --train.batch_size 0"), "--train.batch_size");
+}
+
+TEST(Cli, BenchTrainOnCpuWritesSaneJson) {
+  wisesr::testing::TempDir tmp;
+  const auto json_path = tmp.path() / "out.json";
+  auto r =
+      run("bench train --model resnet-tiny --head wise --image-size 64 --batch 4 --steps 3 --warmup 1 "
+          "--breakdown-steps 2 --device cpu --threads 1 --synthetic --json " +
+          json_path.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines(r.out), 1) << r.out;  // the one-line summary
+  EXPECT_NE(r.out.find("img/s"), std::string::npos) << r.out;
+  std::ifstream in(json_path);
+  ASSERT_TRUE(in.good()) << json_path;
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j.at("impl"), "wisesr");
+  EXPECT_EQ(j.at("model"), "resnet-tiny");
+  EXPECT_EQ(j.at("head"), "wise");
+  EXPECT_EQ(j.at("image_size"), 64);
+  EXPECT_EQ(j.at("batch"), 4);
+  EXPECT_EQ(j.at("steps"), 3);
+  EXPECT_EQ(j.at("device"), "cpu");
+  EXPECT_EQ(j.at("precision"), "fp32");     // auto on the CPU
+  EXPECT_EQ(j.at("channels_last"), false);  // CUDA only
+  EXPECT_EQ(j.at("backend"), "mpi");        // --sync auto on the CPU
+  EXPECT_EQ(j.at("ranks"), 1);
+  EXPECT_GE(j.at("grad_buckets").get<int>(), 1);
+  EXPECT_GT(j.at("params").get<int64_t>(), 0);
+  const double step_ms = j.at("step_ms"), img_s = j.at("img_per_s");
+  EXPECT_GT(step_ms, 0.0);
+  EXPECT_LE(j.at("step_ms_min").get<double>(), step_ms);
+  EXPECT_GE(j.at("step_ms_max").get<double>(), step_ms);
+  EXPECT_NEAR(img_s, 4 * 1000.0 / step_ms, 1e-6 * img_s);
+  for (const char* phase : {"forward_ms", "backward_ms", "optimizer_ms"})
+    EXPECT_GT(j.at(phase).get<double>(), 0.0) << phase;
+  EXPECT_EQ(j.at("peak_mem_bytes"), 0);  // no CUDA allocator on the CPU
+  EXPECT_GT(j.at("max_rss_bytes").get<int64_t>(), 0);
+
+  // Without GradSync, and without a breakdown pass.
+  auto none =
+      run("bench train --model resnet-tiny --head gap --image-size 32 --batch 2 --steps 2 --warmup 0 "
+          "--breakdown-steps 0 --device cpu --threads 1 --sync none --json " +
+          json_path.string());
+  ASSERT_EQ(none.status, 0) << none.err;
+  std::ifstream in2(json_path);
+  const auto k = nlohmann::json::parse(in2);
+  EXPECT_EQ(k.at("backend"), "none");
+  EXPECT_EQ(k.at("grad_buckets"), 0);
+  EXPECT_TRUE(k.at("forward_ms").is_null());
+}
+
+TEST(Cli, BenchBadOptionsAreOneLine) {
+  expect_one_line_error(run("bench frob"), "unknown benchmark 'frob'");
+  expect_one_line_error(run("bench train --batch 0"), "--batch");
+  expect_one_line_error(run("bench train --bogus 1"), "bogus");
+  expect_one_line_error(run("bench train --sync gloo"), "--sync");
+  expect_one_line_error(run("bench train --precision fp8"), "--precision");
+  expect_one_line_error(run("bench train --model resnet1000 --device cpu"), "resnet1000");
+  expect_one_line_error(run("bench train --image-size 64 --batch 2 --precision fp16 --device cpu"), "fp16");
+  expect_one_line_error(run("bench comm --sizes 1K,x"), "--sizes");
+  expect_one_line_error(run("bench comm --dtype int8"), "--dtype");
+  expect_one_line_error(run("bench comm --iters 0"), "--iters");
+  auto bare = run("bench");
+  EXPECT_NE(bare.status, 0);
+  EXPECT_NE(bare.err.find("Usage"), std::string::npos);
 }
 
 }  // namespace

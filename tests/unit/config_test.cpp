@@ -101,5 +101,31 @@ TEST(Cli, SubcommandOptionsAreChecked) {
   EXPECT_THROW(e.validate(), Error);
 }
 
+TEST(Cli, BenchOptions) {
+  BenchTrainConfig t;
+  parse_bench_train_args({"--model", "resnet-tiny", "--image-size", "64", "--batch", "4", "--channels-last",
+                          "false", "--sync", "none", "--synthetic"},
+                         t);
+  EXPECT_EQ(t.model, "resnet-tiny");
+  EXPECT_EQ(t.image_size, 64);
+  EXPECT_FALSE(t.channels_last);
+  EXPECT_NO_THROW(t.validate());
+  t.sync = "gloo";
+  EXPECT_THROW(t.validate(), Error);
+  EXPECT_THROW(parse_bench_train_args({"--batch", "many"}, t), Error);
+  BenchCommConfig c;
+  parse_bench_comm_args({"--sizes", "1K,64K", "--iters", "3", "--dtype", "bf16"}, c);
+  EXPECT_NO_THROW(c.validate());
+  c.dtype = "int8";
+  EXPECT_THROW(c.validate(), Error);
+}
+
+TEST(Config, ParseSizes) {
+  EXPECT_EQ(parse_sizes("1K,64K,1M,2G,7"), (std::vector<int64_t>{1024, 65536, 1 << 20, int64_t{2} << 30, 7}));
+  EXPECT_EQ(parse_sizes("3k,5m"), (std::vector<int64_t>{3072, 5 << 20}));
+  for (const char* bad : {"", "1K,", ",1K", "0", "-1K", "1KB", "x", "1.5M", "17G"})
+    EXPECT_THROW(parse_sizes(bad), Error) << bad;
+}
+
 }  // namespace
 }  // namespace wisesr::config

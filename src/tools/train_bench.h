@@ -1,0 +1,50 @@
+#pragma once
+// `wisesr bench train`: training throughput of one model on a synthetic batch, with the trainer's step.
+//
+// What one step is (as in train/trainer.cpp, minus the data loader, metrics and stop-signal agreement):
+// autocast forward -> cross-entropy in fp32 -> backward (loss-scaled for fp16), whose gradient hooks
+// launch GradSync's bucketed all-reduces -> GradSync::synchronize -> fp16 unscale -> SGD (momentum 0.9,
+// foreach) -> Wise-SrNet clamp -> zero_grad in place. The batch is random, made once on the device.
+//
+// Timing: `warmup` untimed steps, then `steps` steps each ended by a device synchronisation and timed on
+// the host; img/s = batch x ranks / median step time (per step, the slowest rank's time). A separate
+// breakdown pass of `breakdown_steps` steps synchronises after each phase as well (forward+loss /
+// backward+sync / optimizer+clamp+zero_grad); its extra syncs make it slightly slower, which is why it
+// does not feed img/s. Peak memory is the CUDA caching allocator's peak allocated bytes since start-up
+// (model, optimizer state, batch, activations), as torch.cuda.max_memory_allocated() reports it.
+//
+// --sync none builds no GradSync at all; otherwise GradSync runs over all ranks of the job, as in training.
+// Note that with one rank GradSync keeps gradients in its buckets but launches no all-reduce (the
+// average of one is itself), so one-rank figures measure exactly what one-rank training does.
+
+#include <cstdint>
+#include <string>
+
+#include "comm/mpi_runtime.h"
+#include "config/config.h"
+
+namespace wisesr::tools {
+
+struct TrainBenchResult {
+  std::string device;
+  std::string precision;
+  bool channels_last = false;
+  std::string backend = "none";  // the gradient-sync communicator, "none" without GradSync
+  int ranks = 1;
+  int64_t params = 0;
+  size_t grad_buckets = 0;
+  double step_ms = 0, step_ms_min = 0, step_ms_max = 0;         // median, min, max over the timed steps
+  double img_per_s = 0;                                         // all ranks together
+  double forward_ms = -1, backward_ms = -1, optimizer_ms = -1;  // medians of the breakdown pass; -1: none
+  int64_t peak_mem_bytes = 0;  // CUDA allocator peak (0 on CPU), max over ranks
+  int64_t max_rss_bytes = 0;   // peak resident set size of the process, max over ranks
+};
+
+/// Runs the benchmark (cfg validated; collective over MPI_COMM_WORLD). Rank 0 prints a one-line summary
+/// and writes cfg.json when set. The result is identical on every rank.
+TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm::ProcessGroupInfo& info);
+
+/// The one-line human summary.
+std::string format_train_bench(const config::BenchTrainConfig& cfg, const TrainBenchResult& r);
+
+}  // namespace wisesr::tools

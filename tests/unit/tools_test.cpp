@@ -1,0 +1,59 @@
+#include <gtest/gtest.h>
+
+#include "tools/comm_bench.h"
+#include "tools/stats.h"
+#include "tools/train_bench.h"
+
+namespace wisesr::tools {
+namespace {
+
+TEST(Stats, Median) {
+  EXPECT_DOUBLE_EQ(median({}), 0.0);
+  EXPECT_DOUBLE_EQ(median({3.0}), 3.0);
+  EXPECT_DOUBLE_EQ(median({5.0, 1.0, 3.0}), 3.0);
+  EXPECT_DOUBLE_EQ(median({4.0, 1.0, 3.0, 2.0}), 2.5);
+  EXPECT_DOUBLE_EQ(median({1.0, 100.0, 2.0, 2.0, 1000.0}), 2.0);  // outliers do not move it
+}
+
+TEST(CommBench, BusBandwidthFactorIsNcclTests) {
+  EXPECT_DOUBLE_EQ(allreduce_bus_factor(1), 0.0);
+  EXPECT_DOUBLE_EQ(allreduce_bus_factor(2), 1.0);
+  EXPECT_DOUBLE_EQ(allreduce_bus_factor(4), 1.5);
+  EXPECT_DOUBLE_EQ(allreduce_bus_factor(8), 1.75);
+}
+
+TEST(CommBench, TableNamesBackendAndBandwidths) {
+  config::BenchCommConfig cfg;
+  CommBenchResult r;
+  r.backend = "nccl";
+  r.device = "cuda:0";
+  r.ranks = 8;
+  r.rows.push_back({64 << 20, 16 << 20, 1000.0, 67.108864, 117.440512, 0});
+  const std::string table = format_comm_bench(cfg, r);
+  EXPECT_NE(table.find("backend nccl"), std::string::npos) << table;
+  EXPECT_NE(table.find("busbw"), std::string::npos) << table;
+  EXPECT_NE(table.find("64M"), std::string::npos) << table;
+  EXPECT_NE(table.find("117.441"), std::string::npos) << table;
+}
+
+TEST(TrainBench, SummaryIsOneLine) {
+  config::BenchTrainConfig cfg;
+  TrainBenchResult r;
+  r.device = "cuda:0";
+  r.precision = "bf16";
+  r.channels_last = true;
+  r.img_per_s = 1234.5;
+  r.step_ms = 207.4;
+  r.forward_ms = 60.0;
+  r.backward_ms = 120.0;
+  r.optimizer_ms = 5.0;
+  r.peak_mem_bytes = int64_t{3} << 30;
+  const std::string line = format_train_bench(cfg, r);
+  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  for (const char* part :
+       {"1234.5 img/s", "bf16 channels_last", "backward+sync 120.00", "peak memory 3.00 GiB"})
+    EXPECT_NE(line.find(part), std::string::npos) << part << " in: " << line;
+}
+
+}  // namespace
+}  // namespace wisesr::tools
