@@ -34,6 +34,7 @@ GradSync::GradSync(std::vector<torch::Tensor> params, Communicator& comm, GradSy
       comm_(comm),
       options_(options),
       owner_(std::this_thread::get_id()) {
+  active_ = comm_.size() > 1 || options_.single_rank_collectives;
   torch::NoGradGuard no_grad;
   Bucket current;
   size_t current_bytes = 0;
@@ -76,7 +77,7 @@ GradSync::GradSync(std::vector<torch::Tensor> params, Communicator& comm, GradSy
   }
   flush();
 
-  if (options_.overlap && comm_.size() > 1) {
+  if (options_.overlap && active_) {
     for (size_t i = 0; i < params_.size(); ++i) {
       if (bucket_of_[i] == kNoBucket) continue;
       auto acc = torch::autograd::impl::grad_accumulator(params_[i]);
@@ -144,7 +145,7 @@ void GradSync::launch(Bucket& b) { b.work = comm_.all_reduce_async(b.flat, Reduc
 
 void GradSync::synchronize() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (comm_.size() == 1) return;  // gradients are already the average
+  if (!active_) return;  // one rank: the gradients are already the average
   torch::NoGradGuard no_grad;
   launched_early_ = next_launch_;
   for (size_t i = 0; i < params_.size(); ++i)

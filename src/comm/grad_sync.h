@@ -47,6 +47,7 @@ struct GradSyncOptions {
   size_t bucket_bytes = 25u << 20;       // DDP's default
   size_t first_bucket_bytes = 1u << 20;  // DDP's default
   bool overlap = true;                   // launch from autograd hooks (false: everything in synchronize())
+  bool single_rank_collectives = false;  // issue the all-reduces even with one rank (to measure their cost)
 };
 
 class GradSync {
@@ -86,6 +87,7 @@ class GradSync {
   std::vector<torch::Tensor> views_;
   std::vector<Bucket> buckets_;
   Communicator& comm_;
+  bool active_ = false;  // world > 1, or single_rank_collectives
   GradSyncOptions options_;
   std::thread::id owner_;
   std::mutex mutex_;

@@ -74,7 +74,13 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
                              train::OptimizerOptions{});  // SGD, momentum 0.9, as the trainer's default
   train::LossScaler scaler(device, precision == "fp16", 65536.0);
   std::unique_ptr<comm::GradSync> sync;
-  if (comm) sync = std::make_unique<comm::GradSync>(model->parameters(), *comm);
+  if (comm) {
+    // With one rank the trainer skips communication; here the all-reduces run anyway, so `--sync nccl`
+    // vs `--sync none` measures what bucketing plus a one-rank NCCL all-reduce cost (as DDP pays).
+    comm::GradSyncOptions so;
+    so.single_rank_collectives = true;
+    sync = std::make_unique<comm::GradSync>(model->parameters(), *comm, so);
+  }
   auto params = model->parameters();
   constexpr double kLr = 0.01;  // small enough that random labels do not blow the weights up
 
