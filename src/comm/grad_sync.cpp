@@ -129,11 +129,12 @@ void GradSync::on_grad_ready(size_t i) {
   reattach_grad(i);
   Bucket& b = buckets_[bucket_of_[i]];
   if (b.pending > 0) --b.pending;
-  if (b.pending == 0) launch_ready_prefix(/*from_hook=*/true);
+  if (b.pending == 0) launch_ready_prefix();
 }
 
-void GradSync::launch_ready_prefix(bool from_hook) {
-  if (from_hook && !comm_.any_thread() && std::this_thread::get_id() != owner_) return;  // synchronize() will
+// Called from a hook: launch complete buckets in order, unless this thread may not call the backend.
+void GradSync::launch_ready_prefix() {
+  if (!comm_.any_thread() && std::this_thread::get_id() != owner_) return;  // synchronize() will
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0 &&
          !buckets_[next_launch_].work) {
     launch(buckets_[next_launch_]);

@@ -78,7 +78,7 @@ class GradSync {
     std::unique_ptr<Work> work;
   };
   void on_grad_ready(size_t param_index);
-  void launch_ready_prefix(bool from_hook);
+  void launch_ready_prefix();
   void launch(Bucket& b);
   void reattach_grad(size_t param_index);
 

@@ -68,9 +68,7 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
   if (channels_last) train::to_channels_last(*model);
   model->train();
   if (comm) comm::broadcast_module(*model, *comm);
-  std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& kv : model->named_parameters()) named.emplace_back(kv.key(), kv.value());
-  train::Optimizer optimizer(named,
+  train::Optimizer optimizer(*model,
                              train::OptimizerOptions{});  // SGD, momentum 0.9, as the trainer's default
   train::LossScaler scaler(device, precision == "fp16", 65536.0);
   std::unique_ptr<comm::GradSync> sync;
@@ -81,7 +79,6 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
     so.single_rank_collectives = true;
     sync = std::make_unique<comm::GradSync>(model->parameters(), *comm, so);
   }
-  auto params = model->parameters();
   constexpr double kLr = 0.01;  // small enough that random labels do not blow the weights up
 
   auto x =
@@ -111,13 +108,7 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
       phases[1] = ms_since(t1);
     }
     const auto t2 = Clock::now();
-    bool finite = true;
-    if (scaler.enabled()) {
-      std::vector<torch::Tensor> grads;
-      for (auto& p : params)
-        if (p.grad().defined()) grads.push_back(p.grad());
-      finite = scaler.unscale(grads);
-    }
+    const bool finite = !scaler.enabled() || scaler.unscale(optimizer.grads());
     if (finite) {
       optimizer.step(kLr);
       model->apply_constraints();

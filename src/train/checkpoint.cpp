@@ -92,6 +92,28 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   fs::write_file_atomic(sidecar_for(path), digest + "  " + path.filename().string() + "\n");
 }
 
+void alias_checkpoint(const std::filesystem::path& checkpoint, const std::filesystem::path& alias) {
+  const auto tmp = fs::temp_path_for(alias);
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  std::filesystem::create_hard_link(checkpoint, tmp, ec);
+  if (ec) {
+    std::filesystem::copy_file(checkpoint, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+    WISESR_CHECK(!ec, "cannot copy '", checkpoint.string(), "' to '", tmp.string(), "': ", ec.message());
+  }
+  fs::commit_file(tmp, alias);
+  const auto sidecar = sidecar_for(checkpoint);
+  if (std::filesystem::exists(sidecar))
+    fs::write_file_atomic(sidecar_for(alias),
+                          fs::read_file(sidecar).substr(0, 64) + "  " + alias.filename().string() + "\n");
+}
+
+void remove_checkpoint(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  std::filesystem::remove(sidecar_for(path), ec);
+}
+
 void verify_checkpoint_file(const std::filesystem::path& path) {
   WISESR_CHECK(std::filesystem::is_regular_file(path), "checkpoint '", path.string(), "' does not exist");
   const auto sidecar = sidecar_for(path);

@@ -37,6 +37,13 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
 /// Checks the sidecar checksum (when present); throws naming the file if it does not match.
 void verify_checkpoint_file(const std::filesystem::path& path);
 
+/// Make `alias` (e.g. best.pt) the same checkpoint, atomically: a hard link (a copy where the filesystem
+/// has none), so removing the original later never removes it; with its own sidecar.
+void alias_checkpoint(const std::filesystem::path& checkpoint, const std::filesystem::path& alias);
+
+/// Remove a checkpoint and its sidecar (missing files are fine).
+void remove_checkpoint(const std::filesystem::path& path);
+
 /// Reads a checkpoint once; the model is built from meta() and then filled by load_model().
 class CheckpointReader {
  public:

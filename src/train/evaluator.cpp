@@ -25,23 +25,18 @@ Tally evaluate(models::Classifier& model, const data::ShardSet& set, comm::Commu
   lo.image_size = options.image_size;
   lo.max_bad_records = options.max_bad_records;
   data::Loader loader(set, data::eval_indices(set.size(), comm.rank(), comm.size()), lo);
-  Tally local;
+  DeviceTally local;  // no host synchronisation per batch
   while (auto batch = loader.next()) {
     auto logits = model->forward(batch->images.to(device));
     auto labels = batch->labels.to(device);
     auto loss = torch::nn::functional::cross_entropy(
         logits.to(torch::kFloat), labels,
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    if (batch->num_invalid == 0) {
-      local.add(logits, labels, loss);
-    } else {  // skipped corrupt records are not counted
-      auto valid = batch->valid.to(device);
-      local.add(logits.index({valid}), labels.index({valid}), loss.index({valid}));
-    }
+    local.add(logits, labels, loss, batch->num_invalid > 0 ? batch->valid.to(device) : torch::Tensor());
     if (options.on_batch) options.on_batch();
   }
   model->train(was_training);
-  return local.reduced(comm);
+  return local.take().reduced(comm);
 }
 
 void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info) {

@@ -51,8 +51,8 @@ class LrSchedule {
     if (t < warmup_epochs_) w = warmup_from_ + (1.0 - warmup_from_) * t / warmup_epochs_;
     double d = 1.0;
     if (kind_ == "staircase") {
-      // A tiny epsilon keeps t = 2.0 (computed as 1 + 1.0) from landing just below the boundary.
-      d = std::pow(decay_, std::floor(t / decay_epochs_ + 1e-9));
+      // Constant within an epoch; the epsilon keeps t = 2.0 (computed as 1 + 1.0) from landing just below it.
+      d = staircase_lr(1.0, decay_, decay_epochs_, static_cast<int64_t>(std::floor(t + 1e-9)));
     } else if (kind_ == "step") {
       int passed = 0;
       for (double m : milestones_) passed += t + 1e-9 >= m ? 1 : 0;

@@ -4,21 +4,13 @@
 
 namespace wisesr::train {
 
-void Tally::add(const torch::Tensor& logits, const torch::Tensor& labels,
-                const torch::Tensor& per_sample_loss) {
+void DeviceTally::add(const torch::Tensor& all_logits, const torch::Tensor& all_labels,
+                      const torch::Tensor& all_loss, const torch::Tensor& valid) {
   torch::NoGradGuard g;
-  const int64_t k = std::min<int64_t>(5, logits.size(1));
-  auto topk = std::get<1>(logits.topk(k, 1));
-  auto hit = topk.eq(labels.view({-1, 1}));
-  top1 += hit.select(1, 0).sum().item<double>();
-  top5 += hit.any(1).sum().item<double>();
-  loss_sum += per_sample_loss.sum().item<double>();
-  count += static_cast<double>(labels.size(0));
-}
-
-void DeviceTally::add(const torch::Tensor& logits, const torch::Tensor& labels,
-                      const torch::Tensor& per_sample_loss) {
-  torch::NoGradGuard g;
+  const bool masked = valid.defined();
+  const auto logits = masked ? all_logits.index({valid}) : all_logits;
+  const auto labels = masked ? all_labels.index({valid}) : all_labels;
+  const auto per_sample_loss = masked ? all_loss.index({valid}) : all_loss;
   const int64_t k = std::min<int64_t>(5, logits.size(1));
   auto topk = std::get<1>(logits.topk(k, 1));
   auto hit = topk.eq(labels.view({-1, 1}));

@@ -19,7 +19,6 @@ struct Tally {
   double top5 = 0;      // label among the 5 highest logits (top-min(5, classes))
   double count = 0;
 
-  void add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss);
   /// Accumulate another tally (e.g. a reduced logging window into the epoch's).
   Tally& operator+=(const Tally& o) {
     loss_sum += o.loss_sum;
@@ -36,10 +35,13 @@ struct Tally {
 };
 
 /// A Tally kept on the model's device: add() queues a few kernels and never waits for the GPU, take()
-/// copies the sums to the host once per logging window.
+/// copies the sums to the host once (per logging window, or per evaluation).
 class DeviceTally {
  public:
-  void add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss);
+  /// Count a batch; with `valid` (bool, per sample) only its true rows (skipped corrupt records are not
+  /// counted).
+  void add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss,
+           const torch::Tensor& valid = {});
   /// The sums so far (one host synchronisation) and a reset.
   Tally take();
 

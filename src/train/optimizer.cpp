@@ -23,7 +23,27 @@ Optimizer::Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& n
   }
 }
 
-std::vector<torch::Tensor> Optimizer::grads(const Group& g) const {
+namespace {
+
+std::vector<std::pair<std::string, torch::Tensor>> named_parameters_of(const torch::nn::Module& module) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& kv : module.named_parameters()) out.emplace_back(kv.key(), kv.value());
+  return out;
+}
+
+}  // namespace
+
+Optimizer::Optimizer(const torch::nn::Module& module, OptimizerOptions options)
+    : Optimizer(named_parameters_of(module), std::move(options)) {}
+
+std::vector<torch::Tensor> Optimizer::grads() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : params_)
+    if (p.grad().defined()) out.push_back(p.grad());
+  return out;
+}
+
+std::vector<torch::Tensor> Optimizer::group_grads(const Group& g) const {
   std::vector<torch::Tensor> out;
   out.reserve(g.params.size());
   for (auto p : g.params) {
@@ -35,7 +55,7 @@ std::vector<torch::Tensor> Optimizer::grads(const Group& g) const {
 
 void Optimizer::update(Group& g, double lr, bool decay, bool lars) {
   if (g.params.empty()) return;
-  auto gr = grads(g);
+  auto gr = group_grads(g);
   const double wd = decay ? opt_.weight_decay : 0.0;
   if (lars) {
     auto pn = torch::stack(at::_foreach_norm(g.params));
@@ -60,25 +80,19 @@ void Optimizer::step(double lr) {
 
 void Optimizer::zero_grad() {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> defined;
-  for (auto& p : params_)
-    if (p.grad().defined()) defined.push_back(p.grad());
+  auto defined = grads();
   if (!defined.empty()) at::_foreach_zero_(defined);
 }
 
 void Optimizer::scale_grads(const torch::Tensor& scale) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> defined;
-  for (auto& p : params_)
-    if (p.grad().defined()) defined.push_back(p.grad());
+  auto defined = grads();
   if (!defined.empty()) at::_foreach_mul_(defined, scale);
 }
 
 torch::Tensor Optimizer::grad_norm() const {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> defined;
-  for (const auto& p : params_)
-    if (p.grad().defined()) defined.push_back(p.grad());
+  const auto defined = grads();
   if (defined.empty()) return torch::zeros({});
   return torch::stack(at::_foreach_norm(defined)).to(torch::kFloat).norm();
 }

@@ -31,6 +31,8 @@ struct OptimizerOptions {
 class Optimizer {
  public:
   Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& named_params, OptimizerOptions options);
+  /// Every parameter of module (named as in its state_dict).
+  Optimizer(const torch::nn::Module& module, OptimizerOptions options);
 
   /// One update with learning rate lr from the current .grad of every parameter.
   void step(double lr);
@@ -40,6 +42,8 @@ class Optimizer {
   void scale_grads(const torch::Tensor& scale);
   /// L2 norm of all gradients together (a 0-d tensor).
   torch::Tensor grad_norm() const;
+  /// The gradients that exist, in parameter order (e.g. for loss-scale unscaling).
+  std::vector<torch::Tensor> grads() const;
 
   void save(torch::serialize::OutputArchive& archive) const;
   /// Restores the momentum buffers; throws naming the mismatch if they do not fit these parameters.
@@ -55,7 +59,7 @@ class Optimizer {
     std::vector<size_t> index;  // into params_
     std::vector<torch::Tensor> params, buffers;
   };
-  std::vector<torch::Tensor> grads(const Group& g) const;
+  std::vector<torch::Tensor> group_grads(const Group& g) const;
   void update(Group& g, double lr, bool decay, bool lars);
 
   OptimizerOptions opt_;

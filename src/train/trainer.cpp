@@ -91,32 +91,9 @@ void update_last_link(const stdfs::path& checkpoint) {
   WISESR_CHECK(!ec, "cannot update '", link.string(), "': ", ec.message());
 }
 
-// best.pt: a hard link to the checkpoint (a copy where the filesystem has none), so pruning step
-// checkpoints never removes it; its sidecar is rewritten for the new name.
-void update_best(const stdfs::path& checkpoint) {
-  const auto best = checkpoint.parent_path() / "best.pt";
-  const auto tmp = fs::temp_path_for(best);
-  std::error_code ec;
-  stdfs::remove(tmp, ec);
-  stdfs::create_hard_link(checkpoint, tmp, ec);
-  if (ec) {
-    stdfs::copy_file(checkpoint, tmp, stdfs::copy_options::overwrite_existing, ec);
-    WISESR_CHECK(!ec, "cannot copy '", checkpoint.string(), "' to '", tmp.string(), "': ", ec.message());
-  }
-  fs::commit_file(tmp, best);
-  const auto sidecar = checkpoint.parent_path() / (checkpoint.filename().string() + ".sha256");
-  if (stdfs::exists(sidecar))
-    fs::write_file_atomic(best.parent_path() / "best.pt.sha256",
-                          fs::read_file(sidecar).substr(0, 64) + "  best.pt\n");
-}
-
 void prune_checkpoints(const stdfs::path& dir, int keep) {
   auto all = list_checkpoints(dir);
-  for (size_t i = static_cast<size_t>(keep); i < all.size(); ++i) {
-    std::error_code ec;
-    stdfs::remove(all[i].second, ec);
-    stdfs::remove(all[i].second.string() + ".sha256", ec);
-  }
+  for (size_t i = static_cast<size_t>(keep); i < all.size(); ++i) remove_checkpoint(all[i].second);
 }
 
 // ---- run files (rank 0) -------------------------------------------------------------------------
@@ -253,9 +230,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   oo.weight_decay = cfg.optim.weight_decay;
   oo.exclude_bn_bias = cfg.optim.wd_exclude_bn_bias;
   oo.lars_eta = cfg.optim.lars_eta;
-  std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& kv : model->named_parameters()) named.emplace_back(kv.key(), kv.value());
-  Optimizer optimizer(named, oo);
+  Optimizer optimizer(*model, oo);
   LossScaler scaler(device, precision == "fp16", 65536.0);
   const LrSchedule schedule(cfg.optim, static_cast<int64_t>(global_batch), cfg.train.epochs);
 
@@ -359,7 +334,6 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   Watchdog watchdog(cfg.train.timeout_s, info.rank, [c = comm.get()] { return c->poll_error(); });
   const auto t_loop = Clock::now();
   const int64_t step_at_loop = step;
-  auto params_list = model->parameters();
   auto bad_records = std::make_shared<std::atomic<int64_t>>(0);  // corrupt records skipped, all epochs
 
   auto save = [&](const Position& p, const char* why) {
@@ -443,23 +417,16 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
         per_sample = F::cross_entropy(
             logits.to(torch::kFloat), y,
             F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(cfg.optim.label_smoothing));
-        if (batch->num_invalid == 0) {
-          auto loss = per_sample.mean() / static_cast<double>(accum);
-          scaler.scale(loss).backward();
-          window_sums.add(logits.detach(), y, per_sample.detach());
-        } else {  // corrupt records were skipped: they carry no loss and are not counted
-          auto valid = batch->valid.to(device);
-          auto loss = (per_sample * valid).sum() / valid.sum().clamp_min(1) / static_cast<double>(accum);
-          scaler.scale(loss).backward();
-          window_sums.add(logits.detach().index({valid}), y.index({valid}),
-                          per_sample.detach().index({valid}));
-        }
+        // Skipped corrupt records (zeros, valid = false) carry no loss and are not counted.
+        torch::Tensor valid;
+        if (batch->num_invalid > 0) valid = batch->valid.to(device);
+        auto loss =
+            valid.defined() ? (per_sample * valid).sum() / valid.sum().clamp_min(1) : per_sample.mean();
+        scaler.scale(loss / static_cast<double>(accum)).backward();
+        window_sums.add(logits.detach(), y, per_sample.detach(), valid);
       }
       sync.synchronize();
-      std::vector<torch::Tensor> grads;
-      for (auto& p : params_list)
-        if (p.grad().defined()) grads.push_back(p.grad());
-      const bool finite = scaler.unscale(grads);
+      const bool finite = !scaler.enabled() || scaler.unscale(optimizer.grads());
       if (finite) {
         if (cfg.optim.clip_grad_norm > 0) {
           auto norm = optimizer.grad_norm();
@@ -591,7 +558,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
         epoch_done ? 0 : static_cast<int64_t>(start + static_cast<uint64_t>(s) * global_batch), step,
         pos.best_top1, 0};
     if (last_saved != step) save(here, epoch_done ? "epoch end" : status.c_str());
-    if (rank0 && improved && !result.checkpoint.empty()) update_best(result.checkpoint);
+    if (rank0 && improved && !result.checkpoint.empty())
+      alias_checkpoint(result.checkpoint, ckpt_dir / "best.pt");
   }
   result.steps = step;
   result.seconds = seconds_since(t_start);

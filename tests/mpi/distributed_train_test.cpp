@@ -44,9 +44,7 @@ TEST(Clamp, KernelIsNonNegativeAfterEveryStepWhileBiasMayBeNegative) {
     head.depthwise->weight.fill_(-0.1);
     head.depthwise->bias.fill_(-0.3);
   }
-  std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& kv : model->named_parameters()) named.emplace_back(kv.key(), kv.value());
-  Optimizer opt(named, {});
+  Optimizer opt(*model, {});
   comm::GradSync sync(model->parameters(), comm);
   bool clamped_to_zero = false;
   for (int step = 0; step < 5; ++step) {

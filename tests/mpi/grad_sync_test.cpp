@@ -44,11 +44,9 @@ void check_equivalence(const std::string& head, GradSyncOptions options, int64_t
   dist->eval();
   ref->eval();
   torch::optim::SGD opt_r(ref->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& kv : dist->named_parameters()) named.emplace_back(kv.key(), kv.value());
   train::OptimizerOptions oo;
   oo.momentum = 0.9;
-  train::Optimizer opt_d(named, oo);
+  train::Optimizer opt_d(*dist, oo);
   GradSync sync(dist->parameters(), comm, options);
   for (int64_t s = 0; s < steps; ++s) {
     torch::manual_seed(100 + s);  // every rank draws the same global batch

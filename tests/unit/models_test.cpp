@@ -119,9 +119,7 @@ TEST(Checkpoint, RoundTripRestoresWeightsAndMeta) {
   testing::TempDir dir;
   torch::manual_seed(1);
   auto model = make_classifier(model_config("wise"), 4, 64);
-  std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& kv : model->named_parameters()) named.emplace_back(kv.key(), kv.value());
-  train::Optimizer opt(named, {});
+  train::Optimizer opt(*model, {});
   train::CheckpointMeta meta;
   meta.config_ini = "[model]\nhead = wise\n";
   meta.class_names = {"a", "b", "c", "d"};

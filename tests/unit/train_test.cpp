@@ -77,12 +77,6 @@ TEST(LrSchedule, BadMilestonesAreAClearError) {
   EXPECT_THROW(config::parse_milestones("x"), Error);
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> named(torch::nn::Module& m) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& kv : m.named_parameters()) out.emplace_back(kv.key(), kv.value());
-  return out;
-}
-
 models::Classifier small_model(uint64_t seed) {
   config::ModelConfig mc;
   torch::manual_seed(seed);
@@ -94,7 +88,7 @@ TEST(Optimizer, SgdMatchesTorchSgdWithMomentumAndWeightDecay) {
   OptimizerOptions oo;
   oo.weight_decay = 1e-3;
   oo.exclude_bn_bias = false;  // torch.optim.SGD decays everything
-  Optimizer ours(named(*a), oo);
+  Optimizer ours(*a, oo);
   torch::optim::SGD ref(b->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(1e-3));
   for (int step = 0; step < 4; ++step) {
     torch::manual_seed(50 + step);
@@ -118,7 +112,7 @@ TEST(Optimizer, WeightDecaySkipsBiasesAndBatchNormWhenExcluded) {
   OptimizerOptions oo;
   oo.weight_decay = 0.5;
   oo.momentum = 0.0;
-  Optimizer opt(named(*seq), oo);
+  Optimizer opt(*seq, oo);
   EXPECT_EQ(opt.num_decay(), 1u);  // the linear weight
   EXPECT_EQ(opt.num_plain(), 3u);  // linear bias, BN weight and bias
   const auto w0 = lin->weight.clone(), b0 = lin->bias.clone();
@@ -165,26 +159,26 @@ TEST(Optimizer, GradNormAndScalingForClipping) {
 
 TEST(Optimizer, StateRoundTripsAndRejectsAnotherModel) {
   auto a = small_model(1);
-  Optimizer opt(named(*a), {});
+  Optimizer opt(*a, {});
   for (auto& b : opt.momentum_buffers()) b.fill_(0.25);
   torch::serialize::OutputArchive out;
   opt.save(out);
   testing::TempDir dir;
   out.save_to((dir.path() / "o.pt").string());
-  Optimizer again(named(*a), {});
+  Optimizer again(*a, {});
   torch::serialize::InputArchive in;
   in.load_from((dir.path() / "o.pt").string());
   again.load(in);
   for (auto& b : again.momentum_buffers()) EXPECT_TRUE(torch::all(b == 0.25).item<bool>());
   torch::nn::Linear other(3, 3);
-  Optimizer wrong(named(*other), {});
+  Optimizer wrong(*other, {});
   EXPECT_THROW(wrong.load(in), Error);
 }
 
 TEST(Checkpoint, SidecarDetectsAFlippedByteAndTruncation) {
   testing::TempDir dir;
   auto model = small_model(2);
-  Optimizer opt(named(*model), {});
+  Optimizer opt(*model, {});
   CheckpointMeta meta;
   meta.config_ini = "[model]\n";
   meta.class_names = {"a", "b", "c", "d"};
