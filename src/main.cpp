@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "models/summary.h"
 #include "tools/comm_bench.h"
+#include "tools/data_bench.h"
 #include "tools/train_bench.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
@@ -36,17 +37,18 @@ constexpr const char* kUsage =
     "  eval    top-1/top-5 of a checkpoint on a split of prepared shards\n"
     "  params  parameter counts, feature map and FLOPs of a model/head at an image size\n"
     "  export  write a checkpoint's weights as a state_dict for Python (torch.load)\n"
-    "  bench   benchmarks: 'bench train' (training img/s, synthetic data), 'bench comm' (all-reduce "
-    "bandwidth)\n"
+    "  bench   benchmarks: 'bench train' (training img/s, synthetic data), 'bench data' (input pipeline), "
+    "'bench comm' (all-reduce bandwidth)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help\n"
     "  --version      print the version\n";
 
 constexpr const char* kBenchUsage =
-    "Usage: wisesr bench <train|comm> [options]    (wisesr bench <train|comm> --help for its options)\n"
+    "Usage: wisesr bench <train|data|comm> [options]    (wisesr bench <name> --help for its options)\n"
     "\n"
     "  train   training throughput on a synthetic batch: img/s, step-time breakdown, peak memory\n"
+    "  data    input pipeline on prepared shards: read + decode (+ augmentation), img/s and img/s/core\n"
     "  comm    all-reduce time, algorithm and bus bandwidth across all ranks (mpirun -np N ...)\n";
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -135,9 +137,9 @@ int main(int argc, char** argv) {
         std::fputs(kBenchUsage, sub.empty() ? stderr : stdout);
         return sub.empty() ? 1 : 0;
       }
-      if (sub != "train" && sub != "comm")
-        return fail(command,
-                    "unknown benchmark '" + sub + "' (benchmarks: train, comm; see 'wisesr bench --help')");
+      if (sub != "train" && sub != "data" && sub != "comm")
+        return fail(command, "unknown benchmark '" + sub +
+                                 "' (benchmarks: train, data, comm; see 'wisesr bench --help')");
       command += " " + sub;  // errors name "bench train" / "bench comm"
       args.erase(args.begin());
       if (sub == "train") {
@@ -146,6 +148,10 @@ int main(int argc, char** argv) {
         comm::MpiRuntime mpi(&argc, &argv);
         log::set_rank(mpi.info().rank, mpi.info().world_size);
         tools::run_train_bench(cfg, mpi.info());
+      } else if (sub == "data") {
+        config::BenchDataConfig cfg;
+        if (!parse_or_help(config::parse_bench_data_args, args, cfg)) return 0;
+        tools::run_data_bench(cfg);
       } else {
         config::BenchCommConfig cfg;
         if (!parse_or_help(config::parse_bench_comm_args, args, cfg)) return 0;

@@ -297,6 +297,30 @@ Parsed parse_bench_train_args(const std::vector<std::string>& args, BenchTrainCo
       desc, args);
 }
 
+Parsed parse_bench_data_args(const std::vector<std::string>& args, BenchDataConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("data", po::value(&cfg.data)->required(), "prepared dataset directory ('wisesr prep')")(
+      "split", bound(cfg.split), "split to read")("image-size", bound(cfg.image_size),
+                                                  "output side in pixels; 0 = as stored")(
+      "batch", bound(cfg.batch), "batch size")("batches", bound(cfg.batches), "timed batches per mode")(
+      "warmup", bound(cfg.warmup), "untimed batches before them")(
+      "threads", bound(cfg.threads), "decode threads, the 'cores' of img/s/core; 0 = all cores")(
+      "prefetch", bound(cfg.prefetch), "batches decoded ahead")(
+      "augment", bound(cfg.augment), "recipe timed next to plain decoding: keras | imagenet | flip | none")(
+      "normalize", bound(cfg.normalize), "caffe | imagenet")(
+      "device", bound(cfg.device),
+      "cpu (transform on the CPU) | cuda (pinned batches, async copy, transform on the GPU)")(
+      "seed", bound(cfg.seed), "augmentation seed")("json", po::value(&cfg.json),
+                                                    "also write the result as JSON to this file");
+  return parse_simple(
+      "bench data",
+      "Usage: wisesr bench data --data DIR [--image-size S --threads N --augment keras --device cpu|cuda]\n"
+      "Input-pipeline throughput on prepared shards: read (pread) + JPEG decode + transform, in img/s and\n"
+      "img/s per decode thread, for plain decoding (normalisation only) and for the augmentation recipe,\n"
+      "side by side in one run.",
+      desc, args);
+}
+
 Parsed parse_bench_comm_args(const std::vector<std::string>& args, BenchCommConfig& cfg) {
   po::options_description desc("Options");
   desc.add_options()("sizes", bound(cfg.sizes),

@@ -23,6 +23,7 @@ Parsed parse_verify_args(const std::vector<std::string>& args, VerifyConfig& cfg
 Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg);
 Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg);
 Parsed parse_bench_train_args(const std::vector<std::string>& args, BenchTrainConfig& cfg);
+Parsed parse_bench_data_args(const std::vector<std::string>& args, BenchDataConfig& cfg);
 Parsed parse_bench_comm_args(const std::vector<std::string>& args, BenchCommConfig& cfg);
 
 /// The resolved configuration as an INI document that parse_train_args(--config) reads back.

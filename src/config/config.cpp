@@ -12,6 +12,23 @@ void Config::validate() const {
   WISESR_CHECK(data.image_size >= 0, "--data.image_size must be >= 0, got ", data.image_size);
   WISESR_CHECK(data.workers >= 0, "--data.workers must be >= 0, got ", data.workers);
   WISESR_CHECK(data.max_bad_records >= 0, "--data.max_bad_records must be >= 0");
+  WISESR_CHECK(data.prefetch >= 1, "--data.prefetch must be >= 1, got ", data.prefetch);
+  WISESR_CHECK(data.verify == "full" || data.verify == "size", "--data.verify must be full or size, got '",
+               data.verify, "'");
+  WISESR_CHECK(data.augment == "none" || data.augment == "flip" || data.augment == "keras" ||
+                   data.augment == "imagenet",
+               "--data.augment must be none, flip, keras or imagenet, got '", data.augment, "'");
+  WISESR_CHECK(data.normalize == "caffe" || data.normalize == "imagenet",
+               "--data.normalize must be caffe or imagenet, got '", data.normalize, "'");
+  WISESR_CHECK(data.rotation >= 0 && data.rotation <= 360, "--data.rotation must be in [0, 360]");
+  WISESR_CHECK(data.shift >= 0 && data.shift < 1, "--data.shift must be in [0, 1)");
+  WISESR_CHECK(data.zoom >= 0 && data.zoom < 1, "--data.zoom must be in [0, 1)");
+  WISESR_CHECK(data.channel_shift >= 0 && data.channel_shift <= 255,
+               "--data.channel_shift must be in [0, 255]");
+  WISESR_CHECK(data.brightness_min >= 0 && data.brightness_min <= data.brightness_max,
+               "--data.brightness_min must be >= 0 and <= --data.brightness_max");
+  WISESR_CHECK(data.crop_scale_min > 0 && data.crop_scale_min <= 1,
+               "--data.crop_scale_min must be in (0, 1]");
   WISESR_CHECK(!model.head.empty() && !model.backbone.empty(),
                "--model.head and --model.backbone must be set");
   WISESR_CHECK(model.pool >= 0, "--model.pool must be >= 0, got ", model.pool);
@@ -159,6 +176,21 @@ void BenchTrainConfig::validate() const {
   WISESR_CHECK(sync == "none" || sync == "auto" || sync == "nccl" || sync == "mpi",
                "--sync must be none, auto, nccl or mpi, got '", sync, "'");
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
+}
+
+void BenchDataConfig::validate() const {
+  WISESR_CHECK(!data.empty(), "--data is required (a directory written by 'wisesr prep')");
+  WISESR_CHECK(image_size >= 0, "--image-size must be >= 0, got ", image_size);
+  WISESR_CHECK(batch >= 1, "--batch must be >= 1, got ", batch);
+  WISESR_CHECK(batches >= 1, "--batches must be >= 1, got ", batches);
+  WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
+  WISESR_CHECK(threads >= 0, "--threads must be >= 0, got ", threads);
+  WISESR_CHECK(prefetch >= 1, "--prefetch must be >= 1, got ", prefetch);
+  WISESR_CHECK(augment == "none" || augment == "flip" || augment == "keras" || augment == "imagenet",
+               "--augment must be none, flip, keras or imagenet, got '", augment, "'");
+  WISESR_CHECK(normalize == "caffe" || normalize == "imagenet",
+               "--normalize must be caffe or imagenet, got '", normalize, "'");
+  WISESR_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
 }
 
 void BenchCommConfig::validate() const {

@@ -13,10 +13,21 @@ struct DataConfig {
   std::string dir;  // directory written by `wisesr prep` (index.json + shards)
   std::string train_split = "train";
   std::string val_split = "val";
-  int image_size = 0;  // 0 = the size the shards were prepared at
-  int workers = 0;     // decode threads per rank; 0 = automatic (cores per rank - 1)
-  bool hflip = true;   // random horizontal flip (the paper's Keras recipe also flips vertically)
-  bool vflip = false;
+  int image_size = 0;               // 0 = the size the shards were prepared at
+  int workers = 0;                  // decode threads per rank; 0 = automatic (cores per rank - 1)
+  int prefetch = 3;                 // batches decoded ahead per rank
+  std::string verify = "full";      // before training: full (SHA-256 of every shard) | size (sizes, counts)
+  std::string augment = "keras";    // none | flip | keras (the paper's) | imagenet (random-resized-crop)
+  std::string normalize = "caffe";  // caffe (the paper's) | imagenet (mean/std, RGB)
+  bool hflip = true;                // flip, keras, imagenet recipes
+  bool vflip = true;                // flip, keras recipes
+  double rotation = 360;            // keras: degrees
+  double shift = 0.1;               // keras: width and height shift, fraction of the side
+  double zoom = 0.2;                // keras: zoom range
+  double channel_shift = 50;        // keras: channel shift range
+  double brightness_min = 0.0;      // keras: brightness range
+  double brightness_max = 1.2;
+  double crop_scale_min = 0.08;   // imagenet: smallest area fraction of the random-resized crop
   int64_t max_bad_records = 100;  // corrupt records skipped (per rank) before the run stops
 };
 
@@ -93,8 +104,24 @@ void visit_fields(C& c, F&& f) {
   f("data", "image_size", c.data.image_size,
     "input size in pixels; 0 = the size the shards were prepared at");
   f("data", "workers", c.data.workers, "JPEG decode threads per rank; 0 = automatic");
-  f("data", "hflip", c.data.hflip, "random horizontal flips during training");
-  f("data", "vflip", c.data.vflip, "random vertical flips during training");
+  f("data", "prefetch", c.data.prefetch, "batches decoded ahead per rank");
+  f("data", "verify", c.data.verify,
+    "before training, check shards against index.json: full (SHA-256, the ranks share the work) | size "
+    "(file sizes and record counts only; always done)");
+  f("data", "augment", c.data.augment,
+    "training augmentation: keras (the paper's ImageDataGenerator) | imagenet (random-resized-crop + "
+    "flip) | flip | none");
+  f("data", "normalize", c.data.normalize,
+    "input normalisation: caffe (BGR minus ImageNet means; the paper's) | imagenet (RGB mean/std)");
+  f("data", "hflip", c.data.hflip, "random horizontal flips (keras, imagenet and flip recipes)");
+  f("data", "vflip", c.data.vflip, "random vertical flips (keras and flip recipes)");
+  f("data", "rotation", c.data.rotation, "keras: rotation range in degrees (paper: 360)");
+  f("data", "shift", c.data.shift, "keras: width/height shift range, fraction of the side (paper: 0.1)");
+  f("data", "zoom", c.data.zoom, "keras: zoom range (paper: 0.2)");
+  f("data", "channel_shift", c.data.channel_shift, "keras: channel shift range (paper: 50)");
+  f("data", "brightness_min", c.data.brightness_min, "keras: brightness range minimum (paper: 0)");
+  f("data", "brightness_max", c.data.brightness_max, "keras: brightness range maximum (paper: 1.2)");
+  f("data", "crop_scale_min", c.data.crop_scale_min, "imagenet: smallest area fraction of the crop");
   f("data", "max_bad_records", c.data.max_bad_records,
     "corrupt records a rank skips (with a warning naming shard and index) before the run stops");
   f("model", "backbone", c.model.backbone,
@@ -263,6 +290,24 @@ struct BenchTrainConfig {
   int threads = 0;
   uint64_t seed = 42;
   std::string json;  // also write the result as JSON here
+  void validate() const;
+};
+
+/// Options of `wisesr bench data`: input-pipeline throughput (tools/data_bench.h).
+struct BenchDataConfig {
+  std::string data;  // prepared dataset directory
+  std::string split = "train";
+  int image_size = 0;  // output side; 0 = as stored
+  int batch = 64;
+  int batches = 20;  // timed batches per mode
+  int warmup = 3;    // untimed batches first
+  int threads = 0;   // decode threads (the core count of img/s/core); 0 = all cores
+  int prefetch = 3;
+  std::string augment = "keras";  // the recipe measured next to plain decoding
+  std::string normalize = "caffe";
+  std::string device = "cpu";  // cpu: transform on the CPU | cuda: pinned copy + GPU transform
+  uint64_t seed = 42;
+  std::string json;
   void validate() const;
 };
 

@@ -1,6 +1,7 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -99,6 +100,38 @@ uint32_t crc32(const void* data, size_t size) {
     size -= chunk;
   }
   return static_cast<uint32_t>(crc);
+}
+
+void UniqueFd::reset() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+UniqueFd open_read_only(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  WISESR_CHECK(fd >= 0, "cannot open '", path.string(), "': ", std::strerror(errno));
+  return UniqueFd(fd);
+}
+
+void pread_exact(int fd, void* out, size_t size, uint64_t offset, const stdfs::path& path_for_errors) {
+  auto* p = static_cast<uint8_t*>(out);
+  while (size > 0) {
+    const ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    WISESR_CHECK(n >= 0, "cannot read '", path_for_errors.string(), "' at byte ", offset, ": ",
+                 std::strerror(errno));
+    WISESR_CHECK(n > 0, "'", path_for_errors.string(), "' ends at byte ", offset, " (truncated?)");
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);  // best effort: the open that needs it reports the failure
 }
 
 }  // namespace wisesr::fs

@@ -29,6 +29,44 @@ std::string read_file(const stdfs::path& path);
 /// Create a directory (and parents); throws naming it if that fails or it is not writable.
 void ensure_dir(const stdfs::path& dir);
 
+/// Move-only owner of a POSIX file descriptor.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.release();
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset() noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+/// Open a file read-only (O_CLOEXEC); throws naming the file on failure.
+UniqueFd open_read_only(const stdfs::path& path);
+
+/// Read exactly size bytes at offset (retrying short reads and EINTR); throws naming the file on an
+/// I/O error or when the file ends early (truncated).
+void pread_exact(int fd, void* out, size_t size, uint64_t offset, const stdfs::path& path_for_errors);
+
+/// Raise the soft limit on open files to the hard limit (a rank may hold one descriptor per shard).
+void raise_open_file_limit();
+
 /// CRC-32 (zlib polynomial) of a byte range.
 uint32_t crc32(const void* data, size_t size);
 

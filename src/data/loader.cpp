@@ -6,17 +6,34 @@
 #include "core/log.h"
 #include "core/thread_pool.h"
 #include "data/jpeg_decoder.h"
-#include "data/preprocess.h"
 
 namespace wisesr::data {
 
 Loader::Loader(const ShardSet& set, std::vector<uint64_t> indices, LoaderOptions options)
-    : set_(set), indices_(std::move(indices)), opt_(options) {
+    : set_(set), indices_(std::move(indices)), opt_(std::move(options)) {
   WISESR_CHECK(opt_.batch_size >= 1, "batch size must be >= 1");
   const size_t n = indices_.size(), bs = static_cast<size_t>(opt_.batch_size);
   num_batches_ = opt_.drop_last ? n / bs : (n + bs - 1) / bs;
   WISESR_CHECK(set_.manifest().storage == "jpeg" || set_.manifest().storage == "raw", "storage '",
                set_.manifest().storage, "' is not supported (jpeg, raw)");
+  // Fixed-size shards (squash, center-crop) give every record the same size; short-side shards store
+  // the short side = image_size and are cropped to a square of it here (seeded random position in
+  // training, the centre in evaluation).
+  const bool crop = set_.manifest().size_policy == "short-side";
+  WISESR_CHECK(!crop || set_.manifest().image_size > 0, "short-side shards without an image_size");
+  if (crop || set_.manifest().image_size > 0) {
+    crop_h_ = crop_w_ = set_.manifest().image_size;
+  } else if (!indices_.empty()) {
+    const RecordShape s0 = set_.shape(indices_.front());
+    crop_h_ = s0.height, crop_w_ = s0.width;
+  }
+  transform_ = opt_.transform;
+  if (!transform_) {
+    AugmentOptions none;
+    none.recipe = "none";
+    transform_ =
+        std::make_shared<BatchTransform>(none, false, static_cast<int>(std::max<int64_t>(1, crop_h_)));
+  }
   if (!opt_.bad_records) opt_.bad_records = std::make_shared<std::atomic<int64_t>>(0);
   pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(std::max(0, opt_.workers)));
   thread_ = std::thread([this] { produce(); });
@@ -71,52 +88,42 @@ void Loader::produce() {
 Batch Loader::make_batch(size_t b) {
   const size_t bs = static_cast<size_t>(opt_.batch_size);
   const size_t first = b * bs, count = std::min(bs, indices_.size() - first);
-  std::vector<std::vector<uint8_t>> bytes(count);
-  std::vector<RecordShape> shapes(count);
-  std::vector<int64_t> labels(count);
-  std::vector<std::string> bad(count);  // why record i is skipped ("" = fine)
-  for (size_t i = 0; i < count; ++i) {  // HDF5 reads stay on this thread
-    const uint64_t rec = indices_[first + i];
-    shapes[i] = set_.shape(rec);
-    labels[i] = set_.label(rec);
-    try {
-      set_.read(rec, bytes[i]);
-    } catch (const Error& e) {
-      bad[i] = e.message();
-    }
-  }
-  // Fixed-size shards (squash, center-crop) give every record the batch's size; short-side shards
-  // store the short side = image_size and are cropped here: a seeded random crop in training, the
-  // centre in evaluation.
+  const int64_t h = crop_h_, w = crop_w_, n = static_cast<int64_t>(count);
   const bool crop = set_.manifest().size_policy == "short-side";
-  const int64_t h = crop ? set_.manifest().image_size : shapes[0].height;
-  const int64_t w = crop ? set_.manifest().image_size : shapes[0].width;
   const bool raw = set_.manifest().storage == "raw";
-  torch::Tensor images = torch::empty({static_cast<int64_t>(count), h, w, 3}, torch::kUInt8);
-  uint8_t* base = images.data_ptr<uint8_t>();
-  std::memset(base, 0, static_cast<size_t>(images.numel()));
+  auto u8 = torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(opt_.pin_memory);
+  torch::Tensor pixels = torch::empty({n, h, w, 3}, u8);
+  torch::Tensor params = torch::empty({n, kTransformParams}, torch::kFloat);
+  std::vector<int64_t> labels(count);
+  std::vector<std::string> bad(count);  // why sample i is skipped ("" = fine); each i has one writer
+  uint8_t* base = pixels.data_ptr<uint8_t>();
+  const size_t image_bytes = static_cast<size_t>(h * w * 3);
   pool_->parallel_for(count, [&](size_t i) {
     thread_local JpegDecoder decoder;  // one reusable decompressor per decoding thread
-    thread_local std::vector<uint8_t> scratch;
+    thread_local std::vector<uint8_t> bytes, scratch;
     const uint64_t rec = indices_[first + i];
-    if (!bad[i].empty()) return;
+    uint8_t* slot = base + i * image_bytes;
+    labels[i] = set_.label(rec);
+    BatchTransform::store(
+        transform_->sample(opt_.seed, opt_.epoch, rec, static_cast<int>(h), static_cast<int>(w)), params,
+        static_cast<int64_t>(i));
     try {
-      const RecordShape s = shapes[i];
+      set_.read(rec, bytes);  // CRC-checked
+      const RecordShape s = set_.shape(rec);
       WISESR_CHECK(s.channels == 3, "record has ", s.channels, " channels, expected 3");
       WISESR_CHECK(crop ? (s.height >= h && s.width >= w) : (s.height == h && s.width == w), "record is ",
                    s.width, "x", s.height, ", batch needs ", w, "x", h);
-      uint8_t* slot = base + i * h * w * 3;
       const bool whole = s.height == h && s.width == w;
-      const uint8_t* src = bytes[i].data();
+      const uint8_t* src = bytes.data();
       if (raw) {
-        WISESR_CHECK(bytes[i].size() == static_cast<size_t>(s.height) * s.width * 3, "raw record holds ",
-                     bytes[i].size(), " bytes, not ", s.width, "x", s.height, "x3");
+        WISESR_CHECK(bytes.size() == static_cast<size_t>(s.height) * s.width * 3, "raw record holds ",
+                     bytes.size(), " bytes, not ", s.width, "x", s.height, "x3");
       } else if (whole) {
-        decoder.decode_rgb(bytes[i].data(), bytes[i].size(), slot, s);
+        decoder.decode_rgb(bytes.data(), bytes.size(), slot, s);
         return;
       } else {
         scratch.resize(static_cast<size_t>(s.height) * s.width * 3);
-        decoder.decode_rgb(bytes[i].data(), bytes[i].size(), scratch.data(), s);
+        decoder.decode_rgb(bytes.data(), bytes.size(), scratch.data(), s);
         src = scratch.data();
       }
       int64_t y0 = (s.height - h) / 2, x0 = (s.width - w) / 2;
@@ -128,11 +135,11 @@ Batch Loader::make_batch(size_t b) {
         std::memcpy(slot + y * w * 3, src + ((y0 + y) * s.width + x0) * 3, static_cast<size_t>(w) * 3);
       }
     } catch (const Error& e) {
-      bad[i] = e.message();  // each i is written by one thread only
-      std::memset(base + i * h * w * 3, 0, static_cast<size_t>(h * w * 3));
+      bad[i] = e.message();
+      std::memset(slot, 0, image_bytes);
     }
   });
-  torch::Tensor valid = torch::ones({static_cast<int64_t>(count)}, torch::kBool);
+  torch::Tensor valid = torch::ones({n}, torch::kBool);
   int64_t invalid = 0;
   for (size_t i = 0; i < count; ++i) {
     if (bad[i].empty()) continue;
@@ -145,23 +152,17 @@ Batch Loader::make_batch(size_t b) {
     LOG_WARN("skipping corrupt " << set_.describe(rec) << ": " << bad[i] << " (" << total << " of at most "
                                  << opt_.max_bad_records << ")");
   }
-  for (size_t i = 0; i < count; ++i) {
-    const uint64_t rec = indices_[first + i];
-    std::vector<int64_t> dims;
-    if (opt_.hflip && flip_decision(opt_.seed, opt_.epoch, rec, 0)) dims.push_back(1);
-    if (opt_.vflip && flip_decision(opt_.seed, opt_.epoch, rec, 1)) dims.push_back(0);
-    if (!dims.empty()) images[static_cast<int64_t>(i)].copy_(images[static_cast<int64_t>(i)].flip(dims));
+  Batch batch;
+  batch.labels = torch::tensor(labels, torch::kInt64);
+  batch.valid = valid;
+  batch.num_invalid = invalid;
+  if (opt_.transform_in_loader) {
+    batch.images = transform_->apply(pixels, params);
+  } else {
+    batch.pixels = pixels;
+    batch.params = params;
   }
-  torch::Tensor x = caffe_preprocess(images);
-  if (opt_.image_size > 0 && (opt_.image_size != h || opt_.image_size != w)) {
-    namespace F = torch::nn::functional;
-    x = F::interpolate(x, F::InterpolateFuncOptions()
-                              .size(std::vector<int64_t>{opt_.image_size, opt_.image_size})
-                              .mode(torch::kBilinear)
-                              .align_corners(false)
-                              .antialias(true));
-  }
-  return {x, torch::tensor(labels, torch::kInt64), valid, invalid};
+  return batch;
 }
 
 }  // namespace wisesr::data

@@ -1,7 +1,10 @@
 #pragma once
-// Batches from a ShardSet: a prefetch thread reads records (the only thread touching HDF5 while the
-// loader lives), a thread pool decodes JPEGs in parallel, and finished batches wait in a bounded
-// queue. Batches are CPU tensors; the trainer moves them to its device.
+// Batches from a ShardSet. A prefetch thread hands each batch to a thread pool whose workers read
+// their records (pread, see ShardReader), decode them with a reusable libjpeg-turbo decompressor per
+// thread straight into the batch's (optionally pinned) uint8 buffer, and compute each sample's
+// augmentation parameters; finished batches wait in a bounded queue (prefetch depth).
+// The BatchTransform (augmentation + normalisation) then runs either here, on the CPU in the prefetch
+// thread (CPU training), or on the GPU after an async copy (DeviceFeed): the same ops either way.
 
 #include <torch/torch.h>
 
@@ -17,21 +20,25 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "data/augment.h"
 #include "data/shard_set.h"
 
 namespace wisesr::data {
 
 struct LoaderOptions {
   int batch_size = 32;
-  int workers = 0;        // decode threads besides the prefetch thread
-  int prefetch = 2;       // batches prepared ahead
-  bool drop_last = true;  // training: every batch full; evaluation: keep the last partial batch
-  int image_size = 0;     // output side; 0 = as stored
-  bool hflip = false;
-  bool vflip = false;
-  bool random_crop = false;  // short-side shards: seeded random crop (training) instead of the centre
+  int workers = 0;           // decode threads besides the prefetch thread
+  int prefetch = 2;          // batches prepared ahead
+  bool drop_last = true;     // training: every batch full; evaluation: keep the last partial batch
+  bool random_crop = false;  // short-side shards: seeded random square crop (training), else the centre
   uint64_t seed = 0;
   uint64_t epoch = 0;
+  /// Augmentation + normalisation; null = none, caffe, at the stored size.
+  std::shared_ptr<const BatchTransform> transform;
+  /// Apply the transform in the loader (Batch::images); false leaves Batch::pixels + params for the
+  /// consumer to transform on its device.
+  bool transform_in_loader = true;
+  bool pin_memory = false;  // page-locked pixel buffers, for async copies to a GPU
   /// Corrupt records (CRC mismatch, undecodable, wrong size) tolerated before the loader fails. Each one
   /// is replaced by zeros with valid = false and a warning naming shard and index. Shared by every
   /// loader given the same counter (e.g. all epochs of a run).
@@ -40,7 +47,9 @@ struct LoaderOptions {
 };
 
 struct Batch {
-  torch::Tensor images;  // (N,3,S,S) float32, caffe-preprocessed (BGR, mean-subtracted)
+  torch::Tensor images;  // (N,3,S,S) float32, transformed and normalised (undefined when not yet)
+  torch::Tensor pixels;  // (N,H,W,3) uint8 RGB as decoded, when the consumer transforms
+  torch::Tensor params;  // (N, kTransformParams) float32 per-sample transforms, with pixels
   torch::Tensor labels;  // (N) int64
   torch::Tensor valid;   // (N) bool: false for a corrupt record that was skipped (zeros in images)
   int64_t num_invalid = 0;
@@ -56,6 +65,9 @@ class Loader {
   size_t num_batches() const { return num_batches_; }
   /// The next batch, or nullopt at the end. Re-throws any error of the prefetch/decode threads.
   std::optional<Batch> next();
+  /// Output side of the batches (after the transform).
+  int out_size() const { return transform_->out_size(); }
+  const BatchTransform& transform() const { return *transform_; }
 
  private:
   void produce();
@@ -64,6 +76,8 @@ class Loader {
   const ShardSet& set_;
   std::vector<uint64_t> indices_;
   LoaderOptions opt_;
+  std::shared_ptr<const BatchTransform> transform_;
+  int64_t crop_h_ = 0, crop_w_ = 0;  // pixel buffer size: every record's, or the short-side crop
   size_t num_batches_ = 0;
   size_t consumed_ = 0;
 

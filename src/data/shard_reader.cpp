@@ -1,10 +1,27 @@
 #include "data/shard_reader.h"
 
+#include <mutex>
+
 #include "core/error.h"
 #include "core/fs.h"
 
 namespace wisesr::data {
 namespace {
+
+// Debian's HDF5 is built without thread safety: every HDF5 call made after construction (fallback
+// reads, source_path) takes this lock.
+std::mutex& h5_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// File offset of a contiguous, unfiltered dataset's first byte, or -1 when it has no such offset.
+int64_t contiguous_offset(hid_t ds) {
+  auto dcpl = h5::plist(H5Dget_create_plist(ds));
+  if (!dcpl || H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.get()) != 0) return -1;
+  const haddr_t addr = H5Dget_offset(ds);
+  return addr == HADDR_UNDEF ? -1 : static_cast<int64_t>(addr);
+}
 
 hsize_t dataset_length(hid_t ds, const std::string& what) {
   auto space = h5::dataspace(WISESR_CHECK_H5(H5Dget_space(ds), "no dataspace for ", what));
@@ -67,6 +84,7 @@ T read_attr_scalar(hid_t obj, const char* name, hid_t mem_type, const std::strin
 }  // namespace
 
 ShardReader::ShardReader(std::filesystem::path path) : path_(std::move(path)) {
+  std::lock_guard<std::mutex> lock(h5_mutex());
   h5::quiet();
   const std::string where = "shard '" + path_.string() + "'";
   WISESR_CHECK(std::filesystem::is_regular_file(path_), where, " does not exist");
@@ -101,6 +119,23 @@ ShardReader::ShardReader(std::filesystem::path path) : path_(std::move(path)) {
     WISESR_CHECK(labels_[i] >= 0 && static_cast<size_t>(labels_[i]) < info_.class_names.size(), where,
                  ": record ", i, " has label ", labels_[i], " outside [0, ", info_.class_names.size(), ")");
   }
+  const int64_t at = total > 0 ? contiguous_offset(images_.get()) : -1;
+  if (at >= 0) {
+    const auto file_bytes = std::filesystem::file_size(path_);
+    WISESR_CHECK(static_cast<uint64_t>(at) + total <= file_bytes, where,
+                 " is truncated: 'images' ends at byte ", static_cast<uint64_t>(at) + total, " of a ",
+                 file_bytes, "-byte file");
+    fd_ = fs::open_read_only(path_);
+    data_offset_ = static_cast<uint64_t>(at);
+    images_.reset();  // direct mode holds no HDF5 state
+    file_.reset();
+  }
+}
+
+ShardReader::~ShardReader() {
+  std::lock_guard<std::mutex> lock(h5_mutex());
+  images_.reset();
+  file_.reset();
 }
 
 RecordShape ShardReader::shape(uint64_t i) const {
@@ -114,7 +149,10 @@ void ShardReader::read(uint64_t i, std::vector<uint8_t>& out, bool verify) const
   const hsize_t start = offsets_[i];
   const hsize_t count = offsets_[i + 1] - offsets_[i];
   out.resize(count);
-  if (count > 0) {
+  if (count > 0 && direct()) {
+    fs::pread_exact(fd_.get(), out.data(), count, data_offset_ + start, path_);
+  } else if (count > 0) {
+    std::lock_guard<std::mutex> lock(h5_mutex());
     auto file_space = h5::dataspace(WISESR_CHECK_H5(H5Dget_space(images_.get()), "H5Dget_space"));
     WISESR_CHECK_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
                     "select record ", i);
@@ -132,7 +170,15 @@ void ShardReader::read(uint64_t i, std::vector<uint8_t>& out, bool verify) const
 
 std::string ShardReader::source_path(uint64_t i) const {
   WISESR_CHECK(i < size(), "record ", i, " out of range in shard '", path_.string(), "'");
-  auto ds = h5::dataset(WISESR_CHECK_H5(H5Dopen2(file_.get(), dset::kPaths, H5P_DEFAULT), "missing 'paths'"));
+  std::lock_guard<std::mutex> lock(h5_mutex());
+  h5::Handle reopened;
+  hid_t file = file_.get();
+  if (!file_) {
+    reopened = h5::file(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    WISESR_CHECK(reopened, "shard '", path_.string(), "' can no longer be opened");
+    file = reopened.get();
+  }
+  auto ds = h5::dataset(WISESR_CHECK_H5(H5Dopen2(file, dset::kPaths, H5P_DEFAULT), "missing 'paths'"));
   auto file_space = h5::dataspace(WISESR_CHECK_H5(H5Dget_space(ds.get()), "H5Dget_space"));
   hsize_t start = i, count = 1;
   WISESR_CHECK_H5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),

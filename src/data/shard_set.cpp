@@ -3,13 +3,23 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/fs.h"
+#include "core/sha256.h"
+#include "core/thread_pool.h"
 
 namespace wisesr::data {
 
 ShardSet::ShardSet(const std::filesystem::path& dir, const std::string& split)
-    : manifest_(Manifest::load(dir)) {
+    : dir_(dir), split_(split), manifest_(Manifest::load(dir)) {
   const SplitManifest& sm = manifest_.split(split);
+  fs::raise_open_file_limit();  // one descriptor per shard
   for (const auto& sh : sm.shards) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(dir / sh.file, ec);
+    WISESR_CHECK(!ec, "shard '", (dir / sh.file).string(), "' listed in index.json is missing (",
+                 ec.message(), ")");
+    WISESR_CHECK(sh.bytes == 0 || bytes == sh.bytes, "shard '", (dir / sh.file).string(), "' is ", bytes,
+                 " bytes but the manifest says ", sh.bytes, " (changed or truncated since prep?)");
     auto reader = std::make_unique<ShardReader>(dir / sh.file);
     WISESR_CHECK(reader->size() == sh.records, "shard '", (dir / sh.file).string(), "' holds ",
                  reader->size(), " records but the manifest says ", sh.records, " (changed since prep?)");
@@ -43,6 +53,28 @@ RecordShape ShardSet::shape(uint64_t global_index) const {
 void ShardSet::read(uint64_t global_index, std::vector<uint8_t>& out) const {
   auto [s, i] = locate(global_index);
   shards_[s]->read(i, out, /*verify=*/true);
+}
+
+uint64_t ShardSet::verify_checksums(int rank, int world, size_t threads) const {
+  const auto& shards = manifest_.split(split_).shards;
+  std::vector<size_t> mine;
+  for (size_t i = static_cast<size_t>(rank); i < shards.size();
+       i += static_cast<size_t>(std::max(1, world))) {
+    mine.push_back(i);
+  }
+  std::vector<std::string> actual(mine.size());
+  ThreadPool pool(threads > 0 ? threads - 1 : 0);
+  pool.parallel_for(mine.size(), [&](size_t k) { actual[k] = sha256_file(dir_ / shards[mine[k]].file); });
+  uint64_t bytes = 0;
+  for (size_t k = 0; k < mine.size(); ++k) {
+    const auto& sh = shards[mine[k]];
+    WISESR_CHECK(sh.sha256.empty() || actual[k] == sh.sha256, "shard '", (dir_ / sh.file).string(),
+                 "' does not match index.json (SHA-256 ", actual[k].substr(0, 12), "..., expected ",
+                 sh.sha256.substr(0, 12), "...): changed or corrupted since prep; run 'wisesr verify ",
+                 dir_.string(), "'");
+    bytes += sh.bytes;
+  }
+  return bytes;
 }
 
 std::string ShardSet::describe(uint64_t global_index) const {

@@ -26,10 +26,18 @@ class ShardSet {
   void read(uint64_t global_index, std::vector<uint8_t>& out) const;
   /// Shard file and local index of a record, for error messages.
   std::string describe(uint64_t global_index) const;
+  size_t num_shards() const { return shards_.size(); }
+
+  /// Compare the SHA-256 of the shards with index (i mod world == rank) against index.json, hashing
+  /// with `threads` threads; throws naming the first changed shard. (Sizes and record counts of every
+  /// shard are already checked at construction.) Returns the bytes hashed.
+  uint64_t verify_checksums(int rank, int world, size_t threads) const;
 
  private:
   std::pair<size_t, uint64_t> locate(uint64_t global_index) const;
 
+  std::filesystem::path dir_;
+  std::string split_;
   Manifest manifest_;
   std::vector<std::unique_ptr<ShardReader>> shards_;
   std::vector<uint64_t> starts_;  // global index of each shard's first record

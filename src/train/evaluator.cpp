@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "data/device_feed.h"
 #include "data/loader.h"
 #include "data/sampler.h"
 #include "train/checkpoint.h"
@@ -18,21 +19,28 @@ Tally evaluate(models::Classifier& model, const data::ShardSet& set, comm::Commu
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
+  data::AugmentOptions ao;
+  ao.recipe = "none";
+  ao.normalize = options.normalize;
   data::LoaderOptions lo;
   lo.batch_size = options.batch_size;
   lo.workers = options.workers;
+  lo.prefetch = options.prefetch;
   lo.drop_last = false;
-  lo.image_size = options.image_size;
   lo.max_bad_records = options.max_bad_records;
+  const int size = options.image_size > 0 ? options.image_size : set.manifest().image_size;
+  WISESR_CHECK(size > 0, "evaluation needs an image size (the dataset's images vary in size)");
+  lo.transform = std::make_shared<data::BatchTransform>(ao, /*train=*/false, size);
+  data::configure_for_device(lo, device);
   data::Loader loader(set, data::eval_indices(set.size(), comm.rank(), comm.size()), lo);
+  data::DeviceFeed feed(loader, device);
   DeviceTally local;  // no host synchronisation per batch
-  while (auto batch = loader.next()) {
-    auto logits = model->forward(batch->images.to(device));
-    auto labels = batch->labels.to(device);
+  while (auto batch = feed.next()) {
+    auto logits = model->forward(batch->images);
     auto loss = torch::nn::functional::cross_entropy(
-        logits.to(torch::kFloat), labels,
+        logits.to(torch::kFloat), batch->labels,
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    local.add(logits, labels, loss, batch->num_invalid > 0 ? batch->valid.to(device) : torch::Tensor());
+    local.add(logits, batch->labels, loss, batch->num_invalid > 0 ? batch->valid : torch::Tensor());
     if (options.on_batch) options.on_batch();
   }
   model->train(was_training);
@@ -55,6 +63,7 @@ void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info)
   EvalOptions eo;
   eo.batch_size = cfg.batch_size;
   eo.image_size = static_cast<int>(reader.meta().image_size);
+  eo.normalize = train_cfg.data.normalize;
   Tally t = evaluate(model, set, *comm, device, eo);
   LOG_RANK0("eval " << cfg.checkpoint << " on " << cfg.data << ":" << cfg.split << ": "
                     << static_cast<int64_t>(t.count) << " samples, top-1 " << t.top1_acc() << ", top-5 "

@@ -18,8 +18,10 @@ struct EvalOptions {
   int batch_size = 64;
   int image_size = 0;
   int workers = 0;
-  int64_t max_bad_records = 0;     // corrupt records skipped (not counted) before evaluation fails
-  std::function<void()> on_batch;  // called after every batch (the trainer's watchdog heartbeat)
+  int prefetch = 2;
+  std::string normalize = "caffe";  // as in training (config data.normalize)
+  int64_t max_bad_records = 0;      // corrupt records skipped (not counted) before evaluation fails
+  std::function<void()> on_batch;   // called after every batch (the trainer's watchdog heartbeat)
 };
 
 /// Collective: returns the tally reduced over all ranks (identical on every rank).

@@ -78,4 +78,20 @@ int configure_threads(int requested, const comm::ProcessGroupInfo& info) {
   return threads;
 }
 
+data::AugmentOptions augment_options(const config::DataConfig& d) {
+  data::AugmentOptions a;
+  a.recipe = d.augment;
+  a.normalize = d.normalize;
+  a.hflip = d.hflip;
+  a.vflip = d.vflip;
+  a.rotation = d.rotation;
+  a.width_shift = a.height_shift = d.shift;
+  a.zoom = d.zoom;
+  a.channel_shift = d.channel_shift;
+  a.brightness_min = d.brightness_min;
+  a.brightness_max = d.brightness_max;
+  a.crop_scale_min = d.crop_scale_min;
+  return a;
+}
+
 }  // namespace wisesr::train

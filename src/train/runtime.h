@@ -6,6 +6,8 @@
 #include <string>
 
 #include "comm/mpi_runtime.h"
+#include "config/config.h"
+#include "data/augment.h"
 
 namespace wisesr::train {
 
@@ -34,6 +36,9 @@ class AutocastScope {
 
 /// Convert 4-D parameters and buffers to channels_last in place (the caller passes NHWC inputs too).
 void to_channels_last(torch::nn::Module& module);
+
+/// The training augmentation described by the [data] options.
+data::AugmentOptions augment_options(const config::DataConfig& data);
 
 /// Peak bytes allocated on a CUDA device since start-up (0 on CPU).
 int64_t peak_memory_bytes(const torch::Device& device);

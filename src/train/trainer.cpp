@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <unistd.h>
+#include <iomanip>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "core/log.h"
 #include "core/stop_signal.h"
 #include "core/watchdog.h"
+#include "data/device_feed.h"
 #include "data/loader.h"
 #include "data/sampler.h"
 #include "data/shard_set.h"
@@ -198,6 +200,14 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     val_set = std::make_unique<data::ShardSet>(cfg.data.dir, cfg.data.val_split);
     if (val_set->size() == 0) val_set.reset();
   }
+  if (cfg.data.verify == "full") {  // a changed or corrupted shard is reported before training starts
+    const auto t0 = Clock::now();
+    uint64_t bytes = train_set.verify_checksums(info.rank, info.world_size, static_cast<size_t>(threads));
+    if (val_set) bytes += val_set->verify_checksums(info.rank, info.world_size, static_cast<size_t>(threads));
+    LOG_RANK0("shards match index.json (SHA-256; rank 0 hashed "
+              << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / (1 << 30) << " GiB in "
+              << seconds_since(t0) << " s)");
+  }
   const int64_t classes = static_cast<int64_t>(train_set.num_classes());
   const int image_size = cfg.data.image_size > 0 ? cfg.data.image_size : train_set.manifest().image_size;
   WISESR_CHECK(image_size > 0, "dataset '", cfg.data.dir,
@@ -335,6 +345,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   const auto t_loop = Clock::now();
   const int64_t step_at_loop = step;
   auto bad_records = std::make_shared<std::atomic<int64_t>>(0);  // corrupt records skipped, all epochs
+  const auto train_transform =
+      std::make_shared<data::BatchTransform>(augment_options(cfg.data), /*train=*/true, image_size);
 
   auto save = [&](const Position& p, const char* why) {
     comm::broadcast_buffers(*model, *comm);  // BN statistics: rank 0's, as after an epoch, on every rank
@@ -371,10 +383,10 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     data::LoaderOptions lo;
     lo.batch_size = cfg.train.batch_size;
     lo.workers = workers;
+    lo.prefetch = cfg.data.prefetch;
     lo.drop_last = true;
-    lo.image_size = image_size;
-    lo.hflip = cfg.data.hflip;
-    lo.vflip = cfg.data.vflip;
+    lo.transform = train_transform;
+    data::configure_for_device(lo, device);
     lo.random_crop = true;
     lo.seed = cfg.train.seed;
     lo.epoch = static_cast<uint64_t>(epoch);
@@ -384,6 +396,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
                         data::train_indices(n_train, cfg.train.seed, static_cast<uint64_t>(epoch), info.rank,
                                             info.world_size, per_rank_step, start),
                         lo);
+    data::DeviceFeed feed(loader, device);
     model->train();
     DeviceTally window_sums;
     Tally epoch_tally;
@@ -399,10 +412,10 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       optimizer.zero_grad();
       for (uint64_t m = 0; m < accum; ++m) {
         const auto t0 = Clock::now();
-        auto batch = loader.next();
+        auto batch = feed.next();
         WISESR_CHECK(batch.has_value(), "loader ended early at step ", s, " of epoch ", epoch + 1);
         data_wait += seconds_since(t0);
-        auto x = batch->images.to(device), y = batch->labels.to(device);
+        auto x = batch->images, y = batch->labels;
         if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
         // Dropout and any other randomness: a function of (seed, step, micro-batch, rank), so a resumed
         // run draws exactly what the uninterrupted one would have.
@@ -419,7 +432,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
             F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(cfg.optim.label_smoothing));
         // Skipped corrupt records (zeros, valid = false) carry no loss and are not counted.
         torch::Tensor valid;
-        if (batch->num_invalid > 0) valid = batch->valid.to(device);
+        if (batch->num_invalid > 0) valid = batch->valid;
         auto loss =
             valid.defined() ? (per_sample * valid).sum() / valid.sum().clamp_min(1) : per_sample.mean();
         scaler.scale(loss / static_cast<double>(accum)).backward();
@@ -529,6 +542,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       eo.batch_size = cfg.train.batch_size;
       eo.image_size = image_size;
       eo.workers = workers;
+      eo.prefetch = cfg.data.prefetch;
+      eo.normalize = cfg.data.normalize;
       eo.max_bad_records = cfg.data.max_bad_records;
       eo.on_batch = [&watchdog] { watchdog.beat("evaluation"); };
       result.val = evaluate(model, *val_set, *comm, device, eo);

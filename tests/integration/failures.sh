@@ -75,9 +75,19 @@ cp -r shards shards-bad
 shard=$(ls shards-bad/train-*.h5 | head -1)
 size=$(stat -c %s "$shard")
 printf '\xA5\x5A\xA5\x5A' | dd of="$shard" bs=1 seek=$((size / 2)) conv=notrunc status=none
+# By default the shard checksums are compared before training: the changed shard is named, no step runs.
+if "$mpiexec" -np 2 --oversubscribe "$bin" train --data.dir shards-bad --train.out_dir runs --train.run_name \
+  changed --train.batch_size 2 --train.threads 1 --data.workers 1 --train.device cpu --train.progress lines \
+  > changed.log 2>&1; then
+  cat changed.log; fail "a changed shard was not reported before training"
+fi
+grep -q "$(basename "$shard")' does not match index.json" changed.log || { cat changed.log; fail "changed shard not named"; }
+! grep -q '"step"' runs/changed/metrics.jsonl 2>/dev/null || fail "training started on a changed shard"
+echo "changed shard: reported before training"
+# With --data.verify size the damage is only found when the record is read: skipped with a warning.
 "$mpiexec" -np 2 --oversubscribe "$bin" train --data.dir shards-bad --train.out_dir runs --train.run_name bad \
   --train.batch_size 2 --train.threads 1 --data.workers 1 --train.device cpu --train.progress lines \
-  --data.max_bad_records 5 > bad.log 2>&1 || { cat bad.log; fail "a corrupt record crashed the run"; }
+  --data.verify size --data.max_bad_records 5 > bad.log 2>&1 || { cat bad.log; fail "a corrupt record crashed the run"; }
 grep -q "skipping corrupt record" bad.log || { cat bad.log; fail "no warning for the corrupt record"; }
 grep -q '"status": "completed"' runs/bad/summary.json || fail "run with a corrupt record did not complete"
 echo "corrupt record: skipped with a warning"

@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fstream>
+#include <thread>
+
 #include "core/error.h"
 #include "data/jpeg_decoder.h"
 #include "data/loader.h"
-#include "data/preprocess.h"
 #include "test_data.h"
 
 namespace wisesr::data {
@@ -25,25 +27,6 @@ TEST(Jpeg, DecodesWithinJpegLossOfTheSource) {
   EXPECT_LT(err / out.size(), 4.0) << "mean absolute error at q100";
   std::vector<uint8_t> garbage = {0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3};
   EXPECT_THROW(dec.peek(garbage.data(), garbage.size()), Error);
-}
-
-TEST(Preprocess, CaffeModeIsBgrMinusImageNetMeans) {
-  auto img = torch::zeros({1, 1, 1, 3}, torch::kUInt8);
-  img[0][0][0][0] = 10;   // R
-  img[0][0][0][1] = 20;   // G
-  img[0][0][0][2] = 200;  // B
-  auto x = caffe_preprocess(img);
-  ASSERT_EQ(x.sizes(), torch::IntArrayRef({1, 3, 1, 1}));
-  EXPECT_NEAR(x[0][0][0][0].item<float>(), 200 - 103.939, 1e-4);  // B first
-  EXPECT_NEAR(x[0][1][0][0].item<float>(), 20 - 116.779, 1e-4);
-  EXPECT_NEAR(x[0][2][0][0].item<float>(), 10 - 123.68, 1e-4);
-}
-
-TEST(Preprocess, FlipDecisionsAreBalancedAndIndependentOfOrder) {
-  int flips = 0;
-  for (uint64_t i = 0; i < 10000; ++i) flips += flip_decision(1, 0, i, 0);
-  EXPECT_NEAR(flips / 10000.0, 0.5, 0.03);
-  EXPECT_EQ(flip_decision(1, 3, 77, 0), flip_decision(1, 3, 77, 0));
 }
 
 TEST(Loader, BatchesCoverTheIndicesWithCorrectLabels) {
@@ -83,7 +66,8 @@ TEST(Loader, SameBatchesForAnyWorkerCount) {
     LoaderOptions o;
     o.batch_size = 4;
     o.workers = workers;
-    o.hflip = o.vflip = true;
+    o.transform =
+        std::make_shared<BatchTransform>(AugmentOptions{}, /*train=*/true, 32);  // the paper's Keras recipe
     o.seed = 9;
     Loader loader(set, idx, o);
     std::vector<torch::Tensor> out;
@@ -150,6 +134,50 @@ TEST(Loader, StopsCleanlyWhenDestroyedEarly) {
     Loader loader(set, idx, o);
     loader.next();  // leave the rest unread: the destructor must not hang
   }
+}
+
+TEST(ShardSet, ChangedShardIsReportedByTheRankThatHashesIt) {
+  testing::TempDir dir;
+  testing::write_tiny_dataset(dir.path(), {});  // 12 training records in shards of 5: 3 shards
+  ShardSet set(dir.path(), "train");
+  ASSERT_EQ(set.num_shards(), 3u);
+  EXPECT_GT(set.verify_checksums(0, 1, 2), 0u);
+  const auto shard1 = dir.path() / Manifest::load(dir.path()).split("train").shards[1].file;
+  {
+    std::fstream f(shard1, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-3, std::ios::end);  // same size, other content
+    f.put('\x5A');
+  }
+  EXPECT_NO_THROW(set.verify_checksums(0, 2, 1));  // rank 0 of 2 hashes shards 0 and 2
+  try {
+    set.verify_checksums(1, 2, 1);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(shard1.filename().string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("does not match index.json"), std::string::npos) << e.what();
+  }
+  std::filesystem::resize_file(shard1, std::filesystem::file_size(shard1) - 10);  // truncated
+  try {
+    ShardSet again(dir.path(), "train");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("changed or truncated"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ShardReader, ReadsContiguousShardsDirectlyFromAnyThread) {
+  testing::TempDir dir;
+  testing::write_tiny_dataset(dir.path(), {});
+  ShardSet set(dir.path(), "train");
+  ShardReader reader(dir.path() / Manifest::load(dir.path()).split("train").shards[0].file);
+  EXPECT_TRUE(reader.direct());
+  std::vector<std::vector<uint8_t>> serial(reader.size()), parallel(reader.size());
+  for (uint64_t i = 0; i < reader.size(); ++i) reader.read(i, serial[i]);
+  std::vector<std::thread> threads;
+  for (uint64_t i = 0; i < reader.size(); ++i) threads.emplace_back([&, i] { reader.read(i, parallel[i]); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(serial, parallel);
+  EXPECT_FALSE(reader.source_path(0).empty());  // HDF5 reopened on demand
 }
 
 }  // namespace

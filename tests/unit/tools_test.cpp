@@ -1,6 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "test_data.h"
 #include "tools/comm_bench.h"
+#include "tools/data_bench.h"
 #include "tools/stats.h"
 #include "tools/train_bench.h"
 
@@ -53,6 +59,38 @@ TEST(TrainBench, SummaryIsOneLine) {
   for (const char* part :
        {"1234.5 img/s", "bf16 channels_last", "backward+sync 120.00", "peak memory 3.00 GiB"})
     EXPECT_NE(line.find(part), std::string::npos) << part << " in: " << line;
+}
+
+TEST(DataBench, TimesDecodeAndTheRecipeOnTheSameRecords) {
+  testing::TempDir dir;
+  testing::TinyDatasetSpec spec;
+  spec.size = 32;
+  testing::write_tiny_dataset(dir.path(), spec);  // 12 training records: batches repeat them
+  config::BenchDataConfig cfg;
+  cfg.data = dir.path().string();
+  cfg.batch = 5;
+  cfg.batches = 3;
+  cfg.warmup = 1;
+  cfg.threads = 2;
+  cfg.image_size = 24;
+  cfg.json = (dir.path() / "data.json").string();
+  DataBenchResult r = run_data_bench(cfg);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.rows[0].mode, "decode");
+  EXPECT_EQ(r.rows[1].mode, "keras");
+  for (const auto& row : r.rows) {
+    EXPECT_EQ(row.images, 15);
+    EXPECT_GT(row.img_per_s, 0);
+    EXPECT_DOUBLE_EQ(row.img_per_s_per_core, row.img_per_s / 2);
+  }
+  EXPECT_EQ(r.out_size, 24);
+  EXPECT_EQ(r.stored_size, 32);
+  auto j = nlohmann::json::parse(std::ifstream(cfg.json));
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["rows"].size(), 2u);
+  EXPECT_NE(format_data_bench(r).find("img/s/core"), std::string::npos);
+  cfg.data = (dir.path() / "missing").string();
+  EXPECT_THROW(run_data_bench(cfg), Error);
 }
 
 }  // namespace

@@ -1,0 +1,91 @@
+#pragma once
+// Training-time augmentation and input normalisation, as one batched transform that runs on the
+// device holding the batch (the GPU in training, the CPU in CI and CPU runs) with the same torch ops.
+//
+// Every geometric step (flips, the paper's Keras affine, random-resized-crop, resizing to the model's
+// input size) is folded into one 2x3 matrix per sample that maps an output pixel centre to an input
+// pixel position; one bilinear grid_sample then produces the batch. The per-sample parameters are a
+// pure function of (seed, epoch, record index), never of thread, batch position or rank, so a record
+// looks the same however the run is laid out, and a resumed run draws what the uninterrupted one did.
+//
+// Recipes (--data.augment):
+//   none     : no randomness (also the evaluation path: resize only, antialiased).
+//   flip     : random horizontal/vertical flips.
+//   keras    : the paper's ImageDataGenerator(rotation_range=360, width/height_shift_range=0.1,
+//              zoom_range=0.2, channel_shift_range=50, brightness_range=[0, 1.2], horizontal_flip,
+//              vertical_flip, fill_mode='nearest'); docs/data-pipeline.md says where we match Keras
+//              exactly and where we differ.
+//   imagenet : random-resized-crop (scale 0.08-1, ratio 3/4-4/3) + horizontal flip.
+// Normalisation (--data.normalize): caffe (RGB->BGR, minus the ImageNet BGR means; Keras
+// preprocess_input mode 'caffe', the paper's) or imagenet ((x/255 - mean) / std, RGB; torchvision's).
+
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace wisesr::data {
+
+struct AugmentOptions {
+  std::string recipe = "keras";     // none | flip | keras | imagenet
+  std::string normalize = "caffe";  // caffe | imagenet
+  bool hflip = true;                // flip, keras, imagenet (horizontal only)
+  bool vflip = true;                // flip, keras
+  double rotation = 360;            // keras: degrees, uniform in [-r, r]
+  double width_shift = 0.1;         // keras: fraction of the width, uniform in [-s, s]
+  double height_shift = 0.1;        // keras: fraction of the height
+  double zoom = 0.2;                // keras: x and y zoom independently uniform in [1 - z, 1 + z]
+  double channel_shift = 50;        // keras: one offset for all channels, uniform in [-c, c]
+  double brightness_min = 0.0;      // keras: brightness factor uniform in [min, max];
+  double brightness_max = 1.2;      //        min = max = 1 turns it off
+  double crop_scale_min = 0.08;     // imagenet: area fraction of the random-resized crop
+  double crop_ratio_max = 4.0 / 3;  // imagenet: aspect ratio in [1/r, r] (log-uniform)
+
+  /// Throws naming the bad option (as --data.<name>).
+  void validate() const;
+};
+
+/// One sample's transform: a 2x3 affine from output to input pixel coordinates (pixel centres at
+/// integers), then a channel shift and a brightness factor (negative = off).
+struct SampleTransform {
+  std::array<double, 6> affine{1, 0, 0, 0, 1, 0};
+  double channel_shift = 0;
+  double brightness = -1;
+};
+inline constexpr int64_t kTransformParams = 8;  // the fields above, flattened (a row of params())
+
+class BatchTransform {
+ public:
+  /// train = false is the evaluation path: no randomness, only resizing and normalisation.
+  BatchTransform(AugmentOptions options, bool train, int out_size);
+
+  const AugmentOptions& options() const { return opt_; }
+  int out_size() const { return out_size_; }
+  bool train() const { return train_; }
+
+  /// The transform of `record` (an in_h x in_w image) in `epoch`.
+  SampleTransform sample(uint64_t seed, uint64_t epoch, uint64_t record, int in_h, int in_w) const;
+  /// Fill row i of params (N, kTransformParams, float32, CPU) with a sample's transform.
+  static void store(const SampleTransform& t, torch::Tensor& params, int64_t i);
+
+  /// (N,H,W,3) uint8 RGB + (N, kTransformParams) -> (N,3,S,S) float32, normalised, on pixels' device.
+  torch::Tensor apply(const torch::Tensor& pixels, const torch::Tensor& params) const;
+
+ private:
+  AugmentOptions opt_;
+  bool train_;
+  int out_size_;
+};
+
+/// Seeded position of the square crop taken from short-side records (axis 0 = y, 1 = x), derived
+/// from (seed, epoch, record) like every other random choice.
+uint64_t crop_offset(uint64_t seed, uint64_t epoch, uint64_t record, int axis);
+
+/// Keras "caffe" mode means, in BGR order (applied after RGB -> BGR).
+inline constexpr double kCaffeMeanBgr[3] = {103.939, 116.779, 123.68};
+/// torchvision's ImageNet statistics (RGB, on the 0-1 scale).
+inline constexpr double kImagenetMeanRgb[3] = {0.485, 0.456, 0.406};
+inline constexpr double kImagenetStdRgb[3] = {0.229, 0.224, 0.225};
+
+}  // namespace wisesr::data

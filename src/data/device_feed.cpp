@@ -1,0 +1,84 @@
+#include "data/device_feed.h"
+
+#include "core/error.h"
+
+#if __has_include(<ATen/cuda/CUDAEvent.h>)
+#include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#define WISESR_FEED_CUDA 1
+#else
+#define WISESR_FEED_CUDA 0
+#endif
+
+namespace wisesr::data {
+
+struct DeviceFeed::Staged {
+  Batch batch;  // device tensors (pixels/params still untransformed on CUDA)
+#if WISESR_FEED_CUDA
+  std::optional<at::cuda::CUDAEvent> copied;
+#endif
+};
+
+void configure_for_device(LoaderOptions& options, const torch::Device& device) {
+  const bool cuda = device.is_cuda();
+  options.transform_in_loader = !cuda;
+  options.pin_memory = cuda;
+}
+
+DeviceFeed::DeviceFeed(Loader& loader, torch::Device device) : loader_(loader), device_(device) {
+  WISESR_CHECK(!device_.is_cuda() || WISESR_FEED_CUDA, "this build has no CUDA support for the input feed");
+}
+
+DeviceFeed::~DeviceFeed() = default;
+
+std::unique_ptr<DeviceFeed::Staged> DeviceFeed::stage(std::optional<Batch> host) {
+  if (!host) return nullptr;
+  auto staged = std::make_unique<Staged>();
+  Batch& b = host.value();
+#if WISESR_FEED_CUDA
+  if (device_.is_cuda() && !b.images.defined()) {
+    // Copy on a side stream so the copy overlaps the model's work on the current batch. The tensors
+    // are allocated on the side stream; next() marks them as used by the consumer's stream.
+    auto side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device_.index());
+    c10::cuda::CUDAStreamGuard guard(side);
+    staged->batch.pixels = b.pixels.to(device_, /*non_blocking=*/true);
+    staged->batch.params = b.params.to(device_, /*non_blocking=*/true);
+    staged->batch.labels = b.labels.to(device_, /*non_blocking=*/true);
+    staged->batch.valid = b.valid.to(device_, /*non_blocking=*/true);
+    staged->batch.num_invalid = b.num_invalid;
+    staged->copied.emplace();
+    staged->copied->record(side);
+    return staged;
+  }
+#endif
+  staged->batch.images = b.images.to(device_);
+  staged->batch.labels = b.labels.to(device_);
+  staged->batch.valid = b.valid.to(device_);
+  staged->batch.num_invalid = b.num_invalid;
+  return staged;
+}
+
+std::optional<Batch> DeviceFeed::next() {
+  if (!started_) {
+    ahead_ = stage(loader_.next());
+    started_ = true;
+  }
+  std::unique_ptr<Staged> current = std::move(ahead_);
+  if (!current) return std::nullopt;
+  ahead_ = stage(loader_.next());  // in flight while the caller computes on `current`
+  Batch out = std::move(current->batch);
+#if WISESR_FEED_CUDA
+  if (current->copied) {
+    auto stream = c10::cuda::getCurrentCUDAStream(device_.index());
+    current->copied->block(stream);
+    for (auto* t : {&out.pixels, &out.params, &out.labels, &out.valid}) t->record_stream(stream);
+    out.images = loader_.transform().apply(out.pixels, out.params);
+    out.pixels = torch::Tensor();
+    out.params = torch::Tensor();
+  }
+#endif
+  return out;
+}
+
+}  // namespace wisesr::data

@@ -1,0 +1,124 @@
+#include "tools/data_bench.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "data/device_feed.h"
+#include "data/loader.h"
+#include "data/sampler.h"
+#include "data/shard_set.h"
+
+namespace wisesr::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig& cfg,
+                       const std::string& recipe, int threads, int out_size, const torch::Device& device) {
+  const uint64_t total = static_cast<uint64_t>(cfg.warmup + cfg.batches) * static_cast<uint64_t>(cfg.batch);
+  const auto order = data::epoch_permutation(set.size(), cfg.seed, 0);
+  std::vector<uint64_t> idx(total);
+  for (uint64_t i = 0; i < total; ++i) idx[i] = order[i % order.size()];
+  data::AugmentOptions ao;
+  ao.recipe = recipe;
+  ao.normalize = cfg.normalize;
+  data::LoaderOptions lo;
+  lo.batch_size = cfg.batch;
+  lo.workers = threads - 1;  // the prefetch thread decodes too
+  lo.prefetch = cfg.prefetch;
+  lo.random_crop = true;
+  lo.seed = cfg.seed;
+  lo.transform = std::make_shared<data::BatchTransform>(ao, recipe != "none", out_size);
+  data::configure_for_device(lo, device);
+  data::Loader loader(set, idx, lo);
+  data::DeviceFeed feed(loader, device);
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());
+  };
+  double checksum = 0;  // keeps the work observable
+  for (int b = 0; b < cfg.warmup; ++b) checksum += feed.next()->images.numel();
+  sync();
+  const auto t0 = Clock::now();
+  int64_t images = 0;
+  for (int b = 0; b < cfg.batches; ++b) {
+    auto batch = feed.next();
+    WISESR_CHECK(batch.has_value(), "loader ended early");
+    images += batch->images.size(0);
+    checksum += batch->images.numel();
+  }
+  sync();
+  DataBenchRow row;
+  row.mode = recipe == "none" ? "decode" : recipe;
+  row.images = images;
+  row.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  row.img_per_s = row.seconds > 0 ? static_cast<double>(images) / row.seconds : 0;
+  row.img_per_s_per_core = row.img_per_s / threads;
+  WISESR_CHECK(checksum > 0, "no images were produced");
+  return row;
+}
+
+}  // namespace
+
+DataBenchResult run_data_bench(const config::BenchDataConfig& cfg) {
+  cfg.validate();
+  const int threads =
+      cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);  // the CPU transform's intra-op threads
+  WISESR_CHECK(cfg.device == "cpu" || torch::cuda::is_available(), "--device cuda: no CUDA GPU is available");
+  const torch::Device device =
+      cfg.device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  data::ShardSet set(cfg.data, cfg.split);
+  WISESR_CHECK(set.size() > 0, "split '", cfg.split, "' of '", cfg.data, "' is empty");
+  DataBenchResult r;
+  r.device = device.str();
+  r.storage = set.manifest().storage;
+  r.stored_size = set.manifest().image_size;
+  r.out_size = cfg.image_size > 0 ? cfg.image_size : set.manifest().image_size;
+  WISESR_CHECK(r.out_size > 0, "the dataset's images vary in size: set --image-size");
+  r.threads = threads;
+  r.rows.push_back(time_mode(set, cfg, "none", threads, r.out_size, device));
+  if (cfg.augment != "none") r.rows.push_back(time_mode(set, cfg, cfg.augment, threads, r.out_size, device));
+  std::cout << format_data_bench(r) << std::flush;
+  if (!cfg.json.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& row : r.rows) {
+      rows.push_back({{"mode", row.mode},
+                      {"images", row.images},
+                      {"seconds", row.seconds},
+                      {"img_per_s", row.img_per_s},
+                      {"img_per_s_per_core", row.img_per_s_per_core}});
+    }
+    nlohmann::json j = {{"device", r.device},     {"storage", r.storage}, {"stored_size", r.stored_size},
+                        {"out_size", r.out_size}, {"threads", r.threads}, {"batch", cfg.batch},
+                        {"augment", cfg.augment}, {"rows", rows}};
+    fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
+  }
+  return r;
+}
+
+std::string format_data_bench(const DataBenchResult& r) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(1);
+  os << "bench data: " << r.storage << " " << r.stored_size << "px -> " << r.out_size << "px on " << r.device
+     << ", " << r.threads << " decode thread(s)\n";
+  for (const auto& row : r.rows) {
+    os << "  " << std::left << std::setw(10) << row.mode << std::right << std::setw(10) << row.img_per_s
+       << " img/s " << std::setw(9) << row.img_per_s_per_core << " img/s/core  (" << row.images
+       << " images in " << std::setprecision(2) << row.seconds << " s)" << std::setprecision(1) << "\n";
+  }
+  if (r.rows.size() == 2 && r.rows[0].img_per_s > 0) {
+    os << "  " << r.rows[1].mode << " / decode = " << std::setprecision(2)
+       << r.rows[1].img_per_s / r.rows[0].img_per_s << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace wisesr::tools

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Input-pipeline throughput: `wisesr bench data` on real 512x512 q90 JPEG shards (prepared here from
+# photo-like 1024x768 q90 JPEGs), with 1 decode thread and with every core, on the CPU (and with
+# --device cuda as well when a GPU is present: pinned batches, async copy, augmentation on the GPU).
+# Usage: tests/bench/data_bench.sh [N_IMAGES] [SIZE] [DATA_DIR]   (from the repo root, after a build)
+# With DATA_DIR holding prepared shards already, they are reused (and N_IMAGES ignored).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$root/launch/common.sh"
+py="$(wisesr_venv_dir)/bin/python"
+bin="$WISESR_BUILD_DIR/bin/wisesr"
+n=${1:-1000}
+size=${2:-512}
+data=${3:-}
+work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-databench-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+if [[ -z "$data" || ! -f "$data/index.json" ]]; then
+  data=${data:-$work/shards}
+  "$py" "$root/tests/bench/make_jpegs.py" "$n" "$work/in"
+  "$bin" prep --input "$work/in" --out "$data" --size "$size" --quality 90 --val-fraction 0 >/dev/null
+fi
+cores=$(nproc)
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $cores cores; shards: $data"
+for threads in 1 "$cores"; do
+  "$bin" bench data --data "$data" --batch 64 --batches 10 --warmup 2 --threads "$threads" --augment keras
+done
+if "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  "$bin" bench data --data "$data" --batch 64 --batches 20 --warmup 3 --threads "$cores" --augment keras --device cuda
+fi
