@@ -72,6 +72,17 @@ class BatchTransform {
   /// (N,H,W,3) uint8 RGB + (N, kTransformParams) -> (N,3,S,S) float32, normalised, on pixels' device.
   torch::Tensor apply(const torch::Tensor& pixels, const torch::Tensor& params) const;
 
+  /// The CPU implementation of apply() for one sample, fused into two passes over the image and run by
+  /// the loader's decode threads right after decoding (cache-warm): `rgb` is an in_h x in_w RGB image
+  /// with `row_bytes` between rows, `t` its transform, `out` receives (3,S,S) float32. Same math as
+  /// apply() in float32; results agree to rounding (tests/unit/augment_test.cpp states the bound).
+  /// Resizing without augmentation (evaluation at another size) is antialiased and only in apply():
+  /// see fused_cpu().
+  void apply_cpu(const uint8_t* rgb, int in_h, int in_w, size_t row_bytes, const SampleTransform& t,
+                 float* out) const;
+  /// Whether apply_cpu() handles in_h x in_w inputs.
+  bool fused_cpu(int in_h, int in_w) const;
+
  private:
   AugmentOptions opt_;
   bool train_;

@@ -85,28 +85,51 @@ void Loader::produce() {
   cv_.notify_all();
 }
 
+torch::Tensor Loader::buffer(at::IntArrayRef sizes, const torch::TensorOptions& options) {
+  // Pinned memory comes from torch's caching host allocator, which already reuses blocks.
+  if (options.pinned_memory()) return torch::empty(sizes, options);
+  for (auto& t : buffers_) {
+    // use_count 1 on tensor and storage: only this pool refers to it (no batch, view or copy is alive).
+    if (t.use_count() == 1 && t.storage().use_count() == 1 && t.sizes() == sizes &&
+        t.scalar_type() == options.dtype().toScalarType()) {
+      return t;
+    }
+  }
+  torch::Tensor t = torch::empty(sizes, options);
+  if (buffers_.size() < static_cast<size_t>(opt_.prefetch) * 2 + 4) buffers_.push_back(t);
+  return t;
+}
+
 Batch Loader::make_batch(size_t b) {
   const size_t bs = static_cast<size_t>(opt_.batch_size);
   const size_t first = b * bs, count = std::min(bs, indices_.size() - first);
   const int64_t h = crop_h_, w = crop_w_, n = static_cast<int64_t>(count);
   const bool crop = set_.manifest().size_policy == "short-side";
   const bool raw = set_.manifest().storage == "raw";
-  auto u8 = torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(opt_.pin_memory);
-  torch::Tensor pixels = torch::empty({n, h, w, 3}, u8);
+  // CPU runs: each worker transforms its sample right after decoding it (BatchTransform::apply_cpu)
+  // into the float batch. Otherwise the uint8 pixels are kept for apply() on the consumer's device.
+  const int out = transform_->out_size();
+  const bool fused = opt_.transform_in_loader && !opt_.pin_memory &&
+                     transform_->fused_cpu(static_cast<int>(h), static_cast<int>(w));
+  torch::Tensor pixels, images;
+  const size_t image_bytes = static_cast<size_t>(h * w * 3);
+  const size_t out_floats = static_cast<size_t>(3) * out * out;
+  if (fused) {
+    images = buffer({n, 3, out, out}, torch::TensorOptions().dtype(torch::kFloat));
+  } else {
+    pixels = buffer({n, h, w, 3}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(opt_.pin_memory));
+  }
   torch::Tensor params = torch::empty({n, kTransformParams}, torch::kFloat);
   std::vector<int64_t> labels(count);
   std::vector<std::string> bad(count);  // why sample i is skipped ("" = fine); each i has one writer
-  uint8_t* base = pixels.data_ptr<uint8_t>();
-  const size_t image_bytes = static_cast<size_t>(h * w * 3);
   pool_->parallel_for(count, [&](size_t i) {
     thread_local JpegDecoder decoder;  // one reusable decompressor per decoding thread
     thread_local std::vector<uint8_t> bytes, scratch;
     const uint64_t rec = indices_[first + i];
-    uint8_t* slot = base + i * image_bytes;
+    uint8_t* slot = fused ? nullptr : pixels.data_ptr<uint8_t>() + i * image_bytes;
     labels[i] = set_.label(rec);
-    BatchTransform::store(
-        transform_->sample(opt_.seed, opt_.epoch, rec, static_cast<int>(h), static_cast<int>(w)), params,
-        static_cast<int64_t>(i));
+    const SampleTransform t = transform_->sample(opt_.seed, opt_.epoch, rec, static_cast<int>(h), static_cast<int>(w));
+    BatchTransform::store(t, params, static_cast<int64_t>(i));
     try {
       set_.read(rec, bytes);  // CRC-checked
       const RecordShape s = set_.shape(rec);
@@ -114,11 +137,11 @@ Batch Loader::make_batch(size_t b) {
       WISESR_CHECK(crop ? (s.height >= h && s.width >= w) : (s.height == h && s.width == w), "record is ",
                    s.width, "x", s.height, ", batch needs ", w, "x", h);
       const bool whole = s.height == h && s.width == w;
-      const uint8_t* src = bytes.data();
+      const uint8_t* src = bytes.data();  // the decoded record, s.width x s.height
       if (raw) {
         WISESR_CHECK(bytes.size() == static_cast<size_t>(s.height) * s.width * 3, "raw record holds ",
                      bytes.size(), " bytes, not ", s.width, "x", s.height, "x3");
-      } else if (whole) {
+      } else if (whole && !fused) {
         decoder.decode_rgb(bytes.data(), bytes.size(), slot, s);
         return;
       } else {
@@ -131,12 +154,22 @@ Batch Loader::make_batch(size_t b) {
         y0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 0) % (s.height - h + 1));
         x0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 1) % (s.width - w + 1));
       }
+      const uint8_t* corner = src + (y0 * s.width + x0) * 3;
+      if (fused) {
+        transform_->apply_cpu(corner, static_cast<int>(h), static_cast<int>(w), static_cast<size_t>(s.width) * 3, t,
+                              images.data_ptr<float>() + i * out_floats);
+        return;
+      }
       for (int64_t y = 0; y < h; ++y) {
-        std::memcpy(slot + y * w * 3, src + ((y0 + y) * s.width + x0) * 3, static_cast<size_t>(w) * 3);
+        std::memcpy(slot + y * w * 3, corner + y * s.width * 3, static_cast<size_t>(w) * 3);
       }
     } catch (const Error& e) {
       bad[i] = e.message();
-      std::memset(slot, 0, image_bytes);
+      if (fused) {
+        std::memset(images.data_ptr<float>() + i * out_floats, 0, out_floats * sizeof(float));
+      } else {
+        std::memset(slot, 0, image_bytes);
+      }
     }
   });
   torch::Tensor valid = torch::ones({n}, torch::kBool);
@@ -156,7 +189,9 @@ Batch Loader::make_batch(size_t b) {
   batch.labels = torch::tensor(labels, torch::kInt64);
   batch.valid = valid;
   batch.num_invalid = invalid;
-  if (opt_.transform_in_loader) {
+  if (fused) {
+    batch.images = images;
+  } else if (opt_.transform_in_loader) {
     batch.images = transform_->apply(pixels, params);
   } else {
     batch.pixels = pixels;

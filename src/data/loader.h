@@ -72,6 +72,9 @@ class Loader {
  private:
   void produce();
   Batch make_batch(size_t b);
+  /// A batch buffer: a pooled one that nobody references any more, or a new one. Large CPU buffers
+  /// come from mmap and would otherwise be page-faulted in again for every batch.
+  torch::Tensor buffer(at::IntArrayRef sizes, const torch::TensorOptions& options);
 
   const ShardSet& set_;
   std::vector<uint64_t> indices_;
@@ -88,6 +91,7 @@ class Loader {
   bool stop_ = false;
   bool done_ = false;
   std::unique_ptr<ThreadPool> pool_;  // decode workers; the prefetch thread joins in too
+  std::vector<torch::Tensor> buffers_;  // producer thread only
   std::thread thread_;
 };
 

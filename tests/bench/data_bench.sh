@@ -21,6 +21,27 @@ if [[ -z "$data" || ! -f "$data/index.json" ]]; then
 fi
 cores=$(nproc)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $cores cores; shards: $data"
+# Context: libjpeg-turbo through PIL on the same records, decode only, one thread (what no pipeline beats).
+"$py" - "$data" <<'PY'
+import io, json, sys, time
+import h5py
+from PIL import Image
+d = sys.argv[1]
+files = [s["file"] for s in json.load(open(f"{d}/index.json"))["splits"]["train"]["shards"]]
+recs = []
+for name in files:
+    with h5py.File(f"{d}/{name}", "r") as f:
+        off, data = f["offsets"][:], f["images"]
+        recs += [bytes(data[off[i]:off[i + 1]]) for i in range(len(off) - 1)]
+    if len(recs) >= 640:
+        break
+recs = recs[:640]
+t = time.perf_counter()
+for r in recs:
+    Image.open(io.BytesIO(r)).convert("RGB").load()
+dt = time.perf_counter() - t
+print(f"PIL decode only (1 thread): {len(recs) / dt:.1f} img/s")
+PY
 for threads in 1 "$cores"; do
   "$bin" bench data --data "$data" --batch 64 --batches 10 --warmup 2 --threads "$threads" --augment keras
 done

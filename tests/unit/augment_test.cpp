@@ -281,9 +281,47 @@ TEST(Augment, LoaderTransformEqualsDeferredTransform) {
       out.push_back(in_loader ? b->images : transform->apply(b->pixels, b->params));
     return torch::cat(out);
   };
-  auto a = run(0, true);
+  auto a = run(0, true);  // the decode threads' fused CPU transform
   EXPECT_TRUE(torch::equal(a, run(3, true)));
-  EXPECT_TRUE(torch::equal(a, run(2, false)));
+  auto deferred = run(2, false);  // the batched transform, as on the GPU
+  EXPECT_LT((a - deferred).abs().mean().item<double>(), 0.02);
+}
+
+// The decode threads' per-sample CPU transform and the batched one (the GPU's) compute the same thing.
+// Bound: float32 rounding of the sample positions (~1e-4 px) only; where the Keras brightness step
+// truncates to an integer, a value sitting on an integer boundary can land one step (x b) apart.
+TEST(Augment, FusedCpuTransformMatchesTheBatchedOne) {
+  const int64_t n = 6, h = 40, w = 40;
+  auto px = random_pixels(n, h, w, 21);
+  for (const char* name : {"none", "flip", "keras", "imagenet"}) {
+    for (const char* norm : {"caffe", "imagenet"}) {
+      for (int out : {40, 24}) {
+        AugmentOptions o = recipe(name);
+        o.normalize = norm;
+        for (bool train : {true, false}) {
+          BatchTransform t(o, train, out);
+          if (!t.fused_cpu(static_cast<int>(h), static_cast<int>(w))) {
+            EXPECT_TRUE(!train || std::string(name) == "none") << name;
+            continue;
+          }
+          std::vector<SampleTransform> ts;
+          for (uint64_t r = 0; r < static_cast<uint64_t>(n); ++r) ts.push_back(t.sample(5, 1, r, h, w));
+          auto batched = t.apply(px, params_of(ts));
+          auto fused = torch::empty({n, 3, out, out}, torch::kFloat);
+          for (int64_t i = 0; i < n; ++i) {
+            t.apply_cpu(px[i].data_ptr<uint8_t>(), h, w, w * 3, ts[static_cast<size_t>(i)],
+                        fused.data_ptr<float>() + i * 3 * out * out);
+          }
+          const auto diff = (fused - batched).abs();
+          const std::string where = std::string(name) + "/" + norm + "/" + std::to_string(out) + (train ? "/train" : "");
+          const double tol = std::string(norm) == "caffe" ? 1e-2 : 2e-4;
+          const bool truncates = train && std::string(name) == "keras";
+          EXPECT_LT((diff > tol).to(torch::kDouble).mean().item<double>(), truncates ? 0.01 : 1e-9) << where;
+          EXPECT_LE(diff.max().item<double>(), truncates ? 2.5 : tol) << where;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
