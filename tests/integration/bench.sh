@@ -56,4 +56,16 @@ PY
 else
   echo "skipping the reference check: $python lacks torch/torchvision"
 fi
+# The scaling model reads the bench JSON; with one GPU nothing is exposed, and more GPUs never get faster
+# per image than the measured step.
+python3 "$src/tests/bench/scaling_model.py" --bench train.json --gpus 1,8,64 > scaling.md
+python3 - scaling.md train.json <<'PY'
+import json, sys
+rows = [l.split("|")[1:-1] for l in open(sys.argv[1]) if l.startswith("| ") and not l.startswith("| GPUs")]
+step = json.load(open(sys.argv[2]))["step_ms"]
+assert [int(r[0]) for r in rows] == [1, 8, 64], rows
+assert float(rows[0][3]) == 0.0 and abs(float(rows[0][2]) - step) < 0.06, (rows[0], step)
+assert all(float(r[2]) >= float(rows[0][2]) - 0.06 and float(r[3]) >= 0 for r in rows), rows
+print("scaling model ok")
+PY
 echo "bench: passed"
