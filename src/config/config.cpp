@@ -2,10 +2,21 @@
 
 #include "core/error.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
 namespace wisesr::config {
+
+void check_choice(const std::string& option, const std::string& value,
+                  const std::vector<std::string>& choices) {
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
+  std::string list;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  }
+  WISESR_THROW(option, " must be ", list, ", got '", value, "'");
+}
 
 void Config::validate() const {
   WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
@@ -15,11 +26,8 @@ void Config::validate() const {
   WISESR_CHECK(data.prefetch >= 1, "--data.prefetch must be >= 1, got ", data.prefetch);
   WISESR_CHECK(data.verify == "full" || data.verify == "size", "--data.verify must be full or size, got '",
                data.verify, "'");
-  WISESR_CHECK(data.augment == "none" || data.augment == "flip" || data.augment == "keras" ||
-                   data.augment == "imagenet",
-               "--data.augment must be none, flip, keras or imagenet, got '", data.augment, "'");
-  WISESR_CHECK(data.normalize == "caffe" || data.normalize == "imagenet",
-               "--data.normalize must be caffe or imagenet, got '", data.normalize, "'");
+  check_choice("--data.augment", data.augment, kAugmentRecipes);
+  check_choice("--data.normalize", data.normalize, kNormalizations);
   WISESR_CHECK(data.rotation >= 0 && data.rotation <= 360, "--data.rotation must be in [0, 360]");
   WISESR_CHECK(data.shift >= 0 && data.shift < 1, "--data.shift must be in [0, 1)");
   WISESR_CHECK(data.zoom >= 0 && data.zoom < 1, "--data.zoom must be in [0, 1)");
@@ -186,10 +194,8 @@ void BenchDataConfig::validate() const {
   WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
   WISESR_CHECK(threads >= 0, "--threads must be >= 0, got ", threads);
   WISESR_CHECK(prefetch >= 1, "--prefetch must be >= 1, got ", prefetch);
-  WISESR_CHECK(augment == "none" || augment == "flip" || augment == "keras" || augment == "imagenet",
-               "--augment must be none, flip, keras or imagenet, got '", augment, "'");
-  WISESR_CHECK(normalize == "caffe" || normalize == "imagenet",
-               "--normalize must be caffe or imagenet, got '", normalize, "'");
+  check_choice("--augment", augment, kAugmentRecipes);
+  check_choice("--normalize", normalize, kNormalizations);
   WISESR_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
 }
 

@@ -189,6 +189,15 @@ void visit_fields(C& c, F&& f) {
     "fault injection for tests: <throw|hang|kill|term>@<rank>:<step> (before that step)");
 }
 
+/// The values --data.augment and --data.normalize (and bench data's --augment, --normalize) accept;
+/// data/augment.h implements them.
+inline const std::vector<std::string> kAugmentRecipes = {"none", "flip", "keras", "imagenet"};
+inline const std::vector<std::string> kNormalizations = {"caffe", "imagenet"};
+
+/// Throws "<option> must be a, b or c, got '<value>'" unless value is one of choices.
+void check_choice(const std::string& option, const std::string& value,
+                  const std::vector<std::string>& choices);
+
 /// The step-schedule milestones ("30,60,80" -> {30, 60, 80}); throws on a malformed list.
 std::vector<double> parse_milestones(const std::string& text);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "data/sampler.h"
 
@@ -69,10 +70,8 @@ uint64_t crop_offset(uint64_t seed, uint64_t epoch, uint64_t record, int axis) {
 }
 
 void AugmentOptions::validate() const {
-  WISESR_CHECK(recipe == "none" || recipe == "flip" || recipe == "keras" || recipe == "imagenet",
-               "--data.augment must be none, flip, keras or imagenet, got '", recipe, "'");
-  WISESR_CHECK(normalize == "caffe" || normalize == "imagenet",
-               "--data.normalize must be caffe or imagenet, got '", normalize, "'");
+  config::check_choice("--data.augment", recipe, config::kAugmentRecipes);
+  config::check_choice("--data.normalize", normalize, config::kNormalizations);
   WISESR_CHECK(rotation >= 0 && rotation <= 360, "--data.rotation must be in [0, 360], got ", rotation);
   WISESR_CHECK(width_shift >= 0 && width_shift < 1 && height_shift >= 0 && height_shift < 1,
                "--data.shift must be in [0, 1)");
@@ -227,8 +226,8 @@ bool BatchTransform::fused_cpu(int in_h, int in_w) const {
   return random || (in_h == out_size_ && in_w == out_size_);
 }
 
-void BatchTransform::apply_cpu(const uint8_t* rgb, int in_h, int in_w, size_t row_bytes, const SampleTransform& t,
-                               float* out) const {
+void BatchTransform::apply_cpu(const uint8_t* rgb, int in_h, int in_w, size_t row_bytes,
+                               const SampleTransform& t, float* out) const {
   WISESR_CHECK(fused_cpu(in_h, in_w), "apply_cpu: resizing ", in_w, "x", in_h, " to ", out_size_,
                " without augmentation is done by apply()");
   const int s = out_size_;
@@ -244,8 +243,8 @@ void BatchTransform::apply_cpu(const uint8_t* rgb, int in_h, int in_w, size_t ro
   }
   const bool random = train_ && opt_.recipe != "none";
   const bool shift = random && opt_.recipe == "keras" && opt_.channel_shift > 0;
-  const bool bright = random && opt_.recipe == "keras" && (opt_.brightness_min != 1 || opt_.brightness_max != 1) &&
-                      t.brightness >= 0;
+  const bool bright = random && opt_.recipe == "keras" &&
+                      (opt_.brightness_min != 1 || opt_.brightness_max != 1) && t.brightness >= 0;
   auto emit = [&](float v0, float v1, float v2, size_t at) {
     const float v[3] = {v0, v1, v2};
     for (int c = 0; c < 3; ++c) out[c * plane + at] = (v[src_channel[c]] - mean[c]) * scale[c];

@@ -43,8 +43,7 @@ DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig&
   auto sync = [&] {
     if (device.is_cuda()) torch::cuda::synchronize(device.index());
   };
-  double checksum = 0;  // keeps the work observable
-  for (int b = 0; b < cfg.warmup; ++b) checksum += feed.next()->images.numel();
+  for (int b = 0; b < cfg.warmup; ++b) WISESR_CHECK(feed.next().has_value(), "loader ended early");
   sync();
   const auto t0 = Clock::now();
   int64_t images = 0;
@@ -52,7 +51,6 @@ DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig&
     auto batch = feed.next();
     WISESR_CHECK(batch.has_value(), "loader ended early");
     images += batch->images.size(0);
-    checksum += batch->images.numel();
   }
   sync();
   DataBenchRow row;
@@ -61,7 +59,6 @@ DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig&
   row.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   row.img_per_s = row.seconds > 0 ? static_cast<double>(images) / row.seconds : 0;
   row.img_per_s_per_core = row.img_per_s / threads;
-  WISESR_CHECK(checksum > 0, "no images were produced");
   return row;
 }
 
