@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "data/sampler.h"
+#include "data/warp_cpu.h"
 
 namespace wisesr::data {
 namespace {
@@ -261,66 +262,15 @@ void BatchTransform::apply_cpu(const uint8_t* rgb, int in_h, int in_w, size_t ro
     }
     return;
   }
-  // Pass 1: bilinear warp with edge clamping into an interleaved float buffer, tracking the range.
-  thread_local std::vector<float> warped;
-  warped.resize(plane * 3);
-  const float a00 = static_cast<float>(t.affine[0]), a01 = static_cast<float>(t.affine[1]);
-  const float a02 = static_cast<float>(t.affine[2]), a10 = static_cast<float>(t.affine[3]);
-  const float a11 = static_cast<float>(t.affine[4]), a12 = static_cast<float>(t.affine[5]);
-  const float xmax = static_cast<float>(in_w - 1), ymax = static_cast<float>(in_h - 1);
-  for (int v = 0; v < s; ++v) {
-    const float fv = static_cast<float>(v);
-    const float bx = a01 * fv + a02, by = a11 * fv + a12;
-    float* dst = warped.data() + static_cast<size_t>(v) * s * 3;
-    for (int u = 0; u < s; ++u) {
-      const float fu = static_cast<float>(u);
-      const float x = std::min(std::max(a00 * fu + bx, 0.0f), xmax);
-      const float y = std::min(std::max(a10 * fu + by, 0.0f), ymax);
-      const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);  // floor: x, y >= 0
-      const int x1 = x0 + (x0 < in_w - 1), y1 = y0 + (y0 < in_h - 1);
-      const float fx = x - static_cast<float>(x0), fy = y - static_cast<float>(y0);
-      const uint8_t* r0 = rgb + static_cast<size_t>(y0) * row_bytes;
-      const uint8_t* r1 = rgb + static_cast<size_t>(y1) * row_bytes;
-      const uint8_t *p00 = r0 + x0 * 3, *p01 = r0 + x1 * 3, *p10 = r1 + x0 * 3, *p11 = r1 + x1 * 3;
-      const float w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
-      float* d = dst + u * 3;
-      d[0] = w00 * p00[0] + w01 * p01[0] + w10 * p10[0] + w11 * p11[0];
-      d[1] = w00 * p00[1] + w01 * p01[1] + w10 * p10[1] + w11 * p11[1];
-      d[2] = w00 * p00[2] + w01 * p01[2] + w10 * p10[2] + w11 * p11[2];
-    }
-  }
-  // The image's range for the channel shift, with independent accumulators (no serial min/max chain).
-  float lo = 255, hi = 0;
-  if (shift) {
-    float l[8], h[8];
-    std::fill(l, l + 8, 255.0f);
-    std::fill(h, h + 8, 0.0f);
-    const size_t total = plane * 3, blocks = total / 8 * 8;
-    for (size_t k = 0; k < blocks; k += 8)
-      for (int j = 0; j < 8; ++j) {
-        l[j] = std::min(l[j], warped[k + static_cast<size_t>(j)]);
-        h[j] = std::max(h[j], warped[k + static_cast<size_t>(j)]);
-      }
-    for (size_t k = blocks; k < total; ++k) lo = std::min(lo, warped[k]), hi = std::max(hi, warped[k]);
-    for (int j = 0; j < 8; ++j) lo = std::min(lo, l[j]), hi = std::max(hi, h[j]);
-  }
-  // Pass 2: channel shift (clipped to the image's range), brightness, normalisation, planar output.
-  // Values stay in [0, 255] here, so truncation is floor.
-  const float cs = shift ? static_cast<float>(t.channel_shift) : 0.0f;
-  const float b = static_cast<float>(t.brightness);
-  for (size_t at = 0; at < plane; ++at) {
-    float v[3];
-    for (int c = 0; c < 3; ++c) {
-      float val = warped[at * 3 + c];
-      if (shift) val = std::min(std::max(val + cs, lo), hi);
-      if (bright) {
-        val = static_cast<float>(static_cast<int>(val)) * b;
-        val = static_cast<float>(static_cast<int>(std::min(val, 255.0f)));
-      }
-      v[c] = val;
-    }
-    emit(v[0], v[1], v[2], at);
-  }
+  // The warp, the Keras point operations and the normalisation: data/warp_cpu.h (AVX2 where present).
+  detail::WarpSpec spec;
+  spec.rgb = rgb, spec.in_h = in_h, spec.in_w = in_w, spec.row_bytes = row_bytes, spec.out_size = s;
+  for (int k = 0; k < 6; ++k) spec.affine[k] = static_cast<float>(t.affine[static_cast<size_t>(k)]);
+  for (int c = 0; c < 3; ++c)
+    spec.src_channel[c] = src_channel[c], spec.mean[c] = mean[c], spec.scale[c] = scale[c];
+  spec.channel_shift = shift, spec.shift = static_cast<float>(t.channel_shift);
+  spec.brightness = bright, spec.factor = static_cast<float>(t.brightness);
+  detail::warp_normalize(spec, out, detail::best_isa());
 }
 
 }  // namespace wisesr::data

@@ -15,6 +15,7 @@
 #include "data/loader.h"
 #include "data/sampler.h"
 #include "data/shard_set.h"
+#include "data/warp_cpu.h"
 
 namespace wisesr::tools {
 namespace {
@@ -81,6 +82,7 @@ DataBenchResult run_data_bench(const config::BenchDataConfig& cfg) {
   r.out_size = cfg.image_size > 0 ? cfg.image_size : set.manifest().image_size;
   WISESR_CHECK(r.out_size > 0, "the dataset's images vary in size: set --image-size");
   r.threads = threads;
+  r.cpu_kernel = data::detail::isa_name(data::detail::best_isa());
   r.rows.push_back(time_mode(set, cfg, "none", threads, r.out_size, device));
   if (cfg.augment != "none") r.rows.push_back(time_mode(set, cfg, cfg.augment, threads, r.out_size, device));
   std::cout << format_data_bench(r) << std::flush;
@@ -93,9 +95,9 @@ DataBenchResult run_data_bench(const config::BenchDataConfig& cfg) {
                       {"img_per_s", row.img_per_s},
                       {"img_per_s_per_core", row.img_per_s_per_core}});
     }
-    nlohmann::json j = {{"device", r.device},     {"storage", r.storage}, {"stored_size", r.stored_size},
-                        {"out_size", r.out_size}, {"threads", r.threads}, {"batch", cfg.batch},
-                        {"augment", cfg.augment}, {"rows", rows}};
+    nlohmann::json j = {{"device", r.device},     {"storage", r.storage},   {"stored_size", r.stored_size},
+                        {"out_size", r.out_size}, {"threads", r.threads},   {"cpu_kernel", r.cpu_kernel},
+                        {"batch", cfg.batch},     {"augment", cfg.augment}, {"rows", rows}};
     fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
   }
   return r;
@@ -105,7 +107,7 @@ std::string format_data_bench(const DataBenchResult& r) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(1);
   os << "bench data: " << r.storage << " " << r.stored_size << "px -> " << r.out_size << "px on " << r.device
-     << ", " << r.threads << " decode thread(s)\n";
+     << ", " << r.threads << " decode thread(s), CPU augmentation kernel " << r.cpu_kernel << "\n";
   for (const auto& row : r.rows) {
     os << "  " << std::left << std::setw(10) << row.mode << std::right << std::setw(10) << row.img_per_s
        << " img/s " << std::setw(9) << row.img_per_s_per_core << " img/s/core  (" << row.images

@@ -31,6 +31,7 @@ struct DataBenchResult {
   int stored_size = 0;  // side of the stored records
   int out_size = 0;
   int threads = 0;
+  std::string cpu_kernel;  // the CPU augmentation kernel (data/warp_cpu.h): avx2 | scalar
   std::vector<DataBenchRow> rows;
 };
 

@@ -42,6 +42,8 @@ for r in recs:
 dt = time.perf_counter() - t
 print(f"PIL decode only (1 thread): {len(recs) / dt:.1f} img/s")
 PY
+# The CPU augmentation kernel side by side: the scalar reference, then the vector kernel (AVX2 where present).
+WISESR_CPU_KERNEL=scalar "$bin" bench data --data "$data" --batch 64 --batches 10 --warmup 2 --threads 1 --augment keras
 for threads in 1 "$cores"; do
   "$bin" bench data --data "$data" --batch 64 --batches 10 --warmup 2 --threads "$threads" --augment keras
 done

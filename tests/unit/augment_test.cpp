@@ -1,12 +1,18 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstring>
 #include <numeric>
+#include <random>
 
 #include "core/error.h"
 #include "data/augment.h"
 #include "data/loader.h"
+#include "data/warp_cpu.h"
 #include "test_data.h"
 
 namespace wisesr::data {
@@ -313,12 +319,135 @@ TEST(Augment, FusedCpuTransformMatchesTheBatchedOne) {
                         fused.data_ptr<float>() + i * 3 * out * out);
           }
           const auto diff = (fused - batched).abs();
-          const std::string where = std::string(name) + "/" + norm + "/" + std::to_string(out) + (train ? "/train" : "");
+          const std::string where =
+              std::string(name) + "/" + norm + "/" + std::to_string(out) + (train ? "/train" : "");
           const double tol = std::string(norm) == "caffe" ? 1e-2 : 2e-4;
           const bool truncates = train && std::string(name) == "keras";
           EXPECT_LT((diff > tol).to(torch::kDouble).mean().item<double>(), truncates ? 0.01 : 1e-9) << where;
           EXPECT_LE(diff.max().item<double>(), truncates ? 2.5 : tol) << where;
         }
+      }
+    }
+  }
+}
+
+// An image flush against an inaccessible (PROT_NONE) page, after its last byte or before its first:
+// a kernel reading outside the image faults instead of passing by luck.
+class GuardedImage {
+ public:
+  GuardedImage(int h, int w, size_t row_bytes, uint32_t seed, bool guard_after = true)
+      : row_bytes_(row_bytes) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    span_ = static_cast<size_t>(h - 1) * row_bytes + static_cast<size_t>(w) * 3;
+    const size_t pages = (span_ + page - 1) / page;
+    size_ = (pages + 1) * page;
+    base_ = static_cast<uint8_t*>(
+        mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    EXPECT_NE(base_, MAP_FAILED);
+    EXPECT_EQ(mprotect(guard_after ? base_ + pages * page : base_, page, PROT_NONE), 0);
+    data_ = guard_after ? base_ + pages * page - span_ : base_ + page;
+    std::mt19937 gen(seed);
+    for (size_t i = 0; i < span_; ++i) data_[i] = static_cast<uint8_t>(gen() & 0xFF);
+  }
+  ~GuardedImage() { munmap(base_, size_); }
+  GuardedImage(const GuardedImage&) = delete;
+  GuardedImage& operator=(const GuardedImage&) = delete;
+  const uint8_t* data() const { return data_; }
+  uint8_t at(int y, int x, int c) const { return data_[static_cast<size_t>(y) * row_bytes_ + x * 3 + c]; }
+
+ private:
+  size_t row_bytes_, span_ = 0, size_ = 0;
+  uint8_t* base_ = nullptr;
+  uint8_t* data_ = nullptr;
+};
+
+detail::WarpSpec warp_spec(const GuardedImage& img, int h, int w, size_t row_bytes, int s) {
+  detail::WarpSpec sp;
+  sp.rgb = img.data(), sp.in_h = h, sp.in_w = w, sp.row_bytes = row_bytes, sp.out_size = s;
+  return sp;
+}
+
+// The vector kernel (AVX2 on x86-64 CPUs that have it) computes what the scalar one does, for every
+// image shape (1 pixel up, padded rows), output size (vector tails), transform (inside, across and far
+// outside the image: edge clamping), channel order, channel shift and brightness. Bound: float
+// rounding (FMA contraction) of positions (~1e-5 px, times a gradient of up to 255 per px) and weights,
+// below 1e-2 of a grey level; after the brightness
+// step's truncation, a value on an integer boundary can move by ceil(factor) grey levels on rare pixels.
+TEST(WarpKernel, VectorKernelMatchesScalar) {
+  if (detail::best_isa() == detail::Isa::scalar) GTEST_SKIP() << "this CPU has no vector kernel";
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> unit(-1, 1);
+  struct Shape {
+    int h, w, pad;
+  };
+  int cases = 0;
+  for (const Shape sh : {Shape{1, 1, 0}, Shape{1, 2, 0}, Shape{2, 1, 5}, Shape{3, 5, 0}, Shape{40, 40, 0},
+                         Shape{37, 53, 7}, Shape{64, 48, 1}}) {
+    const size_t row_bytes = static_cast<size_t>(sh.w) * 3 + static_cast<size_t>(sh.pad);
+    GuardedImage after(sh.h, sh.w, row_bytes, static_cast<uint32_t>(sh.h * 100 + sh.w), true);
+    GuardedImage before(sh.h, sh.w, row_bytes, static_cast<uint32_t>(sh.h * 100 + sh.w), false);
+    for (int s : {1, 7, 8, 9, 24, 41}) {
+      const GuardedImage& img = s % 2 ? after : before;
+      for (int variant = 0; variant < 8; ++variant) {
+        auto sp = warp_spec(img, sh.h, sh.w, row_bytes, s);
+        const float rot = unit(gen) * 3.2f, zoom = 1.0f + unit(gen) * (variant == 7 ? 3.0f : 0.3f);
+        const float sx = static_cast<float>(sh.w) / static_cast<float>(s) * zoom;
+        const float sy = static_cast<float>(sh.h) / static_cast<float>(s) * zoom;
+        sp.affine[0] = std::cos(rot) * sx, sp.affine[1] = -std::sin(rot) * sy;
+        sp.affine[3] = std::sin(rot) * sx, sp.affine[4] = std::cos(rot) * sy;
+        sp.affine[2] = static_cast<float>(sh.w) * (0.5f + 0.6f * unit(gen));
+        sp.affine[5] = static_cast<float>(sh.h) * (0.5f + 0.6f * unit(gen));
+        const bool caffe = variant % 2 == 0;
+        for (int c = 0; c < 3; ++c) {
+          sp.src_channel[c] = caffe ? 2 - c : c;
+          sp.mean[c] = caffe ? 100.0f + 10.0f * static_cast<float>(c) : 120.0f;
+          sp.scale[c] = caffe ? 1.0f : 0.017f;
+        }
+        sp.channel_shift = variant & 2, sp.shift = 50 * unit(gen);
+        sp.brightness = variant & 4, sp.factor = 0.6f + 0.6f * std::abs(unit(gen));
+        const size_t n = static_cast<size_t>(3) * s * s;
+        std::vector<float> scalar(n + 8, -1e9f), vec(n + 8, -1e9f);  // + 8: nothing written past the end
+        detail::warp_normalize(sp, scalar.data(), detail::Isa::scalar);
+        detail::warp_normalize(sp, vec.data(), detail::best_isa());
+        const double step =
+            (sp.brightness ? std::ceil(sp.factor) : 0.0) * sp.scale[0] * 1.0001 + 1e-2 * sp.scale[0];
+        size_t off = 0;
+        for (size_t i = 0; i < n; ++i) {
+          const double d = std::abs(static_cast<double>(scalar[i]) - vec[i]);
+          EXPECT_LE(d, step) << "shape " << sh.w << "x" << sh.h << " s " << s << " variant " << variant
+                             << " at " << i;
+          off += d > 1e-2 * sp.scale[0];
+        }
+        EXPECT_LE(static_cast<double>(off), 0.01 * static_cast<double>(n) + 1)
+            << sh.w << "x" << sh.h << " s " << s;
+        for (size_t i = n; i < n + 8; ++i) ASSERT_EQ(vec[i], -1e9f) << "wrote past the output";
+        ++cases;
+      }
+    }
+  }
+  EXPECT_EQ(cases, 7 * 6 * 8);
+}
+
+// Every output pixel mapped onto the image's last pixel (where a careless gather overruns) and onto
+// its first: both kernels return exactly that pixel and read nothing outside the image.
+TEST(WarpKernel, ImageCornersAreExact) {
+  for (auto isa : {detail::Isa::scalar, detail::best_isa()}) {
+    for (int pad : {0, 4}) {
+      const int h = 9, w = 11;
+      const size_t row_bytes = static_cast<size_t>(w) * 3 + static_cast<size_t>(pad);
+      for (bool last : {true, false}) {
+        GuardedImage img(h, w, row_bytes, 3, /*guard_after=*/last);
+        auto sp = warp_spec(img, h, w, row_bytes, 13);
+        sp.affine[0] = sp.affine[1] = sp.affine[3] = sp.affine[4] = 0;
+        sp.affine[2] = last ? 1e6f : -1e6f;  // clamped onto the edge
+        sp.affine[5] = last ? 1e6f : -1e6f;
+        std::vector<float> out(3 * 13 * 13);
+        detail::warp_normalize(sp, out.data(), isa);
+        const int y = last ? h - 1 : 0, x = last ? w - 1 : 0;
+        for (int c = 0; c < 3; ++c)
+          for (int i = 0; i < 13 * 13; ++i)
+            ASSERT_EQ(out[static_cast<size_t>(c * 13 * 13 + i)], static_cast<float>(img.at(y, x, c)))
+                << detail::isa_name(isa) << " channel " << c << " pixel " << i;
       }
     }
   }
