@@ -5,12 +5,17 @@
 // fsync, rename) and then recorded in <out>/prep-journal.jsonl with its SHA-256 and the input position
 // it ends at. Re-running with the same options resumes: shards in the journal whose files still match
 // their checksum are kept, the rest is redone. index.json is written last and marks a complete dataset.
+// A full shard is committed on a background thread while the next records are decoded (the commit of
+// a 256 MiB shard takes about a second: HDF5 image, write, fsync, SHA-256); at most one shard waits to
+// be committed, and the journal records shards in order once each commit has finished.
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <optional>
 
 #include "commands.h"
 #include "core/error.h"
@@ -234,14 +239,31 @@ void run_prep(const config::PrepConfig& cfg) {
     info.split = split;
     info.class_names = set.classes;
     std::unique_ptr<data::ShardWriter> writer;
+    size_t shard_index = sm.shards.size();  // the next shard file's number
     ShardEntry pending;
     pending.class_counts.assign(set.classes.size(), 0);
+    // The shard being committed in the background. Only that thread calls HDF5 meanwhile (the decode
+    // threads use OpenCV, the appends only memory), and settle() waits for it before the next commit.
+    struct Commit {
+      std::future<data::ShardSummary> summary;
+      ShardEntry entry;
+    };
+    std::optional<Commit> in_flight;
+    auto settle = [&] {  // wait for the commit in flight (rethrowing its error), then journal it
+      if (!in_flight) return;
+      Commit c = std::move(*in_flight);
+      in_flight.reset();
+      if (c.summary.valid()) c.entry.summary = c.summary.get();
+      journal.append(split, c.entry);
+      account(c.entry);
+    };
     auto close_shard = [&](uint64_t input_end) {
       pending.input_end = input_end;
-      if (writer) pending.summary = writer->finish();
-      writer.reset();
-      journal.append(split, pending);
-      account(pending);
+      settle();
+      Commit c;
+      if (writer) c.summary = std::async(std::launch::async, [w = std::move(writer)] { return w->finish(); });
+      c.entry = std::move(pending);
+      in_flight = std::move(c);
       pending = ShardEntry{};
       pending.class_counts.assign(set.classes.size(), 0);
     };
@@ -257,7 +279,7 @@ void run_prep(const config::PrepConfig& cfg) {
           continue;
         }
         if (!writer) {
-          writer = std::make_unique<data::ShardWriter>(out / shard_name(split, sm.shards.size()), info);
+          writer = std::make_unique<data::ShardWriter>(out / shard_name(split, shard_index++), info);
         }
         writer->add(records[i].bytes, src.label, records[i].shape, src.rel_path);
         ++pending.class_counts[static_cast<size_t>(src.label)];
@@ -267,6 +289,7 @@ void run_prep(const config::PrepConfig& cfg) {
       }
     }
     if (writer || !pending.skipped.empty()) close_shard(sources->size());
+    settle();
     manifest.splits[split] = std::move(sm);
   }
 
