@@ -24,8 +24,7 @@ void Config::validate() const {
   WISESR_CHECK(data.workers >= 0, "--data.workers must be >= 0, got ", data.workers);
   WISESR_CHECK(data.max_bad_records >= 0, "--data.max_bad_records must be >= 0");
   WISESR_CHECK(data.prefetch >= 1, "--data.prefetch must be >= 1, got ", data.prefetch);
-  WISESR_CHECK(data.verify == "full" || data.verify == "size", "--data.verify must be full or size, got '",
-               data.verify, "'");
+  check_choice("--data.verify", data.verify, {"full", "size"});
   check_choice("--data.augment", data.augment, kAugmentRecipes);
   check_choice("--data.normalize", data.normalize, kNormalizations);
   WISESR_CHECK(data.rotation >= 0 && data.rotation <= 360, "--data.rotation must be in [0, 360]");
@@ -53,16 +52,11 @@ void Config::validate() const {
   WISESR_CHECK(train.batch_size >= 1, "--train.batch_size must be >= 1, got ", train.batch_size);
   WISESR_CHECK(train.max_steps >= 0, "--train.max_steps must be >= 0");
   WISESR_CHECK(train.log_every >= 1, "--train.log_every must be >= 1");
-  WISESR_CHECK(train.device == "auto" || train.device == "cpu" || train.device == "cuda",
-               "--train.device must be auto, cpu or cuda, got '", train.device, "'");
-  WISESR_CHECK(train.backend == "auto" || train.backend == "mpi" || train.backend == "nccl",
-               "--train.backend must be auto, mpi or nccl, got '", train.backend, "'");
+  check_choice("--train.device", train.device, kDevices);
+  check_choice("--train.backend", train.backend, {"auto", "mpi", "nccl"});
   WISESR_CHECK(train.threads >= 0, "--train.threads must be >= 0");
-  WISESR_CHECK(optim.optimizer == "sgd" || optim.optimizer == "lars",
-               "--optim.optimizer must be sgd or lars, got '", optim.optimizer, "'");
-  WISESR_CHECK(optim.schedule == "staircase" || optim.schedule == "step" || optim.schedule == "cosine" ||
-                   optim.schedule == "constant",
-               "--optim.schedule must be staircase, step, cosine or constant, got '", optim.schedule, "'");
+  check_choice("--optim.optimizer", optim.optimizer, {"sgd", "lars"});
+  check_choice("--optim.schedule", optim.schedule, {"staircase", "step", "cosine", "constant"});
   parse_milestones(optim.milestones);
   WISESR_CHECK(optim.min_lr >= 0.0 && optim.min_lr <= optim.lr, "--optim.min_lr must be in [0, lr]");
   WISESR_CHECK(optim.ref_batch >= 0, "--optim.ref_batch must be >= 0");
@@ -74,9 +68,7 @@ void Config::validate() const {
                "--optim.label_smoothing must be in [0, 1)");
   WISESR_CHECK(optim.clip_grad_norm >= 0.0, "--optim.clip_grad_norm must be >= 0");
   WISESR_CHECK(train.accum_steps >= 1, "--train.accum_steps must be >= 1, got ", train.accum_steps);
-  WISESR_CHECK(train.precision == "auto" || train.precision == "fp32" || train.precision == "bf16" ||
-                   train.precision == "fp16",
-               "--train.precision must be auto, fp32, bf16 or fp16, got '", train.precision, "'");
+  check_choice("--train.precision", train.precision, kPrecisions);
   WISESR_CHECK(train.bucket_mb > 0.0 && train.first_bucket_mb > 0.0,
                "--train.bucket_mb and --train.first_bucket_mb must be > 0");
   WISESR_CHECK(train.resume != "auto" || !train.run_name.empty(),
@@ -86,8 +78,7 @@ void Config::validate() const {
   WISESR_CHECK(train.timeout_s >= 0.0, "--train.timeout_s must be >= 0");
   WISESR_CHECK(train.preempt_exit_code >= 0 && train.preempt_exit_code <= 255,
                "--train.preempt_exit_code must be in [0, 255]");
-  WISESR_CHECK(train.progress == "auto" || train.progress == "bar" || train.progress == "lines",
-               "--train.progress must be auto, bar or lines, got '", train.progress, "'");
+  check_choice("--train.progress", train.progress, {"auto", "bar", "lines"});
   if (!train.fault.empty()) parse_fault(train.fault);
 }
 
@@ -131,17 +122,16 @@ void SynthConfig::validate() const {
   WISESR_CHECK(classes >= 2 && classes <= 24, "--classes must be in [2, 24], got ", classes);
   WISESR_CHECK(per_class >= 1, "--per-class must be >= 1");
   WISESR_CHECK(size >= 32 && size <= 4096, "--size must be in [32, 4096], got ", size);
-  WISESR_CHECK(format == "jpeg" || format == "png", "--format must be jpeg or png, got '", format, "'");
-  WISESR_CHECK(task == "spatial" || task == "texture", "--task must be spatial or texture, got '", task, "'");
+  check_choice("--format", format, {"jpeg", "png"});
+  check_choice("--task", task, {"spatial", "texture"});
   WISESR_CHECK(task != "texture" || classes <= 8, "--task texture has 8 patterns: --classes must be <= 8");
 }
 
 void PrepConfig::validate() const {
   WISESR_CHECK(input.empty() != list.empty(), "give exactly one training source: --input DIR or --list FILE");
   WISESR_CHECK(val_input.empty() || val_list.empty(), "give at most one of --val-input and --val-list");
-  WISESR_CHECK(resize == "squash" || resize == "center-crop" || resize == "short-side",
-               "--resize must be squash, center-crop or short-side, got '", resize, "'");
-  WISESR_CHECK(storage == "jpeg" || storage == "raw", "--storage must be jpeg or raw, got '", storage, "'");
+  check_choice("--resize", resize, {"squash", "center-crop", "short-side"});
+  check_choice("--storage", storage, {"jpeg", "raw"});
   WISESR_CHECK(shard_records > 0 || shard_mb > 0, "--shard-mb must be > 0 (or set --shard-records)");
   WISESR_CHECK(size >= 8 && size <= 8192, "--size must be in [8, 8192], got ", size);
   WISESR_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "--val-fraction must be in [0, 1), got ",
@@ -163,8 +153,7 @@ void ExportConfig::validate() const {}
 
 void EvalConfig::validate() const {
   WISESR_CHECK(batch_size >= 1, "--batch_size must be >= 1, got ", batch_size);
-  WISESR_CHECK(device == "auto" || device == "cpu" || device == "cuda",
-               "--device must be auto, cpu or cuda, got '", device, "'");
+  check_choice("--device", device, kDevices);
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
 
@@ -177,12 +166,9 @@ void BenchTrainConfig::validate() const {
   WISESR_CHECK(steps >= 1, "--steps must be >= 1, got ", steps);
   WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
   WISESR_CHECK(breakdown_steps >= 0, "--breakdown-steps must be >= 0, got ", breakdown_steps);
-  WISESR_CHECK(precision == "auto" || precision == "fp32" || precision == "bf16" || precision == "fp16",
-               "--precision must be auto, fp32, bf16 or fp16, got '", precision, "'");
-  WISESR_CHECK(device == "auto" || device == "cpu" || device == "cuda",
-               "--device must be auto, cpu or cuda, got '", device, "'");
-  WISESR_CHECK(sync == "none" || sync == "auto" || sync == "nccl" || sync == "mpi",
-               "--sync must be none, auto, nccl or mpi, got '", sync, "'");
+  check_choice("--precision", precision, kPrecisions);
+  check_choice("--device", device, kDevices);
+  check_choice("--sync", sync, {"none", "auto", "nccl", "mpi"});
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
 
@@ -196,16 +182,15 @@ void BenchDataConfig::validate() const {
   WISESR_CHECK(prefetch >= 1, "--prefetch must be >= 1, got ", prefetch);
   check_choice("--augment", augment, kAugmentRecipes);
   check_choice("--normalize", normalize, kNormalizations);
-  WISESR_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
+  check_choice("--device", device, {"cpu", "cuda"});
 }
 
 void BenchCommConfig::validate() const {
   parse_sizes(sizes);
   WISESR_CHECK(iters >= 1, "--iters must be >= 1, got ", iters);
   WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
-  WISESR_CHECK(backend == "auto" || backend == "nccl" || backend == "mpi",
-               "--backend must be auto, nccl or mpi, got '", backend, "'");
-  WISESR_CHECK(dtype == "float" || dtype == "bf16", "--dtype must be float or bf16, got '", dtype, "'");
+  check_choice("--backend", backend, {"auto", "nccl", "mpi"});
+  check_choice("--dtype", dtype, {"float", "bf16"});
 }
 
 std::vector<int64_t> parse_sizes(const std::string& text) {

@@ -193,6 +193,9 @@ void visit_fields(C& c, F&& f) {
 /// data/augment.h implements them.
 inline const std::vector<std::string> kAugmentRecipes = {"none", "flip", "keras", "imagenet"};
 inline const std::vector<std::string> kNormalizations = {"caffe", "imagenet"};
+/// --train.device / --device, and --train.precision / --precision.
+inline const std::vector<std::string> kDevices = {"auto", "cpu", "cuda"};
+inline const std::vector<std::string> kPrecisions = {"auto", "fp32", "bf16", "fp16"};
 
 /// Throws "<option> must be a, b or c, got '<value>'" unless value is one of choices.
 void check_choice(const std::string& option, const std::string& value,
