@@ -25,13 +25,10 @@ inline float finish(const WarpSpec& sp, float v, int c) {
   return (v - sp.mean[c]) * sp.scale[c];
 }
 
-// Pass 2 with the channel shift: out holds the raw warped planes; lo/hi the warped image's range.
-void shift_and_finish_scalar(const WarpSpec& sp, float* out, float lo, float hi) {
-  const size_t plane = static_cast<size_t>(sp.out_size) * sp.out_size;
-  for (int c = 0; c < 3; ++c) {
-    float* p = out + c * plane;
-    for (size_t i = 0; i < plane; ++i) p[i] = finish(sp, std::min(std::max(p[i] + sp.shift, lo), hi), c);
-  }
+// Pass 2 with the channel shift over values [from, to) of output plane c, which hold raw warped
+// values; lo/hi is the warped image's range.
+void shift_and_finish(const WarpSpec& sp, float* p, size_t from, size_t to, float lo, float hi, int c) {
+  for (size_t i = from; i < to; ++i) p[i] = finish(sp, std::min(std::max(p[i] + sp.shift, lo), hi), c);
 }
 
 void warp_scalar(const WarpSpec& sp, float* out) {
@@ -70,7 +67,8 @@ void warp_scalar(const WarpSpec& sp, float* out) {
       }
     }
   }
-  if (sp.channel_shift) shift_and_finish_scalar(sp, out, lo, hi);
+  if (!sp.channel_shift) return;
+  for (int c = 0; c < 3; ++c) shift_and_finish(sp, out + c * plane, 0, plane, lo, hi, c);
 }
 
 #ifdef WISESR_WARP_AVX2
@@ -220,7 +218,7 @@ WISESR_AVX2 void warp_avx2(const WarpSpec& sp, float* out) {
       const __m256 val = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(p + i), cs), vlo), vhi);
       _mm256_storeu_ps(p + i, finish8(f, val));
     }
-    for (; i < plane; ++i) p[i] = finish(sp, std::min(std::max(p[i] + sp.shift, lo1), hi1), c);
+    shift_and_finish(sp, p, i, plane, lo1, hi1, c);
   }
 }
 
