@@ -60,6 +60,28 @@ if(WISESR_WITH_NCCL STREQUAL "ON" AND NOT WISESR_HAVE_NCCL)
   message(FATAL_ERROR "WISESR_WITH_NCCL=ON but no CUDA LibTorch + NCCL found (set WISESR_NCCL_ROOT)")
 endif()
 
+# nvJPEG (batched JPEG decoding on the GPU, --data.decode nvjpeg): the CUDA toolkit's, or the PyPI
+# wheel nvidia-nvjpeg next to torch's (launch/setup.sh installs it), or WISESR_NVJPEG_ROOT. The library
+# links the CUDA runtime statically, so it adds no second libcudart.
+set(WISESR_HAVE_NVJPEG OFF)
+if(NOT WISESR_WITH_NVJPEG STREQUAL "OFF" AND WISESR_TORCH_HAS_CUDA)
+  set(_nvjpeg_hints ${WISESR_NVJPEG_ROOT} "${WISESR_TORCH_PREFIX}/../nvidia/cu13" ${CUDAToolkit_LIBRARY_ROOT}
+                    ${CUDA_TOOLKIT_ROOT_DIR})
+  find_path(WISESR_NVJPEG_INCLUDE nvjpeg.h HINTS ${_nvjpeg_hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include
+            NO_DEFAULT_PATH)
+  find_library(WISESR_NVJPEG_LIB NAMES nvjpeg libnvjpeg.so.13 HINTS ${_nvjpeg_hints} ${CUDAToolkit_LIBRARY_DIR}
+               PATH_SUFFIXES lib lib64 NO_DEFAULT_PATH)
+  if(WISESR_NVJPEG_INCLUDE AND WISESR_NVJPEG_LIB)
+    set(WISESR_HAVE_NVJPEG ON)
+    add_library(wisesr_nvjpeg INTERFACE)
+    target_include_directories(wisesr_nvjpeg SYSTEM INTERFACE ${WISESR_NVJPEG_INCLUDE})
+    target_link_libraries(wisesr_nvjpeg INTERFACE ${WISESR_NVJPEG_LIB})
+  endif()
+endif()
+if(WISESR_WITH_NVJPEG STREQUAL "ON" AND NOT WISESR_HAVE_NVJPEG)
+  message(FATAL_ERROR "WISESR_WITH_NVJPEG=ON but no CUDA LibTorch + nvJPEG found (set WISESR_NVJPEG_ROOT)")
+endif()
+
 set(WISESR_HAVE_OPENCV OFF)
 if(NOT WISESR_WITH_OPENCV STREQUAL "OFF")
   find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)

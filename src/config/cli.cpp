@@ -165,8 +165,9 @@ Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg) {
                                                                   "prepared dataset directory")(
       "split", bound(cfg.split), "split to evaluate")("batch_size", bound(cfg.batch_size),
                                                       "batch size per rank")(
-      "device", bound(cfg.device), "auto | cpu | cuda")("threads", bound(cfg.threads),
-                                                        "intra-op threads per rank; 0 = automatic")(
+      "device", bound(cfg.device), "auto | cpu | cuda")(
+      "decode", bound(cfg.decode), "JPEG decoding: auto | cpu | nvjpeg (as --data.decode of train)")(
+      "threads", bound(cfg.threads), "intra-op threads per rank; 0 = automatic")(
       "json", po::value(&cfg.json), "also write the result as JSON to this file");
   return parse_simple("eval",
                       "Usage: [mpirun -np N] wisesr eval --checkpoint FILE --data DIR\n"
@@ -310,11 +311,14 @@ Parsed parse_bench_data_args(const std::vector<std::string>& args, BenchDataConf
       "normalize", bound(cfg.normalize), "caffe | imagenet")(
       "device", bound(cfg.device),
       "cpu (transform on the CPU) | cuda (pinned batches, async copy, transform on the GPU)")(
+      "decode", bound(cfg.decode),
+      "auto (nvjpeg with --device cuda when available) | cpu (libjpeg-turbo threads) | nvjpeg (GPU)")(
       "seed", bound(cfg.seed), "augmentation seed")("json", po::value(&cfg.json),
                                                     "also write the result as JSON to this file");
   return parse_simple(
       "bench data",
-      "Usage: wisesr bench data --data DIR [--image-size S --threads N --augment keras --device cpu|cuda]\n"
+      "Usage: wisesr bench data --data DIR [--image-size S --threads N --augment keras --device cpu|cuda\n"
+      "                         --decode auto|cpu|nvjpeg]\n"
       "Input-pipeline throughput on prepared shards: read (pread) + JPEG decode + transform, in img/s and\n"
       "img/s per decode thread, for plain decoding (normalisation only) and for the augmentation recipe,\n"
       "side by side in one run.",

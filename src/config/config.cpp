@@ -27,6 +27,7 @@ void Config::validate() const {
   check_choice("--data.verify", data.verify, {"full", "size"});
   check_choice("--data.augment", data.augment, kAugmentRecipes);
   check_choice("--data.normalize", data.normalize, kNormalizations);
+  check_choice("--data.decode", data.decode, kDecodeModes);
   WISESR_CHECK(data.rotation >= 0 && data.rotation <= 360, "--data.rotation must be in [0, 360]");
   WISESR_CHECK(data.shift >= 0 && data.shift < 1, "--data.shift must be in [0, 1)");
   WISESR_CHECK(data.zoom >= 0 && data.zoom < 1, "--data.zoom must be in [0, 1)");
@@ -154,6 +155,7 @@ void ExportConfig::validate() const {}
 void EvalConfig::validate() const {
   WISESR_CHECK(batch_size >= 1, "--batch_size must be >= 1, got ", batch_size);
   check_choice("--device", device, kDevices);
+  check_choice("--decode", decode, kDecodeModes);
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
 
@@ -183,6 +185,7 @@ void BenchDataConfig::validate() const {
   check_choice("--augment", augment, kAugmentRecipes);
   check_choice("--normalize", normalize, kNormalizations);
   check_choice("--device", device, {"cpu", "cuda"});
+  check_choice("--decode", decode, kDecodeModes);
 }
 
 void BenchCommConfig::validate() const {

@@ -16,6 +16,7 @@ struct DataConfig {
   int image_size = 0;               // 0 = the size the shards were prepared at
   int workers = 0;                  // decode threads per rank; 0 = automatic (cores per rank - 1)
   int prefetch = 3;                 // batches decoded ahead per rank
+  std::string decode = "auto";      // auto (nvjpeg on a CUDA device when available) | cpu | nvjpeg
   std::string verify = "full";      // before training: full (SHA-256 of every shard) | size (sizes, counts)
   std::string augment = "keras";    // none | flip | keras (the paper's) | imagenet (random-resized-crop)
   std::string normalize = "caffe";  // caffe (the paper's) | imagenet (mean/std, RGB)
@@ -105,6 +106,9 @@ void visit_fields(C& c, F&& f) {
     "input size in pixels; 0 = the size the shards were prepared at");
   f("data", "workers", c.data.workers, "JPEG decode threads per rank; 0 = automatic");
   f("data", "prefetch", c.data.prefetch, "batches decoded ahead per rank");
+  f("data", "decode", c.data.decode,
+    "JPEG decoding: auto (nvjpeg when training on a GPU and the build has it, else cpu) | cpu (libjpeg-turbo "
+    "threads) | nvjpeg (batched on the GPU; hardware engines where present)");
   f("data", "verify", c.data.verify,
     "before training, check shards against index.json: full (SHA-256, the ranks share the work) | size "
     "(file sizes and record counts only; always done)");
@@ -193,6 +197,8 @@ void visit_fields(C& c, F&& f) {
 /// data/augment.h implements them.
 inline const std::vector<std::string> kAugmentRecipes = {"none", "flip", "keras", "imagenet"};
 inline const std::vector<std::string> kNormalizations = {"caffe", "imagenet"};
+/// --data.decode (and eval's and bench data's --decode); data/device_feed.h implements them.
+inline const std::vector<std::string> kDecodeModes = {"auto", "cpu", "nvjpeg"};
 /// --train.device / --device, and --train.precision / --precision.
 inline const std::vector<std::string> kDevices = {"auto", "cpu", "cuda"};
 inline const std::vector<std::string> kPrecisions = {"auto", "fp32", "bf16", "fp16"};
@@ -279,6 +285,7 @@ struct EvalConfig {
   std::string split = "val";
   int batch_size = 64;
   std::string device = "auto";
+  std::string decode = "auto";  // auto | cpu | nvjpeg, as --data.decode
   int threads = 0;
   std::string json;  // also write the result as JSON to this file
   void validate() const;
@@ -318,6 +325,7 @@ struct BenchDataConfig {
   std::string augment = "keras";  // the recipe measured next to plain decoding
   std::string normalize = "caffe";
   std::string device = "cpu";  // cpu: transform on the CPU | cuda: pinned copy + GPU transform
+  std::string decode = "auto";  // auto | cpu | nvjpeg, as --data.decode
   uint64_t seed = 42;
   std::string json;
   void validate() const;

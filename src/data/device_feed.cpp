@@ -1,6 +1,8 @@
 #include "data/device_feed.h"
 
 #include "core/error.h"
+#include "core/log.h"
+#include "config/config.h"
 
 #if __has_include(<ATen/cuda/CUDAEvent.h>)
 #include <ATen/cuda/CUDAEvent.h>
@@ -20,10 +22,43 @@ struct DeviceFeed::Staged {
 #endif
 };
 
-void configure_for_device(LoaderOptions& options, const torch::Device& device) {
+std::string DecodePlan::describe() const {
+  if (!gpu) return mode;
+  return mode + " (" + gpu->backend() + ", cuda:" + std::to_string(gpu->device()) + ")";
+}
+
+DecodePlan plan_decode(const std::string& mode, const torch::Device& device, const std::string& storage,
+                       const std::string& option) {
+  config::check_choice(option, mode, config::kDecodeModes);
+  DecodePlan plan;
+  if (storage == "raw") {
+    plan.mode = "none";
+    return plan;
+  }
+  if (mode == "cpu") return plan;
+  if (mode == "nvjpeg") {
+    WISESR_CHECK(device.is_cuda(), option, " nvjpeg needs a CUDA device (this run is on ", device.str(), "); use ",
+                 option, " cpu or auto");
+    plan.gpu = GpuJpegDecoder::shared(device.index() < 0 ? 0 : device.index());
+    plan.mode = "nvjpeg";
+    return plan;
+  }
+  // auto
+  if (!device.is_cuda() || !nvjpeg_compiled()) return plan;
+  try {
+    plan.gpu = GpuJpegDecoder::shared(device.index() < 0 ? 0 : device.index());
+    plan.mode = "nvjpeg";
+  } catch (const Error& e) {
+    LOG_WARN(option << " auto: decoding on the CPU, nvJPEG is not usable: " << e.message());
+  }
+  return plan;
+}
+
+void configure_for_device(LoaderOptions& options, const torch::Device& device, const DecodePlan& plan) {
   const bool cuda = device.is_cuda();
   options.transform_in_loader = !cuda;
-  options.pin_memory = cuda;
+  options.pin_memory = cuda && !plan.gpu;  // nvJPEG writes to the GPU; nothing big is copied
+  options.gpu_decoder = cuda ? plan.gpu : nullptr;
 }
 
 DeviceFeed::DeviceFeed(Loader& loader, torch::Device device) : loader_(loader), device_(device) {

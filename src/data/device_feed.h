@@ -5,21 +5,41 @@
 // the consumer's stream after waiting on the copy's event. On the CPU the loader has already
 // transformed the batch in its prefetch thread and the feed passes it through.
 //
-// Usage: construct the Loader with LoaderOptions from feed_loader_options(...), then
+// With --data.decode nvjpeg the loader's batches arrive with their pixels already on the GPU (decoded
+// by nvJPEG in the prefetch thread) and only the small tensors are copied.
+//
+// Usage: plan_decode(...) once, configure_for_device(options, device, plan) for each Loader, then
 // `while (auto b = feed.next()) ...`. Not thread-safe: one consumer thread.
 
 #include <torch/torch.h>
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "data/loader.h"
 
 namespace wisesr::data {
 
+/// How records are decoded on their way to a device.
+struct DecodePlan {
+  std::string mode = "cpu";  // cpu (libjpeg-turbo threads) | nvjpeg (GPU, batched) | none (raw shards)
+  std::shared_ptr<GpuJpegDecoder> gpu;  // with nvjpeg; keep the plan alive to keep the decoder
+  /// One line for logs, e.g. "nvjpeg (hardware (7 engines x 1 cores), cuda:0)".
+  std::string describe() const;
+};
+
+/// Resolve --data.decode `mode` (auto | cpu | nvjpeg) for shards of `storage` (jpeg | raw) read onto
+/// `device`. auto: nvJPEG on a CUDA device when this build has it and its self-check passes (a
+/// warning says why not otherwise), else the CPU. nvjpeg without a CUDA device or without nvJPEG in
+/// the build throws a one-line wisesr::Error. Raw shards need no decoding whatever the mode.
+/// `option` names the setting in messages (--data.decode for train, --decode for eval and bench data).
+DecodePlan plan_decode(const std::string& mode, const torch::Device& device, const std::string& storage,
+                       const std::string& option = "--data.decode");
+
 /// Adjust loader options for batches that will be fed to `device` (pinned pixels + deferred
-/// transform on CUDA; transform in the loader on the CPU).
-void configure_for_device(LoaderOptions& options, const torch::Device& device);
+/// transform on CUDA; transform in the loader on the CPU) and decoded as `plan` says.
+void configure_for_device(LoaderOptions& options, const torch::Device& device, const DecodePlan& plan = {});
 
 class DeviceFeed {
  public:

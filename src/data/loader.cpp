@@ -35,6 +35,8 @@ Loader::Loader(const ShardSet& set, std::vector<uint64_t> indices, LoaderOptions
         std::make_shared<BatchTransform>(none, false, static_cast<int>(std::max<int64_t>(1, crop_h_)));
   }
   if (!opt_.bad_records) opt_.bad_records = std::make_shared<std::atomic<int64_t>>(0);
+  WISESR_CHECK(!opt_.gpu_decoder || !opt_.transform_in_loader,
+               "a loader that decodes on the GPU leaves the transform to the consumer (transform_in_loader = false)");
   pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(std::max(0, opt_.workers)));
   thread_ = std::thread([this] { produce(); });
 }
@@ -106,27 +108,32 @@ Batch Loader::make_batch(size_t b) {
   const int64_t h = crop_h_, w = crop_w_, n = static_cast<int64_t>(count);
   const bool crop = set_.manifest().size_policy == "short-side";
   const bool raw = set_.manifest().storage == "raw";
+  // nvJPEG: the workers read and check the records; the batch is decoded on the GPU below.
+  const bool gpu = opt_.gpu_decoder && !raw;
   // CPU runs: each worker transforms its sample right after decoding it (BatchTransform::apply_cpu)
   // into the float batch. Otherwise the uint8 pixels are kept for apply() on the consumer's device.
   const int out = transform_->out_size();
-  const bool fused = opt_.transform_in_loader && !opt_.pin_memory &&
+  const bool fused = !gpu && opt_.transform_in_loader && !opt_.pin_memory &&
                      transform_->fused_cpu(static_cast<int>(h), static_cast<int>(w));
   torch::Tensor pixels, images;
   const size_t image_bytes = static_cast<size_t>(h * w * 3);
   const size_t out_floats = static_cast<size_t>(3) * out * out;
   if (fused) {
     images = buffer({n, 3, out, out}, torch::TensorOptions().dtype(torch::kFloat));
-  } else {
+  } else if (!gpu) {
     pixels = buffer({n, h, w, 3}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(opt_.pin_memory));
   }
+  if (gpu && encoded_.size() < count) encoded_.resize(count);
+  std::vector<GpuJpegDecoder::Item> items(gpu ? count : 0);
   torch::Tensor params = torch::empty({n, kTransformParams}, torch::kFloat);
   std::vector<int64_t> labels(count);
   std::vector<std::string> bad(count);  // why sample i is skipped ("" = fine); each i has one writer
   pool_->parallel_for(count, [&](size_t i) {
     thread_local JpegDecoder decoder;  // one reusable decompressor per decoding thread
-    thread_local std::vector<uint8_t> bytes, scratch;
+    thread_local std::vector<uint8_t> bytes_local, scratch;
     const uint64_t rec = indices_[first + i];
-    uint8_t* slot = fused ? nullptr : pixels.data_ptr<uint8_t>() + i * image_bytes;
+    std::vector<uint8_t>& bytes = gpu ? encoded_[i] : bytes_local;
+    uint8_t* slot = fused || gpu ? nullptr : pixels.data_ptr<uint8_t>() + i * image_bytes;
     labels[i] = set_.label(rec);
     const SampleTransform t = transform_->sample(opt_.seed, opt_.epoch, rec, static_cast<int>(h), static_cast<int>(w));
     BatchTransform::store(t, params, static_cast<int64_t>(i));
@@ -136,6 +143,15 @@ Batch Loader::make_batch(size_t b) {
       WISESR_CHECK(s.channels == 3, "record has ", s.channels, " channels, expected 3");
       WISESR_CHECK(crop ? (s.height >= h && s.width >= w) : (s.height == h && s.width == w), "record is ",
                    s.width, "x", s.height, ", batch needs ", w, "x", h);
+      int64_t y0 = (s.height - h) / 2, x0 = (s.width - w) / 2;
+      if (opt_.random_crop) {
+        y0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 0) % (s.height - h + 1));
+        x0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 1) % (s.width - w + 1));
+      }
+      if (gpu) {
+        items[i] = GpuJpegDecoder::Item{bytes.data(), bytes.size(), s, y0, x0};
+        return;
+      }
       const bool whole = s.height == h && s.width == w;
       const uint8_t* src = bytes.data();  // the decoded record, s.width x s.height
       if (raw) {
@@ -149,11 +165,6 @@ Batch Loader::make_batch(size_t b) {
         decoder.decode_rgb(bytes.data(), bytes.size(), scratch.data(), s);
         src = scratch.data();
       }
-      int64_t y0 = (s.height - h) / 2, x0 = (s.width - w) / 2;
-      if (opt_.random_crop) {
-        y0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 0) % (s.height - h + 1));
-        x0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 1) % (s.width - w + 1));
-      }
       const uint8_t* corner = src + (y0 * s.width + x0) * 3;
       if (fused) {
         transform_->apply_cpu(corner, static_cast<int>(h), static_cast<int>(w), static_cast<size_t>(s.width) * 3, t,
@@ -165,13 +176,16 @@ Batch Loader::make_batch(size_t b) {
       }
     } catch (const Error& e) {
       bad[i] = e.message();
-      if (fused) {
+      if (gpu) {
+        items[i] = GpuJpegDecoder::Item{};  // zeros
+      } else if (fused) {
         std::memset(images.data_ptr<float>() + i * out_floats, 0, out_floats * sizeof(float));
       } else {
         std::memset(slot, 0, image_bytes);
       }
     }
   });
+  if (gpu) pixels = opt_.gpu_decoder->decode(items, h, w, bad);
   torch::Tensor valid = torch::ones({n}, torch::kBool);
   int64_t invalid = 0;
   for (size_t i = 0; i < count; ++i) {

@@ -5,6 +5,8 @@
 // augmentation parameters; finished batches wait in a bounded queue (prefetch depth).
 // The BatchTransform (augmentation + normalisation) then runs either here, on the CPU in the prefetch
 // thread (CPU training), or on the GPU after an async copy (DeviceFeed): the same ops either way.
+// With a GpuJpegDecoder (--data.decode nvjpeg) the workers only read and CRC-check the records and the
+// prefetch thread decodes the whole batch on the GPU: Batch::pixels is then already on the device.
 
 #include <torch/torch.h>
 
@@ -21,6 +23,7 @@
 
 #include "core/thread_pool.h"
 #include "data/augment.h"
+#include "data/nvjpeg_decoder.h"
 #include "data/shard_set.h"
 
 namespace wisesr::data {
@@ -39,6 +42,9 @@ struct LoaderOptions {
   /// consumer to transform on its device.
   bool transform_in_loader = true;
   bool pin_memory = false;  // page-locked pixel buffers, for async copies to a GPU
+  /// Decode JPEG records on this GPU (nvJPEG) instead of in the worker threads; needs
+  /// transform_in_loader = false. Raw shards ignore it (nothing to decode).
+  std::shared_ptr<GpuJpegDecoder> gpu_decoder;
   /// Corrupt records (CRC mismatch, undecodable, wrong size) tolerated before the loader fails. Each one
   /// is replaced by zeros with valid = false and a warning naming shard and index. Shared by every
   /// loader given the same counter (e.g. all epochs of a run).
@@ -48,7 +54,7 @@ struct LoaderOptions {
 
 struct Batch {
   torch::Tensor images;  // (N,3,S,S) float32, transformed and normalised (undefined when not yet)
-  torch::Tensor pixels;  // (N,H,W,3) uint8 RGB as decoded, when the consumer transforms
+  torch::Tensor pixels;  // (N,H,W,3) uint8 RGB as decoded, when the consumer transforms (on the GPU with nvJPEG)
   torch::Tensor params;  // (N, kTransformParams) float32 per-sample transforms, with pixels
   torch::Tensor labels;  // (N) int64
   torch::Tensor valid;   // (N) bool: false for a corrupt record that was skipped (zeros in images)
@@ -92,6 +98,7 @@ class Loader {
   bool done_ = false;
   std::unique_ptr<ThreadPool> pool_;  // decode workers; the prefetch thread joins in too
   std::vector<torch::Tensor> buffers_;  // producer thread only
+  std::vector<std::vector<uint8_t>> encoded_;  // nvJPEG: the batch's JPEG bytes (producer's batch only)
   std::thread thread_;
 };
 

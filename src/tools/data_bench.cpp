@@ -23,7 +23,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig& cfg,
-                       const std::string& recipe, int threads, int out_size, const torch::Device& device) {
+                       const std::string& recipe, int threads, int out_size, const torch::Device& device,
+                       const data::DecodePlan& plan) {
   const uint64_t total = static_cast<uint64_t>(cfg.warmup + cfg.batches) * static_cast<uint64_t>(cfg.batch);
   const auto order = data::epoch_permutation(set.size(), cfg.seed, 0);
   std::vector<uint64_t> idx(total);
@@ -38,7 +39,7 @@ DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig&
   lo.random_crop = true;
   lo.seed = cfg.seed;
   lo.transform = std::make_shared<data::BatchTransform>(ao, recipe != "none", out_size);
-  data::configure_for_device(lo, device);
+  data::configure_for_device(lo, device, plan);
   data::Loader loader(set, idx, lo);
   data::DeviceFeed feed(loader, device);
   auto sync = [&] {
@@ -83,8 +84,12 @@ DataBenchResult run_data_bench(const config::BenchDataConfig& cfg) {
   WISESR_CHECK(r.out_size > 0, "the dataset's images vary in size: set --image-size");
   r.threads = threads;
   r.cpu_kernel = data::detail::isa_name(data::detail::best_isa());
-  r.rows.push_back(time_mode(set, cfg, "none", threads, r.out_size, device));
-  if (cfg.augment != "none") r.rows.push_back(time_mode(set, cfg, cfg.augment, threads, r.out_size, device));
+  const data::DecodePlan plan = data::plan_decode(cfg.decode, device, r.storage, "--decode");
+  r.decode = plan.describe();
+  r.rows.push_back(time_mode(set, cfg, "none", threads, r.out_size, device, plan));
+  if (cfg.augment != "none") {
+    r.rows.push_back(time_mode(set, cfg, cfg.augment, threads, r.out_size, device, plan));
+  }
   std::cout << format_data_bench(r) << std::flush;
   if (!cfg.json.empty()) {
     nlohmann::json rows = nlohmann::json::array();
@@ -97,6 +102,7 @@ DataBenchResult run_data_bench(const config::BenchDataConfig& cfg) {
     }
     nlohmann::json j = {{"device", r.device},     {"storage", r.storage},   {"stored_size", r.stored_size},
                         {"out_size", r.out_size}, {"threads", r.threads},   {"cpu_kernel", r.cpu_kernel},
+                        {"decode", r.decode},
                         {"batch", cfg.batch},     {"augment", cfg.augment}, {"rows", rows}};
     fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
   }
@@ -107,7 +113,8 @@ std::string format_data_bench(const DataBenchResult& r) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(1);
   os << "bench data: " << r.storage << " " << r.stored_size << "px -> " << r.out_size << "px on " << r.device
-     << ", " << r.threads << " decode thread(s), CPU augmentation kernel " << r.cpu_kernel << "\n";
+     << ", " << r.threads << " reader/decode thread(s), decode " << r.decode << ", CPU augmentation kernel "
+     << r.cpu_kernel << "\n";
   for (const auto& row : r.rows) {
     os << "  " << std::left << std::setw(10) << row.mode << std::right << std::setw(10) << row.img_per_s
        << " img/s " << std::setw(9) << row.img_per_s_per_core << " img/s/core  (" << row.images

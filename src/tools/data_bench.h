@@ -7,7 +7,9 @@
 //   <recipe>: the same plus the training augmentation (--augment, default the paper's keras recipe)
 // On --device cpu the transform runs on the CPU (in the loader's prefetch thread, with --threads
 // intra-op threads); on --device cuda the batch is decoded into pinned memory, copied on a side stream
-// and transformed on the GPU, exactly as in training (data::DeviceFeed). Time runs from the end of the
+// and transformed on the GPU, exactly as in training (data::DeviceFeed); with --decode nvjpeg (or auto
+// on a GPU build with nvJPEG) the threads only read the records and nvJPEG decodes each batch on the
+// GPU. Time runs from the end of the
 // warm-up batches to the last batch being ready (device synchronised); img/s/core divides by --threads.
 
 #include <string>
@@ -32,6 +34,7 @@ struct DataBenchResult {
   int out_size = 0;
   int threads = 0;
   std::string cpu_kernel;  // the CPU augmentation kernel (data/warp_cpu.h): avx2 | scalar
+  std::string decode;      // how records were decoded: cpu | nvjpeg (backend) | none (raw shards)
   std::vector<DataBenchRow> rows;
 };
 

@@ -31,7 +31,9 @@ Tally evaluate(models::Classifier& model, const data::ShardSet& set, comm::Commu
   const int size = options.image_size > 0 ? options.image_size : set.manifest().image_size;
   WISESR_CHECK(size > 0, "evaluation needs an image size (the dataset's images vary in size)");
   lo.transform = std::make_shared<data::BatchTransform>(ao, /*train=*/false, size);
-  data::configure_for_device(lo, device);
+  // With nvJPEG this finds the decoder the trainer holds, if any (GpuJpegDecoder::shared).
+  const data::DecodePlan plan = data::plan_decode(options.decode, device, set.manifest().storage, options.decode_option);
+  data::configure_for_device(lo, device, plan);
   data::Loader loader(set, data::eval_indices(set.size(), comm.rank(), comm.size()), lo);
   data::DeviceFeed feed(loader, device);
   DeviceTally local;  // no host synchronisation per batch
@@ -64,6 +66,8 @@ void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info)
   eo.batch_size = cfg.batch_size;
   eo.image_size = static_cast<int>(reader.meta().image_size);
   eo.normalize = train_cfg.data.normalize;
+  eo.decode = cfg.decode;
+  eo.decode_option = "--decode";
   Tally t = evaluate(model, set, *comm, device, eo);
   LOG_RANK0("eval " << cfg.checkpoint << " on " << cfg.data << ":" << cfg.split << ": "
                     << static_cast<int64_t>(t.count) << " samples, top-1 " << t.top1_acc() << ", top-5 "

@@ -20,6 +20,8 @@ struct EvalOptions {
   int workers = 0;
   int prefetch = 2;
   std::string normalize = "caffe";  // as in training (config data.normalize)
+  std::string decode = "auto";      // auto | cpu | nvjpeg (config data.decode)
+  std::string decode_option = "--data.decode";  // its name in messages
   int64_t max_bad_records = 0;      // corrupt records skipped (not counted) before evaluation fails
   std::function<void()> on_batch;   // called after every batch (the trainer's watchdog heartbeat)
 };

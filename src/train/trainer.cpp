@@ -306,6 +306,9 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   so.bucket_bytes = static_cast<size_t>(cfg.train.bucket_mb * (1 << 20));
   so.first_bucket_bytes = static_cast<size_t>(cfg.train.first_bucket_mb * (1 << 20));
   comm::GradSync sync(model->parameters(), *comm, so);
+  // Held for the run: the nvJPEG decoder (if any) is created and self-checked once, and the
+  // evaluator's loaders share it.
+  const data::DecodePlan decode_plan = data::plan_decode(cfg.data.decode, device, train_set.manifest().storage);
 
   std::unique_ptr<JsonlWriter> metrics;
   std::unique_ptr<CsvWriter> csv;
@@ -322,7 +325,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
         "img_per_s,data_wait_frac,seconds,peak_mem_gib,complete");
     LOG_RANK0("wisesr " << WISESR_VERSION << ": " << info.world_size << " rank(s), device " << device.str()
                         << ", backend " << comm->name() << ", " << precision
-                        << (channels_last ? ", channels_last" : "") << ", " << threads << " thread(s)/rank");
+                        << (channels_last ? ", channels_last" : "") << ", " << threads
+                        << " thread(s)/rank, decode " << decode_plan.describe());
     LOG_RANK0("resolved config:\n" << config::to_ini(resolved));
     LOG_RANK0("model " << cfg.model.backbone << "+" << cfg.model.head << ": " << params << " parameters, "
                        << classes << " classes, input " << image_size << "x" << image_size << "; " << n_train
@@ -386,7 +390,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     lo.prefetch = cfg.data.prefetch;
     lo.drop_last = true;
     lo.transform = train_transform;
-    data::configure_for_device(lo, device);
+    data::configure_for_device(lo, device, decode_plan);
     lo.random_crop = true;
     lo.seed = cfg.train.seed;
     lo.epoch = static_cast<uint64_t>(epoch);
@@ -544,6 +548,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       eo.workers = workers;
       eo.prefetch = cfg.data.prefetch;
       eo.normalize = cfg.data.normalize;
+      eo.decode = cfg.data.decode;
       eo.max_bad_records = cfg.data.max_bad_records;
       eo.on_batch = [&watchdog] { watchdog.beat("evaluation"); };
       result.val = evaluate(model, *val_set, *comm, device, eo);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Input-pipeline throughput: `wisesr bench data` on real 512x512 q90 JPEG shards (prepared here from
 # photo-like 1024x768 q90 JPEGs), with 1 decode thread and with every core, on the CPU (and with
-# --device cuda as well when a GPU is present: pinned batches, async copy, augmentation on the GPU).
+# --device cuda as well when a GPU is present: libjpeg-turbo into pinned batches + async copy, and
+# nvJPEG on the GPU, side by side; the augmentation runs on the GPU in both).
 # Usage: tests/bench/data_bench.sh [N_IMAGES] [SIZE] [DATA_DIR]   (from the repo root, after a build)
 # With DATA_DIR holding prepared shards already, they are reused (and N_IMAGES ignored).
 set -euo pipefail
@@ -48,5 +49,11 @@ for threads in 1 "$cores"; do
   "$bin" bench data --data "$data" --batch 64 --batches 10 --warmup 2 --threads "$threads" --augment keras
 done
 if "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-  "$bin" bench data --data "$data" --batch 64 --batches 20 --warmup 3 --threads "$cores" --augment keras --device cuda
+  for decode in cpu nvjpeg; do
+    "$bin" bench data --data "$data" --batch 64 --batches 20 --warmup 3 --threads "$cores" --augment keras \
+      --device cuda --decode "$decode"
+  done
+  # nvJPEG with a single reader thread: what the GPU decoder needs of the CPU.
+  "$bin" bench data --data "$data" --batch 64 --batches 20 --warmup 3 --threads 1 --augment keras \
+    --device cuda --decode nvjpeg
 fi
