@@ -1,7 +1,11 @@
 #include "image_codec.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -69,8 +73,13 @@ Record make_record(const std::string& file, const CodecOptions& o) {
   try {
     raw = fs::read_file(file);
   } catch (const Error&) {
-    rec.reason =
-        std::filesystem::is_symlink(file) && !std::filesystem::exists(file) ? "broken symlink" : "unreadable";
+    if (std::filesystem::is_symlink(file) && !std::filesystem::exists(file)) {
+      rec.reason = "broken symlink";
+    } else if (::access(file.c_str(), R_OK) != 0) {
+      rec.reason = std::string("unreadable (") + std::strerror(errno) + ")";  // e.g. permission denied
+    } else {
+      rec.reason = "unreadable";
+    }
     return rec;
   }
   if (raw.empty()) {

@@ -155,6 +155,40 @@ touch not_a_dir
 if "$bin" prep --input imgs --out not_a_dir/sub --size 32 2>unwritable.err; then fail "prep into a file"; fi
 grep -q "not_a_dir" unwritable.err || fail "unwritable output not named"
 
+echo "== file permissions: an unreadable input is skipped with its reason, a read-only output is named"
+# As root, permission bits do not bind; run prep without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH so they do.
+as_user=()
+if [[ $(id -u) -eq 0 ]]; then
+  if setpriv --bounding-set=-dac_override,-dac_read_search true 2>/dev/null; then
+    as_user=(setpriv --bounding-set=-dac_override,-dac_read_search)
+  else
+    as_user=(skip)
+  fi
+fi
+if [[ ${as_user[0]:-} == skip ]]; then
+  echo "SKIP (permissions only): root without setpriv cannot lose its file-permission override"
+else
+  mkdir -p perm/a perm/b
+  cp imgs/"$(ls imgs | head -1)"/* perm/a/
+  cp imgs/"$(ls imgs | tail -1)"/* perm/b/
+  locked=$(ls perm/a | head -1)
+  chmod 000 "perm/a/$locked"
+  "${as_user[@]}" "$bin" prep --input perm --out perm_shards --size 32 --val-fraction 0 | tee perm.log
+  grep -q "skipped 1" perm.log || fail "the unreadable input was not counted"
+  grep -qP "^a/$locked\tunreadable \(Permission denied\)$" perm_shards/skipped.tsv ||
+    { cat perm_shards/skipped.tsv; fail "skipped.tsv does not give the unreadable file and why"; }
+  if "${as_user[@]}" "$bin" prep --input perm --out perm_shards2 --size 32 --strict 2>perm_strict.err; then
+    fail "--strict accepted an unreadable input"
+  fi
+  mkdir -p readonly && chmod 555 readonly
+  if "${as_user[@]}" "$bin" prep --input imgs --out readonly/out --size 32 2>readonly.err; then
+    fail "prep wrote into a read-only directory"
+  fi
+  test "$(wc -l <readonly.err)" -eq 1 || { cat readonly.err; fail "expected one error line"; }
+  grep -q "readonly/out" readonly.err || { cat readonly.err; fail "the read-only output is not named"; }
+  chmod 755 readonly "perm/a/$locked"
+fi
+
 echo "== verify finds corruption"
 "$bin" verify clean >/dev/null
 cp -r clean flipped
