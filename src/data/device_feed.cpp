@@ -48,8 +48,11 @@ DecodePlan plan_decode(const std::string& mode, const torch::Device& device, con
   try {
     plan.gpu = GpuJpegDecoder::shared(device.index() < 0 ? 0 : device.index());
     plan.mode = "nvjpeg";
-  } catch (const Error& e) {
-    LOG_WARN(option << " auto: decoding on the CPU, nvJPEG is not usable: " << e.message());
+  } catch (const std::exception& e) {  // wisesr::Error, or torch's for a CUDA failure in the self-check
+    const auto* ours = dynamic_cast<const Error*>(&e);
+    std::string why = ours ? ours->message() : e.what();
+    why = why.substr(0, why.find('\n'));
+    LOG_WARN(option << " auto: decoding on the CPU, nvJPEG is not usable: " << why);
   }
   return plan;
 }

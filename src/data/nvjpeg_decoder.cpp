@@ -43,6 +43,24 @@ const char* status_name(nvjpegStatus_t s) {
   return "unknown status";
 }
 
+// One stream per device for all decoders, created on first use and never destroyed: the caching
+// allocator keeps freed blocks keyed by the stream they were allocated on, and destroying it while
+// such blocks exist would leave the allocator holding a dead handle.
+cudaStream_t decoder_stream(int device) {
+  static std::mutex mutex;
+  static std::map<int, cudaStream_t> streams;
+  std::lock_guard<std::mutex> lock(mutex);
+  cudaStream_t& s = streams[device];
+  if (s == nullptr) {
+    const cudaError_t ce = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    if (ce != cudaSuccess) {
+      s = nullptr;
+      WISESR_THROW("nvJPEG: cannot create a CUDA stream: ", cudaGetErrorString(ce));
+    }
+  }
+  return s;
+}
+
 #define WISESR_NVJPEG_CHECK(call)                                                                  \
   do {                                                                                            \
     const nvjpegStatus_t wisesr_st_ = (call);                                                     \
@@ -58,8 +76,8 @@ struct GpuJpegDecoder::Impl {
   std::atomic<int64_t> cpu_images{0}, failed_batches{0};
   nvjpegHandle_t handle = nullptr;
   nvjpegJpegState_t state = nullptr;
-  nvjpegJpegStream_t header = nullptr;  // host-side header parse for the hardware support check
-  cudaStream_t raw_stream = nullptr;
+  nvjpegJpegStream_t header = nullptr;  // host-side header parse for the routing checks
+  cudaStream_t raw_stream = nullptr;    // decoder_stream(device): shared, never destroyed
   bool hardware = false;
   int initialized_batch = -1;  // nvjpegDecodeBatchedInitialize's batch size; -1 = initialise again
   JpegDecoder cpu;             // libjpeg-turbo for what the backend does not take
@@ -70,7 +88,6 @@ struct GpuJpegDecoder::Impl {
     if (header) nvjpegJpegStreamDestroy(header);
     if (state) nvjpegJpegStateDestroy(state);
     if (handle) nvjpegDestroy(handle);
-    if (raw_stream) cudaStreamDestroy(raw_stream);
   }
   c10::cuda::CUDAStream stream() const {
     return c10::cuda::getStreamFromExternal(raw_stream, static_cast<c10::DeviceIndex>(device));
@@ -86,8 +103,11 @@ GpuJpegDecoder::GpuJpegDecoder(int device) : impl_(std::make_unique<Impl>()) {
   std::string tried;
   for (const auto& [backend, name] : {std::pair{NVJPEG_BACKEND_HARDWARE, "hardware"},
                                       std::pair{NVJPEG_BACKEND_GPU_HYBRID, "gpu-hybrid"}}) {
+    // Chroma upsampling by interpolation, as libjpeg-turbo's default ("fancy") upsampling does, so the
+    // GPU's pixels are close to the CPU path's; nvJPEG versions without the flag reject it: retry.
     nvjpegHandle_t h = nullptr;
-    const nvjpegStatus_t st = nvjpegCreateEx(backend, nullptr, nullptr, NVJPEG_FLAGS_DEFAULT, &h);
+    nvjpegStatus_t st = nvjpegCreateEx(backend, nullptr, nullptr, NVJPEG_FLAGS_UPSAMPLING_WITH_INTERPOLATION, &h);
+    if (st != NVJPEG_STATUS_SUCCESS) st = nvjpegCreateEx(backend, nullptr, nullptr, NVJPEG_FLAGS_DEFAULT, &h);
     if (st == NVJPEG_STATUS_SUCCESS) {
       m.handle = h;
       m.hardware = backend == NVJPEG_BACKEND_HARDWARE;
@@ -105,8 +125,7 @@ GpuJpegDecoder::GpuJpegDecoder(int device) : impl_(std::make_unique<Impl>()) {
   }
   WISESR_NVJPEG_CHECK(nvjpegJpegStateCreate(m.handle, &m.state));
   WISESR_NVJPEG_CHECK(nvjpegJpegStreamCreate(m.handle, &m.header));
-  const cudaError_t ce = cudaStreamCreateWithFlags(&m.raw_stream, cudaStreamNonBlocking);
-  WISESR_CHECK(ce == cudaSuccess, "nvJPEG: cannot create a CUDA stream: ", cudaGetErrorString(ce));
+  m.raw_stream = decoder_stream(device);
 }
 
 torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, int64_t w,
@@ -148,12 +167,18 @@ torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, 
       continue;
     }
     bool gpu = components == 3 && css != NVJPEG_CSS_410 && css != NVJPEG_CSS_411 && css != NVJPEG_CSS_410V &&
-               css != NVJPEG_CSS_UNKNOWN;
+               css != NVJPEG_CSS_UNKNOWN &&
+               nvjpegJpegStreamParseHeader(m.handle, it.data, it.size, m.header) == NVJPEG_STATUS_SUCCESS;
     if (gpu && m.hardware) {
       int unsupported = 1;  // nvJPEG's convention: 0 = the batched (hardware) decoder takes it
-      gpu = nvjpegJpegStreamParseHeader(m.handle, it.data, it.size, m.header) == NVJPEG_STATUS_SUCCESS &&
-            nvjpegDecodeBatchedSupported(m.handle, m.header, &unsupported) == NVJPEG_STATUS_SUCCESS &&
+      gpu = nvjpegDecodeBatchedSupported(m.handle, m.header, &unsupported) == NVJPEG_STATUS_SUCCESS &&
             unsupported == 0;
+    } else if (gpu) {
+      // The hybrid backend decodes sequential (baseline, extended) JPEGs on the GPU; progressive ones
+      // would take its single-threaded host path: libjpeg-turbo does those as well.
+      nvjpegJpegEncoding_t encoding = NVJPEG_ENCODING_UNKNOWN;
+      gpu = nvjpegJpegStreamGetJpegEncoding(m.header, &encoding) == NVJPEG_STATUS_SUCCESS &&
+            (encoding == NVJPEG_ENCODING_BASELINE_DCT || encoding == NVJPEG_ENCODING_EXTENDED_SEQUENTIAL_DCT_HUFFMAN);
     }
     route[i] = gpu ? Route::gpu : Route::cpu;
     if (gpu && (it.shape.height != h || it.shape.width != w)) {
@@ -197,6 +222,7 @@ torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, 
       // A record that parses but does not decode fails the whole batch: redo it on the CPU, where the
       // culprit gets its own error (and re-initialise, which resets the failed batch).
       m.initialized_batch = -1;
+      stream.synchronize();  // nothing the failed call queued may land on the slots redone below
       const int64_t failed = ++m.failed_batches;
       LOG_WARN("nvJPEG failed a batch of " << batch << " images (" << status_name(st)
                                            << "); decoding it on the CPU (" << failed << " batch(es) so far)");

@@ -104,10 +104,12 @@ Diff diff(const torch::Tensor& a, const torch::Tensor& b) {
   return {d.to(torch::kDouble).mean().item<double>(), d.max().item<int>()};
 }
 
-// The bounds: both decoders follow the JPEG standard, but their IDCTs round differently and nvJPEG's
-// chroma upsampling is not libjpeg-turbo's "fancy" (triangular) one, so edges in the chroma planes
-// differ by more than a level. A wrong pitch, channel order or colour conversion is far outside them.
-constexpr double kMeanBound = 1.5;
+// The bounds: both decoders follow the JPEG standard, but their IDCTs round differently (about 1 level
+// on average) and, should nvJPEG ignore NVJPEG_FLAGS_UPSAMPLING_WITH_INTERPOLATION, its chroma
+// upsampling replicates where libjpeg-turbo's interpolates: a mean of about 3.5 levels on these
+// textured 4:2:0 images (measured with libjpeg-turbo's own TJFLAG_FASTUPSAMPLE). A wrong pitch,
+// channel order or colour conversion is far outside the bounds. The test prints the measured values.
+constexpr double kMeanBound = 4.5;
 constexpr int kMaxBound = 40;
 
 TEST(NvJpeg, MatchesLibjpegTurboOnTheSameBytes) {
@@ -215,10 +217,11 @@ TEST(NvJpeg, TrainingBatchesMatchTheCpuDecodedOnes) {
   const auto [cpu_images, cpu_labels] = run("cpu");
   ASSERT_EQ(gpu_images.sizes(), cpu_images.sizes());
   EXPECT_TRUE(torch::equal(gpu_labels, cpu_labels));
-  // Normalised (caffe) values: the decoders' pixel differences pass through the augmentation unchanged
-  // in scale (the warp is a convex combination, brightness <= 1.2).
+  // Normalised (caffe) values keep the pixel scale; the decoders' differences pass through the
+  // augmentation at most 1.2x (the warp is a convex combination, brightness <= 1.2). The test set is
+  // 4:4:4 (tests/support), so only the IDCTs differ: about a level.
   const double mean = (gpu_images - cpu_images).abs().mean().item<double>();
-  EXPECT_LE(mean, 1.2 * kMeanBound) << "mean |diff| after the keras recipe";
+  EXPECT_LE(mean, 2.0) << "mean |diff| after the keras recipe";
 }
 
 }  // namespace
