@@ -285,7 +285,11 @@ Parsed parse_bench_train_args(const std::vector<std::string>& args, BenchTrainCo
       "device", bound(cfg.device), "auto | cpu | cuda")(
       "sync", bound(cfg.sync),
       "gradient sync: none (no GradSync at all) | auto | nccl | mpi (GradSync over all ranks, as in "
-      "training)")("threads", bound(cfg.threads), "intra-op CPU threads; 0 = cores / ranks on the node")(
+      "training)")(
+      "cuda-graph", bound(cfg.cuda_graph),
+      "capture the whole step as one CUDA graph and replay it: auto (on CUDA with bf16/fp32 and sync none or "
+      "nccl) | on (error where impossible) | off")(
+      "threads", bound(cfg.threads), "intra-op CPU threads; 0 = cores / ranks on the node")(
       "seed", bound(cfg.seed), "seed of the weights and the synthetic batch")(
       "synthetic", po::bool_switch(&synthetic), "random input made once on the device (the only input mode)")(
       "json", po::value(&cfg.json), "also write the result as JSON to this file");

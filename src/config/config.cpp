@@ -171,6 +171,7 @@ void BenchTrainConfig::validate() const {
   check_choice("--precision", precision, kPrecisions);
   check_choice("--device", device, kDevices);
   check_choice("--sync", sync, {"none", "auto", "nccl", "mpi"});
+  check_choice("--cuda-graph", cuda_graph, kCudaGraphModes);
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
 

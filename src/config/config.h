@@ -197,6 +197,8 @@ void visit_fields(C& c, F&& f) {
 /// data/augment.h implements them.
 inline const std::vector<std::string> kAugmentRecipes = {"none", "flip", "keras", "imagenet"};
 inline const std::vector<std::string> kNormalizations = {"caffe", "imagenet"};
+/// bench train's --cuda-graph; train/step_graph.h implements them.
+inline const std::vector<std::string> kCudaGraphModes = {"auto", "on", "off"};
 /// --data.decode (and eval's and bench data's --decode); data/device_feed.h implements them.
 inline const std::vector<std::string> kDecodeModes = {"auto", "cpu", "nvjpeg"};
 /// --train.device / --device, and --train.precision / --precision.
@@ -306,6 +308,7 @@ struct BenchTrainConfig {
   bool channels_last = true;  // on CUDA only, as in training
   std::string device = "auto";
   std::string sync = "auto";  // none (no GradSync) | auto | nccl | mpi
+  std::string cuda_graph = "auto";  // auto (where the configuration allows) | on | off
   int threads = 0;
   uint64_t seed = 42;
   std::string json;  // also write the result as JSON here

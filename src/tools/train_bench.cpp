@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comm/grad_sync.h"
+#include "core/error.h"
 #include "comm/mpi_communicator.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -16,6 +17,7 @@
 #include "train/loss_scaler.h"
 #include "train/optimizer.h"
 #include "train/runtime.h"
+#include "train/step_graph.h"
 
 namespace wisesr::tools {
 namespace {
@@ -121,13 +123,34 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
   };
 
   double phases[3] = {0, 0, 0};
-  for (int i = 0; i < cfg.warmup; ++i) step(false, phases);
+  // Whole-step CUDA graph: the warm-up steps run eagerly inside StepGraph (on its capture stream),
+  // then every timed step is one replay. The breakdown steps below stay eager (they sync between phases).
+  TrainBenchResult r;
+  r.graph_note = train::graph_unsupported_reason(cfg.cuda_graph, device, precision, comm ? comm->name() : "none");
+  std::unique_ptr<train::StepGraph> graph;
+  if (r.graph_note.empty()) {
+    try {
+      graph = std::make_unique<train::StepGraph>(device, [&] { step(false, phases); }, std::max(cfg.warmup, 2));
+    } catch (const Error& e) {
+      if (cfg.cuda_graph == "on") throw;
+      r.graph_note = e.message();
+      LOG_WARN(e.message() << "; timing eager steps");
+    }
+  }
+  auto one_step = [&] {
+    if (graph) {
+      graph->replay();
+    } else {
+      step(false, phases);
+    }
+  };
+  for (int i = 0; i < (graph ? 2 : cfg.warmup); ++i) one_step();
   device_sync();
   control.barrier();
   std::vector<double> step_ms;
   for (int i = 0; i < cfg.steps; ++i) {
     const auto t = Clock::now();
-    step(false, phases);
+    one_step();
     device_sync();
     step_ms.push_back(ms_since(t));
   }
@@ -139,7 +162,7 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
     opt.push_back(phases[2]);
   }
 
-  TrainBenchResult r;
+  r.cuda_graph = graph != nullptr;
   r.device = device.str();
   r.precision = precision;
   r.channels_last = channels_last;
@@ -180,6 +203,7 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
                                 {"backend", r.backend},
                                 {"ranks", r.ranks},
                                 {"grad_buckets", r.grad_buckets},
+                                {"cuda_graph", r.cuda_graph},
                                 {"params", r.params},
                                 {"steps", cfg.steps},
                                 {"warmup", cfg.warmup},
@@ -205,11 +229,11 @@ std::string format_train_bench(const config::BenchTrainConfig& cfg, const TrainB
   char line[512];
   int n = std::snprintf(
       line, sizeof(line),
-      "bench train %s+%s %dpx batch %d x %d rank(s), %s%s, %s, sync %s: %.1f img/s (step %.2f ms, "
+      "bench train %s+%s %dpx batch %d x %d rank(s), %s%s, %s, sync %s%s: %.1f img/s (step %.2f ms, "
       "median of %d)",
       cfg.model.c_str(), cfg.head.c_str(), cfg.image_size, cfg.batch, r.ranks, r.precision.c_str(),
-      r.channels_last ? " channels_last" : "", r.device.c_str(), r.backend.c_str(), r.img_per_s, r.step_ms,
-      cfg.steps);
+      r.channels_last ? " channels_last" : "", r.device.c_str(), r.backend.c_str(),
+      r.cuda_graph ? ", CUDA graph" : "", r.img_per_s, r.step_ms, cfg.steps);
   std::string out(line, static_cast<size_t>(std::max(0, std::min(n, static_cast<int>(sizeof(line)) - 1))));
   if (r.forward_ms >= 0) {
     std::snprintf(line, sizeof(line), "; forward %.2f / backward+sync %.2f / optimizer %.2f ms", r.forward_ms,

@@ -2,7 +2,9 @@
 # Training throughput: `wisesr bench train` vs the PyTorch eager reference (tests/bench/train_reference.py),
 # side by side in one run on the same synthetic batch, one config after another. For each config:
 #   reference (bf16 autocast + channels_last on CUDA), wisesr --sync none, wisesr --sync auto (GradSync
-#   over one rank, NCCL on a GPU), each a separate process; then a Markdown table of the ratios.
+#   over one rank, NCCL on a GPU) -- both with a whole-step CUDA graph where it applies (--cuda-graph
+#   auto) -- and wisesr --sync none --cuda-graph off (eager steps), each a separate process; then a
+#   Markdown table of the ratios.
 # Usage: tests/bench/train_bench.sh [MODEL:HEAD:SIZE:BATCH ...]     (from the repo root, after a build)
 #   default configs: the goals, resnet50:wise:224:256 resnet50:wise:512:64 densenet201:wise:512:32
 #   environment: STEPS (50), WARMUP (10), DEVICE (auto), PRECISION (auto), CLASSES (1000), OUT (a temp dir)
@@ -30,6 +32,7 @@ for c in "${configs[@]}"; do
   "$py" "$root/tests/bench/train_reference.py" "${opts[@]}" --json "$out/$tag.ref.json" >&2
   "$bin" bench train "${opts[@]}" --sync none --json "$out/$tag.none.json" >&2
   "$bin" bench train "${opts[@]}" --sync auto --json "$out/$tag.sync.json" >&2
+  "$bin" bench train "${opts[@]}" --sync none --cuda-graph off --json "$out/$tag.eager.json" >&2
 done
 
 gpu=""
@@ -41,19 +44,22 @@ import json, sys
 out, configs = sys.argv[1], sys.argv[2:]
 gib = 2 ** 30
 print("| model | head | size | batch | precision | reference img/s | wisesr img/s | ratio | wisesr + GradSync img/s"
-      " | sync overhead | reference peak GiB | wisesr peak GiB | memory ratio | wisesr fwd / bwd / opt ms |")
-print("|" + "---|" * 14)
+      " | sync overhead | wisesr eager img/s | CUDA graph gain | reference peak GiB | wisesr peak GiB"
+      " | memory ratio | wisesr fwd / bwd / opt ms (eager) |")
+print("|" + "---|" * 16)
 for c in configs:
     model, head, size, batch = c.split(":")
     tag = f"{model}-{head}-{size}-{batch}"
-    ref, ours, sync = (json.load(open(f"{out}/{tag}.{k}.json")) for k in ("ref", "none", "sync"))
+    ref, ours, sync, eager = (json.load(open(f"{out}/{tag}.{k}.json")) for k in ("ref", "none", "sync", "eager"))
     mem = lambda r: r["peak_mem_bytes"] or r["max_rss_bytes"]  # CPU: peak RSS instead
     overhead = ours["step_ms"] and (sync["step_ms"] / ours["step_ms"] - 1) * 100
     phases = "n/a" if ours["forward_ms"] is None else \
         f'{ours["forward_ms"]:.1f} / {ours["backward_ms"]:.1f} / {ours["optimizer_ms"]:.1f}'
     print(f'| {model} | {head} | {size} | {batch} | {ours["precision"]} | {ref["img_per_s"]:.1f} | '
-          f'{ours["img_per_s"]:.1f} | {ours["img_per_s"] / ref["img_per_s"]:.2f}x | {sync["img_per_s"]:.1f} '
-          f'({sync["backend"]}, {sync["ranks"]} rank) | {overhead:+.1f}% | {mem(ref) / gib:.2f} | '
+          f'{ours["img_per_s"]:.1f}{" (graph)" if ours["cuda_graph"] else ""} | '
+          f'{ours["img_per_s"] / ref["img_per_s"]:.2f}x | {sync["img_per_s"]:.1f} '
+          f'({sync["backend"]}, {sync["ranks"]} rank{", graph" if sync["cuda_graph"] else ""}) | {overhead:+.1f}% | '
+          f'{eager["img_per_s"]:.1f} | {ours["img_per_s"] / eager["img_per_s"]:.2f}x | {mem(ref) / gib:.2f} | '
           f'{mem(ours) / gib:.2f} | {mem(ours) / mem(ref):.2f}x | {phases} |')
 if all(json.load(open(f"{out}/{c.replace(':', '-')}.ref.json"))["peak_mem_bytes"] == 0 for c in configs):
     print("\n(CPU: memory columns are the peak resident set size of each process, not device memory)")

@@ -1,0 +1,115 @@
+#include "train/step_graph.h"
+
+#include "config/config.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#if __has_include(<ATen/cuda/CUDAGraph.h>)
+#include <ATen/autocast_mode.h>
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+#define WISESR_CUDA_GRAPHS 1
+#else
+#define WISESR_CUDA_GRAPHS 0
+#endif
+
+namespace wisesr::train {
+
+std::string graph_unsupported_reason(const std::string& mode, const torch::Device& device,
+                                     const std::string& precision, const std::string& backend) {
+  config::check_choice("--cuda-graph", mode, config::kCudaGraphModes);
+  if (mode == "off") return "off";
+  std::string why;
+  if (!device.is_cuda()) {
+    why = "the run is on the CPU";
+  } else if (!WISESR_CUDA_GRAPHS) {
+    why = "this build's LibTorch has no CUDA graphs";
+  } else if (precision == "fp16") {
+    why = "fp16 needs dynamic loss scaling, which reads the gradients' finiteness on the host every step";
+  } else if (backend != "none" && backend != "nccl") {
+    why = "gradients are all-reduced with " + backend + ", which the host drives";
+  }
+  WISESR_CHECK(why.empty() || mode != "on", "--cuda-graph on: ", why);
+  return why;
+}
+
+#if WISESR_CUDA_GRAPHS
+
+struct StepGraph::Impl {
+  at::cuda::CUDAGraph graph;
+};
+
+namespace {
+
+// End a capture that an exception interrupted, so the stream is usable again; errors are cleared.
+void abandon_capture(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &status) == cudaSuccess && status != cudaStreamCaptureStatusNone) {
+    cudaGraph_t partial = nullptr;
+    cudaStreamEndCapture(stream, &partial);
+    if (partial != nullptr) cudaGraphDestroy(partial);
+  }
+  (void)cudaGetLastError();
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+StepGraph::StepGraph(const torch::Device& device, const std::function<void()>& step, int warmup) {
+  WISESR_CHECK(device.is_cuda(), "a CUDA graph needs a CUDA device, not ", device.str());
+  c10::cuda::CUDAGuard guard(device);
+  const c10::cuda::CUDAStream main = c10::cuda::getCurrentCUDAStream(device.index());
+  const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
+  at::cuda::CUDAEvent queued;
+  queued.record(main);
+  queued.block(side);  // the side stream starts after everything already queued
+  {
+    c10::cuda::CUDAStreamGuard on_side(side);
+    for (int i = 0; i < warmup; ++i) step();
+    side.synchronize();
+    // Autocast's cache of bf16 weight copies would be filled during capture and then freed; inside a
+    // graph the casts must run on every replay instead.
+    const bool cache = at::autocast::is_autocast_cache_enabled();
+    at::autocast::set_autocast_cache_enabled(false);
+    auto impl = std::make_unique<Impl>();
+    try {
+      impl->graph.capture_begin();
+      step();
+      impl->graph.capture_end();
+    } catch (const std::exception& e) {
+      at::autocast::set_autocast_cache_enabled(cache);
+      abandon_capture(side.stream());
+      // A graph whose capture failed is deliberately not destroyed: its destructor would release a
+      // private memory pool that the allocator may still route to. It is small; leaking it is safe.
+      (void)impl.release();
+      WISESR_THROW("CUDA-graph capture of the training step failed: ", first_line(e.what()));
+    }
+    at::autocast::set_autocast_cache_enabled(cache);
+    impl_ = std::move(impl);
+  }
+  at::cuda::CUDAEvent captured;
+  captured.record(side);
+  captured.block(main);
+}
+
+void StepGraph::replay() { impl_->graph.replay(); }
+
+#else  // LibTorch without CUDA
+
+struct StepGraph::Impl {};
+
+StepGraph::StepGraph(const torch::Device&, const std::function<void()>&, int) {
+  WISESR_THROW("this build's LibTorch has no CUDA graphs");
+}
+
+void StepGraph::replay() {}
+
+#endif
+
+StepGraph::~StepGraph() = default;
+
+}  // namespace wisesr::train

@@ -1,0 +1,46 @@
+#pragma once
+// Whole-step CUDA-graph capture: one training step (forward, backward with the gradient all-reduces,
+// optimizer update, the Wise-SrNet clamp) recorded once and replayed as a single launch, so that
+// models made of many small kernels (DenseNet at small batch) stop paying CPU launch cost per kernel.
+//
+// What the caller guarantees for the step it hands over:
+//  - static shapes and addresses: the inputs are the same tensors every step (copy new data into them);
+//  - no host synchronisation inside (no .item(), no MPI, no dynamic loss scaling);
+//  - hyper-parameters that change between steps live in device tensors (constants are baked in).
+// use_graph() decides from the configuration (the fallback: eager steps where a graph cannot work);
+// a capture that fails anyway is abandoned with a warning and the caller goes on eagerly.
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wisesr::train {
+
+/// --cuda-graph (config::kCudaGraphModes): whether to capture: "" if yes, else the reason not to ("off", or why the configuration rules it
+/// out). mode "on" with a configuration that rules it out throws wisesr::Error naming the reason.
+/// backend: the gradient-sync communicator's name ("none" without one).
+std::string graph_unsupported_reason(const std::string& mode, const torch::Device& device,
+                                     const std::string& precision, const std::string& backend);
+
+class StepGraph {
+ public:
+  /// Runs `step` `warmup` times eagerly on a side stream (cuDNN autotuning, allocator growth, NCCL
+  /// set-up happen outside the capture), then captures one call of it. Throws wisesr::Error if the
+  /// capture fails (the CUDA state is cleaned up as far as possible first).
+  StepGraph(const torch::Device& device, const std::function<void()>& step, int warmup = 3);
+  ~StepGraph();
+  StepGraph(const StepGraph&) = delete;
+  StepGraph& operator=(const StepGraph&) = delete;
+
+  /// One step: replays the graph on the current stream's device (asynchronous, like an eager step).
+  void replay();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wisesr::train
