@@ -291,14 +291,21 @@ Parsed parse_bench_train_args(const std::vector<std::string>& args, BenchTrainCo
       "nccl) | on (error where impossible) | off")(
       "threads", bound(cfg.threads), "intra-op CPU threads; 0 = cores / ranks on the node")(
       "seed", bound(cfg.seed), "seed of the weights and the synthetic batch")(
-      "synthetic", po::bool_switch(&synthetic), "random input made once on the device (the only input mode)")(
+      "synthetic", po::bool_switch(&synthetic), "random input made once on the device (the default)")(
+      "data", bound(cfg.data),
+      "train from these prepared shards instead (the trainer's input pipeline; reports the data-wait "
+      "fraction)")("split", bound(cfg.split), "with --data: the split to read")(
+      "augment", bound(cfg.augment), "with --data: keras | imagenet | flip | none")(
+      "decode", bound(cfg.decode), "with --data: auto | cpu | nvjpeg")(
+      "workers", bound(cfg.workers), "with --data: decode threads per rank; 0 = cores per rank - 1")(
       "json", po::value(&cfg.json), "also write the result as JSON to this file");
   return parse_simple(
       "bench train",
       "Usage: wisesr bench train --model M --head H --image-size S --batch B [--steps N --warmup W ...]\n"
       "Training throughput on a synthetic batch with the trainer's step (autocast forward, cross-entropy,\n"
       "backward with GradSync, SGD, Wise-SrNet clamp): img/s from the median step time, a\n"
-      "forward / backward+sync / optimizer breakdown and peak device memory.",
+      "forward / backward+sync / optimizer breakdown and peak device memory. With --data DIR the batches\n"
+      "come from prepared shards through the trainer's input pipeline instead (real vs synthetic input).",
       desc, args);
 }
 

@@ -172,6 +172,9 @@ void BenchTrainConfig::validate() const {
   check_choice("--device", device, kDevices);
   check_choice("--sync", sync, {"none", "auto", "nccl", "mpi"});
   check_choice("--cuda-graph", cuda_graph, kCudaGraphModes);
+  check_choice("--augment", augment, kAugmentRecipes);
+  check_choice("--decode", decode, kDecodeModes);
+  WISESR_CHECK(workers >= 0, "--workers must be >= 0, got ", workers);
   WISESR_CHECK(threads >= 0, "--threads must be >= 0");
 }
 

@@ -309,6 +309,11 @@ struct BenchTrainConfig {
   std::string device = "auto";
   std::string sync = "auto";  // none (no GradSync) | auto | nccl | mpi
   std::string cuda_graph = "auto";  // auto (where the configuration allows) | on | off
+  std::string data;                 // prepared shards to train from instead of the synthetic batch
+  std::string split = "train";
+  std::string augment = "keras";    // with data: the training augmentation
+  std::string decode = "auto";      // with data: auto | cpu | nvjpeg, as --data.decode
+  int workers = 0;                  // with data: decode threads per rank; 0 = cores per rank - 1
   int threads = 0;
   uint64_t seed = 42;
   std::string json;  // also write the result as JSON here

@@ -12,6 +12,9 @@
 #include "comm/mpi_communicator.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "data/device_feed.h"
+#include "data/loader.h"
+#include "data/sampler.h"
 #include "models/classifier.h"
 #include "tools/stats.h"
 #include "train/loss_scaler.h"
@@ -86,8 +89,55 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
   auto x =
       torch::randn({cfg.batch, 3, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(device));
   if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  const auto y =
+  auto y =
       torch::randint(0, cfg.classes, {cfg.batch}, torch::TensorOptions().dtype(torch::kLong).device(device));
+
+  // Real input (--data): the trainer's pipeline (shard reader, decode, augmentation, device feed). Each
+  // step first copies its batch into x and y, which stay the same tensors (what a CUDA graph replays).
+  std::unique_ptr<data::ShardSet> set;
+  std::unique_ptr<data::Loader> loader;
+  std::unique_ptr<data::DeviceFeed> feed;
+  data::DecodePlan decode_plan;
+  if (!cfg.data.empty()) {
+    set = std::make_unique<data::ShardSet>(cfg.data, cfg.split);
+    const uint64_t n = set->size(), per_step = static_cast<uint64_t>(cfg.batch);
+    WISESR_CHECK(data::train_steps(n, info.world_size, per_step) > 0, "split '", cfg.split, "' of '", cfg.data,
+                 "' has ", n, " records, fewer than one global batch (", cfg.batch * info.world_size, ")");
+    WISESR_CHECK(set->manifest().classes.size() <= static_cast<size_t>(cfg.classes), "'", cfg.data, "' has ",
+                 set->manifest().classes.size(), " classes, more than --classes ", cfg.classes);
+    // Enough batches for every step below (warm-up, capture, timed, breakdown), epoch after epoch.
+    const uint64_t needed = static_cast<uint64_t>(cfg.warmup + cfg.steps + cfg.breakdown_steps + 8) * per_step;
+    std::vector<uint64_t> idx;
+    for (uint64_t epoch = 0; idx.size() < needed; ++epoch) {
+      const auto e = data::train_indices(n, cfg.seed, epoch, info.rank, info.world_size, per_step);
+      idx.insert(idx.end(), e.begin(), e.end());
+    }
+    data::AugmentOptions ao;
+    ao.recipe = cfg.augment;
+    data::LoaderOptions lo;
+    lo.batch_size = cfg.batch;
+    lo.workers = cfg.workers > 0 ? cfg.workers : std::max(0, torch::get_num_threads() - 1);
+    lo.prefetch = 3;
+    lo.random_crop = true;
+    lo.seed = cfg.seed;
+    lo.transform = std::make_shared<data::BatchTransform>(ao, /*train=*/true, cfg.image_size);
+    decode_plan = data::plan_decode(cfg.decode, device, set->manifest().storage, "--decode");
+    data::configure_for_device(lo, device, decode_plan);
+    loader = std::make_unique<data::Loader>(*set, std::move(idx), lo);
+    feed = std::make_unique<data::DeviceFeed>(*loader, device);
+  }
+  double data_wait_ms = 0;  // of the timed steps
+  // The next batch into x and y (real input only); returns the milliseconds spent waiting for it.
+  auto next_batch = [&]() -> double {
+    if (!feed) return 0;
+    const auto t = Clock::now();
+    auto b = feed->next();
+    WISESR_CHECK(b.has_value(), "bench train: the input pipeline ended early");
+    const double waited = ms_since(t);
+    x.copy_(b->images);
+    y.copy_(b->labels);
+    return waited;
+  };
 
   // One training step; with breakdown, a device sync after each phase and the phase times in ms.
   auto step = [&](bool breakdown, double* phases) {
@@ -138,6 +188,7 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
     }
   }
   auto one_step = [&] {
+    data_wait_ms += next_batch();
     if (graph) {
       graph->replay();
     } else {
@@ -147,6 +198,7 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
   for (int i = 0; i < (graph ? 2 : cfg.warmup); ++i) one_step();
   device_sync();
   control.barrier();
+  data_wait_ms = 0;
   std::vector<double> step_ms;
   for (int i = 0; i < cfg.steps; ++i) {
     const auto t = Clock::now();
@@ -155,7 +207,9 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
     step_ms.push_back(ms_since(t));
   }
   std::vector<double> fwd, bwd, opt;
+  const double timed_wait_ms = data_wait_ms;
   for (int i = 0; i < cfg.breakdown_steps; ++i) {
+    next_batch();
     step(true, phases);
     fwd.push_back(phases[0]);
     bwd.push_back(phases[1]);
@@ -163,6 +217,14 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
   }
 
   r.cuda_graph = graph != nullptr;
+  if (feed) {
+    r.input = "shards";
+    r.decode = decode_plan.describe();
+    double total_ms = 0;
+    for (double ms : step_ms) total_ms += ms;
+    const auto waits = max_over_ranks({total_ms > 0 ? timed_wait_ms / total_ms : 0.0}, control);
+    r.data_wait_frac = waits[0];  // the slowest rank's
+  }
   r.device = device.str();
   r.precision = precision;
   r.channels_last = channels_last;
@@ -204,6 +266,8 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
                                 {"ranks", r.ranks},
                                 {"grad_buckets", r.grad_buckets},
                                 {"cuda_graph", r.cuda_graph},
+                                {"input", r.input},
+                                {"data_wait_frac", r.data_wait_frac},
                                 {"params", r.params},
                                 {"steps", cfg.steps},
                                 {"warmup", cfg.warmup},
@@ -235,6 +299,11 @@ std::string format_train_bench(const config::BenchTrainConfig& cfg, const TrainB
       r.channels_last ? " channels_last" : "", r.device.c_str(), r.backend.c_str(),
       r.cuda_graph ? ", CUDA graph" : "", r.img_per_s, r.step_ms, cfg.steps);
   std::string out(line, static_cast<size_t>(std::max(0, std::min(n, static_cast<int>(sizeof(line)) - 1))));
+  if (r.input != "synthetic") {
+    std::snprintf(line, sizeof(line), "; input %s (decode %s), data wait %.1f%%", r.input.c_str(),
+                  r.decode.c_str(), 100.0 * r.data_wait_frac);
+    out += line;
+  }
   if (r.forward_ms >= 0) {
     std::snprintf(line, sizeof(line), "; forward %.2f / backward+sync %.2f / optimizer %.2f ms", r.forward_ms,
                   r.backward_ms, r.optimizer_ms);

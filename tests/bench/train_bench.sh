@@ -7,7 +7,9 @@
 #   Markdown table of the ratios.
 # Usage: tests/bench/train_bench.sh [MODEL:HEAD:SIZE:BATCH ...]     (from the repo root, after a build)
 #   default configs: the issue's goals, resnet50:wise:224:256 resnet50:wise:512:64 densenet201:wise:512:32
-#   environment: STEPS (50), WARMUP (10), DEVICE (auto), PRECISION (auto), CLASSES (1000), OUT (a temp dir)
+#   environment: STEPS (50), WARMUP (10), DEVICE (auto), PRECISION (auto), CLASSES (1000), OUT (a temp dir),
+#   DATA (prepared shards: adds a run fed from them through the input pipeline, and a real-vs-synthetic
+#   table with the data-wait fraction; DECODE (auto) picks its decoder)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/launch/common.sh"
@@ -33,6 +35,10 @@ for c in "${configs[@]}"; do
   "$bin" bench train "${opts[@]}" --sync none --json "$out/$tag.none.json" >&2
   "$bin" bench train "${opts[@]}" --sync auto --json "$out/$tag.sync.json" >&2
   "$bin" bench train "${opts[@]}" --sync none --cuda-graph off --json "$out/$tag.eager.json" >&2
+  if [[ -n ${DATA:-} ]]; then
+    "$bin" bench train "${opts[@]}" --sync none --data "$DATA" --decode "${DECODE:-auto}" \
+      --json "$out/$tag.real.json" >&2
+  fi
 done
 
 gpu=""
@@ -40,7 +46,7 @@ if command -v nvidia-smi >/dev/null; then gpu=$(nvidia-smi --query-gpu=name --fo
 printf '\nsteps %s after %s warm-up (median step time), device %s%s, results in %s\n\n' "$steps" "$warmup" \
   "$device" "${gpu:+ ($gpu)}" "$out"
 "$py" - "$out" "${configs[@]}" <<'PY'
-import json, sys
+import json, os, sys
 out, configs = sys.argv[1], sys.argv[2:]
 gib = 2 ** 30
 print("| model | head | size | batch | precision | reference img/s | wisesr img/s | ratio | wisesr + GradSync img/s"
@@ -61,6 +67,15 @@ for c in configs:
           f'({sync["backend"]}, {sync["ranks"]} rank{", graph" if sync["cuda_graph"] else ""}) | {overhead:+.1f}% | '
           f'{eager["img_per_s"]:.1f} | {ours["img_per_s"] / eager["img_per_s"]:.2f}x | {mem(ref) / gib:.2f} | '
           f'{mem(ours) / gib:.2f} | {mem(ours) / mem(ref):.2f}x | {phases} |')
+real = [c for c in configs if os.path.exists(f"{out}/{c.replace(':', '-')}.real.json")]
+if real:
+    print("\n| model | size | batch | synthetic img/s | real img/s | real / synthetic | data wait |")
+    print("|" + "---|" * 7)
+    for c in real:
+        model, head, size, batch = c.split(":")
+        syn, rl = (json.load(open(f"{out}/{c.replace(':', '-')}.{k}.json")) for k in ("none", "real"))
+        print(f'| {model} | {size} | {batch} | {syn["img_per_s"]:.1f} | {rl["img_per_s"]:.1f} | '
+              f'{rl["img_per_s"] / syn["img_per_s"]:.1%} | {rl["data_wait_frac"]:.1%} |')
 if all(json.load(open(f"{out}/{c.replace(':', '-')}.ref.json"))["peak_mem_bytes"] == 0 for c in configs):
     print("\n(CPU: memory columns are the peak resident set size of each process, not device memory)")
 PY

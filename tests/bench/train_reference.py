@@ -204,6 +204,7 @@ def main():
         "impl": "pytorch-eager", "model": a.model, "head": a.head, "image_size": a.image_size,
         "batch": a.batch, "classes": a.classes, "precision": precision, "channels_last": channels_last,
         "device": str(device), "sync": "none", "backend": "none", "ranks": 1, "grad_buckets": 0, "cuda_graph": False,
+        "input": "synthetic", "data_wait_frac": 0.0,
         "params": sum(p.numel() for p in model.parameters()), "steps": a.steps, "warmup": a.warmup,
         "breakdown_steps": a.breakdown_steps, "img_per_s": 1000.0 * a.batch / med if med > 0 else 0.0,
         "step_ms": med, "step_ms_min": min(step_ms), "step_ms_max": max(step_ms),

@@ -1,5 +1,6 @@
 // Multi-rank behaviour of the training loop: the Wise-SrNet clamp after every step, the trainer end to
-// end on real shards, and evaluation that counts every validation record exactly once.
+// end on real shards, evaluation that counts every validation record exactly once, and bench train fed
+// from shards.
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "data/shard_set.h"
 #include "models/classifier.h"
 #include "mpi_test_util.h"
+#include "tools/train_bench.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
 #include "train/optimizer.h"
@@ -113,6 +115,43 @@ TEST(Trainer, TrainsOnShardsWritesRunDirectoryAndCheckpoint) {
     Tally again = evaluate(model, data::ShardSet(data_dir, "val"), self, torch::kCPU, eo);
     EXPECT_NEAR(again.mean_loss(), r.val.mean_loss(), 1e-5);
     EXPECT_EQ(again.top1, r.val.top1);
+  }
+}
+
+TEST(TrainBench, RealShardsFeedTheStepOnEveryRankWithTheDataWaitReported) {
+  testing::SharedTempDir dir;
+  testing::TinyDatasetSpec spec;
+  spec.classes = 3;
+  spec.train_per_class = 8;  // 24 records: 3 global batches of 2 x 4 ranks
+  spec.size = 32;
+  if (world_info().rank == 0) testing::write_tiny_dataset(dir.path(), spec);
+  MPI_Barrier(MPI_COMM_WORLD);
+  config::BenchTrainConfig cfg;
+  cfg.model = "resnet-tiny";
+  cfg.image_size = 32;
+  cfg.batch = 2;
+  cfg.classes = 3;
+  cfg.steps = 4;  // more batches than one epoch holds on 4 ranks: the bench goes on into the next
+  cfg.warmup = 1;
+  cfg.breakdown_steps = 1;
+  cfg.device = "cpu";
+  cfg.threads = 1;
+  cfg.workers = 1;
+  cfg.data = dir.path().string();
+  cfg.validate();
+  const tools::TrainBenchResult r = tools::run_train_bench(cfg, world_info());
+  EXPECT_EQ(r.input, "shards");
+  EXPECT_EQ(r.decode, "cpu");
+  EXPECT_GE(r.data_wait_frac, 0.0);
+  EXPECT_LT(r.data_wait_frac, 1.0);
+  EXPECT_GT(r.img_per_s, 0.0);
+  EXPECT_NE(tools::format_train_bench(cfg, r).find("input shards (decode cpu), data wait"), std::string::npos);
+  cfg.classes = 2;  // the dataset has 3
+  EXPECT_THROW(tools::run_train_bench(cfg, world_info()), Error);
+  cfg.classes = 3;
+  cfg.batch = 16;  // more than one global batch of records on any world size > 1
+  if (world_info().world_size > 1) {
+    EXPECT_THROW(tools::run_train_bench(cfg, world_info()), Error);
   }
 }
 
