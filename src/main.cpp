@@ -13,6 +13,7 @@
 #include "config/cli.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "models/summary.h"
 #include "tools/comm_bench.h"
 #include "tools/data_bench.h"
@@ -51,20 +52,18 @@ constexpr const char* kBenchUsage =
     "  data    input pipeline on prepared shards: read + decode (+ augmentation), img/s and img/s/core\n"
     "  comm    all-reduce time, algorithm and bus bandwidth across all ranks (mpirun -np N ...)\n";
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-
 int fail(const std::string& command, const std::string& message) {
   const int rank = wisesr::log::rank();
   int world = 1;
   if (wisesr::comm::MpiRuntime::initialized()) MPI_Comm_size(MPI_COMM_WORLD, &world);
   if (world > 1) {
     std::fprintf(stderr, "[rank %d] wisesr %s: error: %s\n", rank, command.c_str(),
-                 first_line(message).c_str());
+                 wisesr::first_line(message).c_str());
     std::fflush(stderr);
     wisesr::comm::MpiRuntime::abort(1);
   }
   std::fprintf(stderr, "wisesr%s%s: error: %s\n", command.empty() ? "" : " ", command.c_str(),
-               first_line(message).c_str());
+               wisesr::first_line(message).c_str());
   return 1;
 }
 

@@ -16,4 +16,7 @@ inline std::string join(const std::vector<std::string>& items, const std::string
   return out;
 }
 
+/// The text up to the first newline (one-line error messages from multi-line exception texts).
+inline std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
 }  // namespace wisesr

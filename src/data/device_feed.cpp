@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "config/config.h"
 
 #if __has_include(<ATen/cuda/CUDAEvent.h>)
@@ -50,9 +51,8 @@ DecodePlan plan_decode(const std::string& mode, const torch::Device& device, con
     plan.mode = "nvjpeg";
   } catch (const std::exception& e) {  // wisesr::Error, or torch's for a CUDA failure in the self-check
     const auto* ours = dynamic_cast<const Error*>(&e);
-    std::string why = ours ? ours->message() : e.what();
-    why = why.substr(0, why.find('\n'));
-    LOG_WARN(option << " auto: decoding on the CPU, nvJPEG is not usable: " << why);
+    LOG_WARN(option << " auto: decoding on the CPU, nvJPEG is not usable: "
+                    << first_line(ours ? ours->message() : e.what()));
   }
   return plan;
 }

@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/strings.h"
 
 #if __has_include(<ATen/cuda/CUDAGraph.h>)
 #include <ATen/autocast_mode.h>
@@ -54,8 +55,6 @@ void abandon_capture(cudaStream_t stream) {
   }
   (void)cudaGetLastError();
 }
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 }  // namespace
 
