@@ -36,20 +36,14 @@ DecodePlan plan_decode(const std::string& mode, const torch::Device& device, con
     plan.mode = "none";
     return plan;
   }
-  if (mode == "cpu") return plan;
-  if (mode == "nvjpeg") {
-    WISESR_CHECK(device.is_cuda(), option, " nvjpeg needs a CUDA device (this run is on ", device.str(), "); use ",
-                 option, " cpu or auto");
-    plan.gpu = GpuJpegDecoder::shared(device.index() < 0 ? 0 : device.index());
-    plan.mode = "nvjpeg";
-    return plan;
-  }
-  // auto
-  if (!device.is_cuda() || !nvjpeg_compiled()) return plan;
+  if (mode == "cpu" || (mode == "auto" && (!device.is_cuda() || !nvjpeg_compiled()))) return plan;
+  WISESR_CHECK(device.is_cuda(), option, " nvjpeg needs a CUDA device (this run is on ", device.str(), "); use ",
+               option, " cpu or auto");
   try {
     plan.gpu = GpuJpegDecoder::shared(device.index() < 0 ? 0 : device.index());
     plan.mode = "nvjpeg";
   } catch (const std::exception& e) {  // wisesr::Error, or torch's for a CUDA failure in the self-check
+    if (mode == "nvjpeg") throw;
     const auto* ours = dynamic_cast<const Error*>(&e);
     LOG_WARN(option << " auto: decoding on the CPU, nvJPEG is not usable: "
                     << first_line(ours ? ours->message() : e.what()));
