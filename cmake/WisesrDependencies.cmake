@@ -43,44 +43,42 @@ if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
 endif()
 get_filename_component(WISESR_TORCH_PREFIX "${TORCH_INSTALL_PREFIX}" ABSOLUTE)
 
-# NCCL: the one torch's wheel ships (site-packages/nvidia/nccl), so exactly one NCCL is in the process.
-set(WISESR_HAVE_NCCL OFF)
-if(NOT WISESR_WITH_NCCL STREQUAL "OFF" AND WISESR_TORCH_HAS_CUDA)
-  set(_nccl_hints ${WISESR_NCCL_ROOT} "${WISESR_TORCH_PREFIX}/../nvidia/nccl")
-  find_path(WISESR_NCCL_INCLUDE nccl.h HINTS ${_nccl_hints} PATH_SUFFIXES include NO_DEFAULT_PATH)
-  find_library(WISESR_NCCL_LIB NAMES nccl libnccl.so.2 HINTS ${_nccl_hints} PATH_SUFFIXES lib NO_DEFAULT_PATH)
-  if(WISESR_NCCL_INCLUDE AND WISESR_NCCL_LIB)
-    set(WISESR_HAVE_NCCL ON)
-    add_library(wisesr_nccl INTERFACE)
-    target_include_directories(wisesr_nccl SYSTEM INTERFACE ${WISESR_NCCL_INCLUDE})
-    target_link_libraries(wisesr_nccl INTERFACE ${WISESR_NCCL_LIB})
+# An optional GPU library, looked for only where we point (no system paths, so a stray copy is not
+# mixed in): sets WISESR_HAVE_<NAME> and the interface target wisesr_<name>; WISESR_WITH_<NAME> = OFF
+# skips it and = ON makes its absence an error. Cache entries WISESR_<NAME>_INCLUDE / _LIB.
+function(wisesr_find_gpu_library name label)
+  cmake_parse_arguments(arg "" "HEADER" "LIBS;HINTS;INCLUDE_HINTS;LIB_HINTS" ${ARGN})
+  string(TOUPPER "${name}" up)
+  set(found OFF)
+  if(NOT WISESR_WITH_${up} STREQUAL "OFF" AND WISESR_TORCH_HAS_CUDA)
+    find_path(WISESR_${up}_INCLUDE ${arg_HEADER} HINTS ${arg_HINTS} ${arg_INCLUDE_HINTS} PATH_SUFFIXES include
+              NO_DEFAULT_PATH)
+    find_library(WISESR_${up}_LIB NAMES ${arg_LIBS} HINTS ${arg_HINTS} ${arg_LIB_HINTS} PATH_SUFFIXES lib lib64
+                 NO_DEFAULT_PATH)
+    if(WISESR_${up}_INCLUDE AND WISESR_${up}_LIB)
+      set(found ON)
+      add_library(wisesr_${name} INTERFACE)
+      target_include_directories(wisesr_${name} SYSTEM INTERFACE ${WISESR_${up}_INCLUDE})
+      target_link_libraries(wisesr_${name} INTERFACE ${WISESR_${up}_LIB})
+    endif()
   endif()
-endif()
-if(WISESR_WITH_NCCL STREQUAL "ON" AND NOT WISESR_HAVE_NCCL)
-  message(FATAL_ERROR "WISESR_WITH_NCCL=ON but no CUDA LibTorch + NCCL found (set WISESR_NCCL_ROOT)")
-endif()
+  if(WISESR_WITH_${up} STREQUAL "ON" AND NOT found)
+    message(FATAL_ERROR "WISESR_WITH_${up}=ON but no CUDA LibTorch + ${label} found (set WISESR_${up}_ROOT)")
+  endif()
+  set(WISESR_HAVE_${up} ${found} PARENT_SCOPE)
+endfunction()
+
+# NCCL: the one torch's wheel ships (site-packages/nvidia/nccl), so exactly one NCCL is in the process.
+wisesr_find_gpu_library(nccl NCCL HEADER nccl.h LIBS nccl libnccl.so.2
+                        HINTS ${WISESR_NCCL_ROOT} "${WISESR_TORCH_PREFIX}/../nvidia/nccl")
 
 # nvJPEG (batched JPEG decoding on the GPU, --data.decode nvjpeg): the CUDA toolkit's, or the PyPI
 # wheel nvidia-nvjpeg next to torch's (launch/setup.sh installs it), or WISESR_NVJPEG_ROOT. The library
 # links the CUDA runtime statically, so it adds no second libcudart.
-set(WISESR_HAVE_NVJPEG OFF)
-if(NOT WISESR_WITH_NVJPEG STREQUAL "OFF" AND WISESR_TORCH_HAS_CUDA)
-  set(_nvjpeg_hints ${WISESR_NVJPEG_ROOT} "${WISESR_TORCH_PREFIX}/../nvidia/cu13" ${CUDAToolkit_LIBRARY_ROOT}
-                    ${CUDA_TOOLKIT_ROOT_DIR})
-  find_path(WISESR_NVJPEG_INCLUDE nvjpeg.h HINTS ${_nvjpeg_hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include
-            NO_DEFAULT_PATH)
-  find_library(WISESR_NVJPEG_LIB NAMES nvjpeg libnvjpeg.so.13 HINTS ${_nvjpeg_hints} ${CUDAToolkit_LIBRARY_DIR}
-               PATH_SUFFIXES lib lib64 NO_DEFAULT_PATH)
-  if(WISESR_NVJPEG_INCLUDE AND WISESR_NVJPEG_LIB)
-    set(WISESR_HAVE_NVJPEG ON)
-    add_library(wisesr_nvjpeg INTERFACE)
-    target_include_directories(wisesr_nvjpeg SYSTEM INTERFACE ${WISESR_NVJPEG_INCLUDE})
-    target_link_libraries(wisesr_nvjpeg INTERFACE ${WISESR_NVJPEG_LIB})
-  endif()
-endif()
-if(WISESR_WITH_NVJPEG STREQUAL "ON" AND NOT WISESR_HAVE_NVJPEG)
-  message(FATAL_ERROR "WISESR_WITH_NVJPEG=ON but no CUDA LibTorch + nvJPEG found (set WISESR_NVJPEG_ROOT)")
-endif()
+wisesr_find_gpu_library(nvjpeg nvJPEG HEADER nvjpeg.h LIBS nvjpeg libnvjpeg.so.13
+                        HINTS ${WISESR_NVJPEG_ROOT} "${WISESR_TORCH_PREFIX}/../nvidia/cu13" ${CUDAToolkit_LIBRARY_ROOT}
+                              ${CUDA_TOOLKIT_ROOT_DIR}
+                        INCLUDE_HINTS ${CUDAToolkit_INCLUDE_DIRS} LIB_HINTS ${CUDAToolkit_LIBRARY_DIR})
 
 set(WISESR_HAVE_OPENCV OFF)
 if(NOT WISESR_WITH_OPENCV STREQUAL "OFF")
