@@ -38,7 +38,7 @@ constexpr const char* kUsage =
     "  eval    top-1/top-5 of a checkpoint on a split of prepared shards\n"
     "  params  parameter counts, feature map and FLOPs of a model/head at an image size\n"
     "  export  write a checkpoint's weights as a state_dict for Python (torch.load)\n"
-    "  bench   benchmarks: 'bench train' (training img/s, synthetic data), 'bench data' (input pipeline), "
+    "  bench   benchmarks: 'bench train' (training img/s, synthetic or real data), 'bench data' (input pipeline), "
     "'bench comm' (all-reduce bandwidth)\n"
     "\n"
     "Options:\n"
@@ -48,7 +48,7 @@ constexpr const char* kUsage =
 constexpr const char* kBenchUsage =
     "Usage: wisesr bench <train|data|comm> [options]    (wisesr bench <name> --help for its options)\n"
     "\n"
-    "  train   training throughput on a synthetic batch: img/s, step-time breakdown, peak memory\n"
+    "  train   training throughput on a synthetic batch or shards (--data): img/s, step-time breakdown, memory\n"
     "  data    input pipeline on prepared shards: read + decode (+ augmentation), img/s and img/s/core\n"
     "  comm    all-reduce time, algorithm and bus bandwidth across all ranks (mpirun -np N ...)\n";
 

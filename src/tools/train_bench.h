@@ -1,10 +1,14 @@
 #pragma once
-// `wisesr bench train`: training throughput of one model on a synthetic batch, with the trainer's step.
+// `wisesr bench train`: training throughput of one model with the trainer's step, on a synthetic batch
+// or (--data) on batches from prepared shards through the trainer's input pipeline.
 //
 // What one step is (as in train/trainer.cpp, minus the data loader, metrics and stop-signal agreement):
 // autocast forward -> cross-entropy in fp32 -> backward (loss-scaled for fp16), whose gradient hooks
 // launch GradSync's bucketed all-reduces -> GradSync::synchronize -> fp16 unscale -> SGD (momentum 0.9,
-// foreach) -> Wise-SrNet clamp -> zero_grad in place. The batch is random, made once on the device.
+// foreach) -> Wise-SrNet clamp -> zero_grad in place. The batch is random, made once on the device; with
+// --data each step first copies the loader's next batch into those same tensors (and the time spent
+// waiting for it is reported as the data-wait fraction). With --cuda-graph the step is captured once
+// after the warm-up and replayed (train/step_graph.h); the breakdown pass stays eager.
 //
 // Timing: `warmup` untimed steps, then `steps` steps each ended by a device synchronisation and timed on
 // the host; img/s = batch x ranks / median step time (per step, the slowest rank's time). A separate
