@@ -1,6 +1,5 @@
 #include "test_data.h"
 
-#include <turbojpeg.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,12 +27,13 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::vector<uint8_t> encode_jpeg(const std::vector<uint8_t>& rgb, int height, int width, int quality) {
+std::vector<uint8_t> encode_jpeg(const std::vector<uint8_t>& rgb, int height, int width, int quality,
+                                 int subsampling, bool progressive) {
   tjhandle h = tjInitCompress();
   unsigned char* buf = nullptr;
   unsigned long size = 0;
-  int rc = tjCompress2(h, rgb.data(), width, 0, height, TJPF_RGB, &buf, &size, TJSAMP_444, quality,
-                       TJFLAG_ACCURATEDCT);
+  int rc = tjCompress2(h, rgb.data(), width, 0, height, TJPF_RGB, &buf, &size, subsampling, quality,
+                       TJFLAG_ACCURATEDCT | (progressive ? TJFLAG_PROGRESSIVE : 0));
   std::vector<uint8_t> out;
   if (rc == 0) out.assign(buf, buf + size);
   tjFree(buf);

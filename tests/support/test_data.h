@@ -2,6 +2,8 @@
 // Test fixtures shared by the unit and MPI suites: temporary directories and tiny prepared datasets
 // written without OpenCV (libjpeg-turbo encodes), so every suite runs in a build without OpenCV too.
 
+#include <turbojpeg.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -23,8 +25,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-/// Encode an (h, w, 3) RGB buffer as JPEG with libjpeg-turbo.
-std::vector<uint8_t> encode_jpeg(const std::vector<uint8_t>& rgb, int height, int width, int quality = 90);
+/// Encode an (h, w, 3) RGB buffer as JPEG with libjpeg-turbo (baseline 4:4:4 unless asked otherwise).
+std::vector<uint8_t> encode_jpeg(const std::vector<uint8_t>& rgb, int height, int width, int quality = 90,
+                                 int subsampling = TJSAMP_444, bool progressive = false);
 
 /// Deterministic RGB test image whose mean colour depends on the label (so a model can learn it).
 std::vector<uint8_t> test_image(int label, int index, int size);

@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <turbojpeg.h>
 
 #include <cmath>
 #include <numeric>
@@ -75,19 +74,6 @@ std::vector<uint8_t> wave_image(int h, int w, int seed) {
   return rgb;
 }
 
-std::vector<uint8_t> encode(const std::vector<uint8_t>& rgb, int h, int w, int subsamp, bool progressive) {
-  tjhandle enc = tjInitCompress();
-  unsigned char* jpeg = nullptr;
-  unsigned long size = 0;
-  const int flags = TJFLAG_ACCURATEDCT | (progressive ? TJFLAG_PROGRESSIVE : 0);
-  const int rc = tjCompress2(enc, rgb.data(), w, 0, h, TJPF_RGB, &jpeg, &size, subsamp, 90, flags);
-  tjDestroy(enc);
-  EXPECT_EQ(rc, 0);
-  std::vector<uint8_t> out(jpeg, jpeg + size);
-  tjFree(jpeg);
-  return out;
-}
-
 torch::Tensor cpu_decode(const std::vector<uint8_t>& jpeg, int h, int w) {
   torch::Tensor t = torch::empty({h, w, 3}, torch::kUInt8);
   JpegDecoder().decode_rgb(jpeg.data(), jpeg.size(), t.data_ptr<uint8_t>(),
@@ -127,7 +113,7 @@ TEST(NvJpeg, MatchesLibjpegTurboOnTheSameBytes) {
   for (const Case& c : cases) {
     SCOPED_TRACE(std::to_string(c.w) + "x" + std::to_string(c.h) + " subsampling " + std::to_string(c.subsamp) +
                  (c.progressive ? " progressive" : " baseline"));
-    const auto jpeg = encode(wave_image(c.h, c.w, c.h), c.h, c.w, c.subsamp, c.progressive);
+    const auto jpeg = testing::encode_jpeg(wave_image(c.h, c.w, c.h), c.h, c.w, 90, c.subsamp, c.progressive);
     const RecordShape shape{static_cast<uint32_t>(c.h), static_cast<uint32_t>(c.w), 3};
     std::vector<std::string> errors(2);
     const int64_t fallback = dec.cpu_fallback_images();
@@ -158,8 +144,8 @@ TEST(NvJpeg, CropsBadRecordsAndSkippedItems) {
   WISESR_REQUIRE_NVJPEG();
   auto dec = GpuJpegDecoder::shared(0);
   const int h = 48, w = 40;
-  const auto exact = encode(wave_image(h, w, 1), h, w, TJSAMP_420, false);
-  const auto large = encode(wave_image(90, 70, 2), 90, 70, TJSAMP_420, false);
+  const auto exact = testing::encode_jpeg(wave_image(h, w, 1), h, w, 90, TJSAMP_420);
+  const auto large = testing::encode_jpeg(wave_image(90, 70, 2), 90, 70, 90, TJSAMP_420);
   const std::vector<uint8_t> garbage = {0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0};
   using Item = GpuJpegDecoder::Item;
   const std::vector<Item> items = {
