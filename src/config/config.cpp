@@ -70,6 +70,7 @@ void Config::validate() const {
   WISESR_CHECK(optim.clip_grad_norm >= 0.0, "--optim.clip_grad_norm must be >= 0");
   WISESR_CHECK(train.accum_steps >= 1, "--train.accum_steps must be >= 1, got ", train.accum_steps);
   check_choice("--train.precision", train.precision, kPrecisions);
+  check_choice("--train.cuda_graph", train.cuda_graph, kCudaGraphModes);
   WISESR_CHECK(train.bucket_mb > 0.0 && train.first_bucket_mb > 0.0,
                "--train.bucket_mb and --train.first_bucket_mb must be > 0");
   WISESR_CHECK(train.resume != "auto" || !train.run_name.empty(),

@@ -75,6 +75,7 @@ struct TrainConfig {
   int accum_steps = 1;             // micro-batches per optimizer step (gradient accumulation)
   std::string precision = "auto";  // auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
   bool channels_last = true;       // NHWC activations on CUDA
+  std::string cuda_graph = "auto";  // whole-step CUDA graph: auto (where the run allows) | on | off
   double bucket_mb = 25;           // gradient all-reduce bucket size (MiB)
   double first_bucket_mb = 1;      // the first bucket (the last layers) is small to start early
   std::string resume;              // "" | auto | checkpoint path
@@ -177,6 +178,9 @@ void visit_fields(C& c, F&& f) {
   f("train", "precision", c.train.precision,
     "auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16 (loss scaling)");
   f("train", "channels_last", c.train.channels_last, "NHWC memory format on CUDA");
+  f("train", "cuda_graph", c.train.cuda_graph,
+    "capture the whole training step as a CUDA graph, replayed once per step: auto (on CUDA with bf16/fp32, "
+    "NCCL or one rank, accum_steps 1; eager otherwise) | on (an error where it cannot) | off");
   f("train", "bucket_mb", c.train.bucket_mb, "gradient all-reduce bucket size in MiB (DDP: 25)");
   f("train", "first_bucket_mb", c.train.first_bucket_mb, "size of the first bucket in MiB (DDP: 1)");
   f("train", "resume", c.train.resume,
@@ -197,7 +201,7 @@ void visit_fields(C& c, F&& f) {
 /// data/augment.h implements them.
 inline const std::vector<std::string> kAugmentRecipes = {"none", "flip", "keras", "imagenet"};
 inline const std::vector<std::string> kNormalizations = {"caffe", "imagenet"};
-/// bench train's --cuda-graph; train/step_graph.h implements them.
+/// --train.cuda_graph and bench train's --cuda-graph; train/step_graph.h implements them.
 inline const std::vector<std::string> kCudaGraphModes = {"auto", "on", "off"};
 /// --data.decode (and eval's and bench data's --decode); data/device_feed.h implements them.
 inline const std::vector<std::string> kDecodeModes = {"auto", "cpu", "nvjpeg"};

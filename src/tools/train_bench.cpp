@@ -181,7 +181,7 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
   if (r.graph_note.empty()) {
     try {
       graph = std::make_unique<train::StepGraph>(device, [&] { step(false, phases); }, std::max(cfg.warmup, 2));
-    } catch (const Error& e) {
+    } catch (const train::GraphCaptureError& e) {
       if (cfg.cuda_graph == "on") throw;
       r.graph_note = e.message();
       LOG_WARN(e.message() << "; timing eager steps");

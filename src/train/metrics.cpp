@@ -4,20 +4,25 @@
 
 namespace wisesr::train {
 
-void DeviceTally::add(const torch::Tensor& all_logits, const torch::Tensor& all_labels,
-                      const torch::Tensor& all_loss, const torch::Tensor& valid) {
+void DeviceTally::add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss,
+                      const torch::Tensor& valid) {
   torch::NoGradGuard g;
-  const bool masked = valid.defined();
-  const auto logits = masked ? all_logits.index({valid}) : all_logits;
-  const auto labels = masked ? all_labels.index({valid}) : all_labels;
-  const auto per_sample_loss = masked ? all_loss.index({valid}) : all_loss;
   const int64_t k = std::min<int64_t>(5, logits.size(1));
   auto topk = std::get<1>(logits.topk(k, 1));
   auto hit = topk.eq(labels.view({-1, 1}));
-  auto step = torch::stack({per_sample_loss.sum().to(torch::kDouble),
-                            hit.select(1, 0).sum().to(torch::kDouble), hit.any(1).sum().to(torch::kDouble)});
-  sums_ = sums_.defined() ? sums_ + step : step;
-  count_ += static_cast<double>(labels.size(0));
+  auto top1 = hit.select(1, 0), top5 = hit.any(1);
+  torch::Tensor loss = per_sample_loss.to(torch::kDouble), count;
+  if (valid.defined()) {  // masked by multiplication, not by indexing (whose output size needs the host)
+    loss = torch::where(valid, loss, 0.0);
+    top1 = top1 & valid;
+    top5 = top5 & valid;
+    count = valid.sum().to(torch::kDouble);
+  } else {
+    count = torch::full({}, static_cast<double>(labels.size(0)), loss.options());
+  }
+  auto step = torch::stack({loss.sum(), top1.sum().to(torch::kDouble), top5.sum().to(torch::kDouble), count});
+  if (!sums_.defined()) sums_ = torch::zeros_like(step);
+  sums_.add_(step);
 }
 
 Tally DeviceTally::take() {
@@ -25,10 +30,9 @@ Tally DeviceTally::take() {
   if (sums_.defined()) {
     auto host = sums_.to(torch::kCPU);
     auto a = host.accessor<double, 1>();
-    t = {a[0], a[1], a[2], count_};
+    t = {a[0], a[1], a[2], a[3]};
+    sums_.zero_();
   }
-  sums_ = torch::Tensor();
-  count_ = 0;
   return t;
 }
 

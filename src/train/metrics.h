@@ -35,7 +35,9 @@ struct Tally {
 };
 
 /// A Tally kept on the model's device: add() queues a few kernels and never waits for the GPU, take()
-/// copies the sums to the host once (per logging window, or per evaluation).
+/// copies the sums to the host once (per logging window, or per evaluation). The sums are one tensor,
+/// allocated by the first add() and updated in place from then on, so add() may be captured in a CUDA
+/// graph (train/train_step.h) and take() still sees what the replays added.
 class DeviceTally {
  public:
   /// Count a batch; with `valid` (bool, per sample) only its true rows (skipped corrupt records are not
@@ -46,8 +48,7 @@ class DeviceTally {
   Tally take();
 
  private:
-  torch::Tensor sums_;  // float64 [loss_sum, top1, top5]
-  double count_ = 0;
+  torch::Tensor sums_;  // float64 [loss_sum, top1, top5, count]
 };
 
 /// Appends one JSON object per line and flushes it, so a killed run keeps every line written.

@@ -53,7 +53,7 @@ std::vector<torch::Tensor> Optimizer::group_grads(const Group& g) const {
   return out;
 }
 
-void Optimizer::update(Group& g, double lr, bool decay, bool lars) {
+void Optimizer::update_buffers(Group& g, bool decay, bool lars) {
   if (g.params.empty()) return;
   auto gr = group_grads(g);
   const double wd = decay ? opt_.weight_decay : 0.0;
@@ -69,13 +69,23 @@ void Optimizer::update(Group& g, double lr, bool decay, bool lars) {
   }
   at::_foreach_mul_(g.buffers, opt_.momentum);
   at::_foreach_add_(g.buffers, gr);
-  at::_foreach_add_(g.params, g.buffers, -lr);
 }
 
 void Optimizer::step(double lr) {
   torch::NoGradGuard no_grad;
-  update(decay_, lr, /*decay=*/true, /*lars=*/opt_.kind == "lars");
-  update(plain_, lr, /*decay=*/false, /*lars=*/false);
+  update_buffers(decay_, /*decay=*/true, /*lars=*/opt_.kind == "lars");
+  update_buffers(plain_, /*decay=*/false, /*lars=*/false);
+  for (Group* g : {&decay_, &plain_})
+    if (!g->params.empty()) at::_foreach_add_(g->params, g->buffers, -lr);
+}
+
+void Optimizer::step(const torch::Tensor& lr) {
+  torch::NoGradGuard no_grad;
+  update_buffers(decay_, /*decay=*/true, /*lars=*/opt_.kind == "lars");
+  update_buffers(plain_, /*decay=*/false, /*lars=*/false);
+  const auto neg_lr = lr.neg();
+  for (Group* g : {&decay_, &plain_})
+    if (!g->params.empty()) at::_foreach_add_(g->params, at::_foreach_mul(g->buffers, neg_lr));
 }
 
 void Optimizer::zero_grad() {

@@ -36,6 +36,10 @@ class Optimizer {
 
   /// One update with learning rate lr from the current .grad of every parameter.
   void step(double lr);
+  /// The same with the rate in a 0-d float tensor on the parameters' device, read by the kernels
+  /// (a CUDA graph replays it with whatever the tensor holds). p -= (lr * buf) instead of p += -lr * buf:
+  /// equal up to rounding, so a run uses one form throughout (train/train_step.h).
+  void step(const torch::Tensor& lr);
   /// Zero every gradient in place (gradients are kept allocated).
   void zero_grad();
   /// Multiply every gradient by scale (a 0-d tensor on the parameters' device: no host sync).
@@ -60,7 +64,7 @@ class Optimizer {
     std::vector<torch::Tensor> params, buffers;
   };
   std::vector<torch::Tensor> group_grads(const Group& g) const;
-  void update(Group& g, double lr, bool decay, bool lars);
+  void update_buffers(Group& g, bool decay, bool lars);  // gradient transforms + momentum
 
   OptimizerOptions opt_;
   std::vector<std::string> names_;

@@ -9,6 +9,7 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
@@ -20,8 +21,9 @@
 namespace wisesr::train {
 
 std::string graph_unsupported_reason(const std::string& mode, const torch::Device& device,
-                                     const std::string& precision, const std::string& backend) {
-  config::check_choice("--cuda-graph", mode, config::kCudaGraphModes);
+                                     const std::string& precision, const std::string& backend,
+                                     const std::string& option) {
+  config::check_choice(option, mode, config::kCudaGraphModes);
   if (mode == "off") return "off";
   std::string why;
   if (!device.is_cuda()) {
@@ -33,7 +35,7 @@ std::string graph_unsupported_reason(const std::string& mode, const torch::Devic
   } else if (backend != "none" && backend != "nccl") {
     why = "gradients are all-reduced with " + backend + ", which the host drives";
   }
-  WISESR_CHECK(why.empty() || mode != "on", "--cuda-graph on: ", why);
+  WISESR_CHECK(why.empty() || mode != "on", option, " on: ", why);
   return why;
 }
 
@@ -70,6 +72,9 @@ StepGraph::StepGraph(const torch::Device& device, const std::function<void()>& s
     c10::cuda::CUDAStreamGuard on_side(side);
     for (int i = 0; i < warmup; ++i) step();
     side.synchronize();
+    // The graph gets a private memory pool; blocks the eager steps left cached would sit unused
+    // beside it for the rest of the run, so hand them back first.
+    c10::cuda::CUDACachingAllocator::emptyCache();
     // Autocast's cache of bf16 weight copies would be filled during capture and then freed; inside a
     // graph the casts must run on every replay instead.
     const bool cache = at::autocast::is_autocast_cache_enabled();
@@ -85,7 +90,8 @@ StepGraph::StepGraph(const torch::Device& device, const std::function<void()>& s
       // A graph whose capture failed is deliberately not destroyed: its destructor would release a
       // private memory pool that the allocator may still route to. It is small; leaking it is safe.
       (void)impl.release();
-      WISESR_THROW("CUDA-graph capture of the training step failed: ", first_line(e.what()));
+      throw GraphCaptureError(detail::concat("CUDA-graph capture of the training step failed: ", first_line(e.what())),
+                              __FILE__, __LINE__);
     }
     at::autocast::set_autocast_cache_enabled(cache);
     impl_ = std::move(impl);
@@ -102,7 +108,7 @@ void StepGraph::replay() { impl_->graph.replay(); }
 struct StepGraph::Impl {};
 
 StepGraph::StepGraph(const torch::Device&, const std::function<void()>&, int) {
-  WISESR_THROW("this build's LibTorch has no CUDA graphs");
+  throw GraphCaptureError("this build's LibTorch has no CUDA graphs", __FILE__, __LINE__);
 }
 
 void StepGraph::replay() {}

@@ -17,19 +17,30 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace wisesr::train {
 
-/// --cuda-graph (config::kCudaGraphModes): whether to capture: "" if yes, else the reason not to ("off", or why the configuration rules it
-/// out). mode "on" with a configuration that rules it out throws wisesr::Error naming the reason.
-/// backend: the gradient-sync communicator's name ("none" without one).
+/// The capture itself failed (the warm-up steps before it succeeded): callers may go on eagerly.
+class GraphCaptureError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// mode (config::kCudaGraphModes): whether to capture: "" if yes, else the reason not to ("off", or why
+/// the configuration rules it out). Mode "on" with a configuration that rules it out throws
+/// wisesr::Error naming `option` and the reason. backend: the gradient-sync communicator's name ("none"
+/// without one).
 std::string graph_unsupported_reason(const std::string& mode, const torch::Device& device,
-                                     const std::string& precision, const std::string& backend);
+                                     const std::string& precision, const std::string& backend,
+                                     const std::string& option = "--cuda-graph");
 
 class StepGraph {
  public:
   /// Runs `step` `warmup` times eagerly on a side stream (cuDNN autotuning, allocator growth, NCCL
-  /// set-up happen outside the capture), then captures one call of it. Throws wisesr::Error if the
-  /// capture fails (the CUDA state is cleaned up as far as possible first).
+  /// set-up happen outside the capture), then captures one call of it. Throws GraphCaptureError if the
+  /// capture fails (the CUDA state is cleaned up as far as possible first); an error of a warm-up step
+  /// propagates as it is.
   StepGraph(const torch::Device& device, const std::function<void()>& step, int warmup = 3);
   ~StepGraph();
   StepGraph(const StepGraph&) = delete;

@@ -33,13 +33,13 @@
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
 #include "train/runtime.h"
+#include "train/train_step.h"
 #include "wisesr/build_config.h"
 
 namespace wisesr::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-namespace F = torch::nn::functional;
 namespace stdfs = std::filesystem;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -306,6 +306,17 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   so.bucket_bytes = static_cast<size_t>(cfg.train.bucket_mb * (1 << 20));
   so.first_bucket_bytes = static_cast<size_t>(cfg.train.first_bucket_mb * (1 << 20));
   comm::GradSync sync(model->parameters(), *comm, so);
+  TrainStepOptions to;
+  to.precision = precision;
+  to.channels_last = channels_last;
+  to.accum_steps = cfg.train.accum_steps;
+  to.label_smoothing = cfg.optim.label_smoothing;
+  to.clip_grad_norm = cfg.optim.clip_grad_norm;
+  to.cuda_graph = cfg.train.cuda_graph;
+  to.backend = info.world_size > 1 ? comm->name() : "none";  // one rank: GradSync issues no collectives
+  to.seed = cfg.train.seed;
+  to.rank = info.rank;
+  TrainStep train_step(model, optimizer, scaler, sync, device, to);
   // Held for the run: the nvJPEG decoder (if any) is created and self-checked once, and the
   // evaluator's loaders share it.
   const data::DecodePlan decode_plan = data::plan_decode(cfg.data.decode, device, train_set.manifest().storage);
@@ -326,7 +337,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     LOG_RANK0("wisesr " << WISESR_VERSION << ": " << info.world_size << " rank(s), device " << device.str()
                         << ", backend " << comm->name() << ", " << precision
                         << (channels_last ? ", channels_last" : "") << ", " << threads
-                        << " thread(s)/rank, decode " << decode_plan.describe());
+                        << " thread(s)/rank, decode " << decode_plan.describe() << ", steps "
+                        << train_step.describe());
     LOG_RANK0("resolved config:\n" << config::to_ini(resolved));
     LOG_RANK0("model " << cfg.model.backbone << "+" << cfg.model.head << ": " << params << " parameters, "
                        << classes << " classes, input " << image_size << "x" << image_size << "; " << n_train
@@ -402,7 +414,6 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
                         lo);
     data::DeviceFeed feed(loader, device);
     model->train();
-    DeviceTally window_sums;
     Tally epoch_tally;
     auto t_window = Clock::now();
     double data_wait = 0, epoch_wait = 0;
@@ -413,45 +424,11 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       const double t = epoch + static_cast<double>(start + static_cast<uint64_t>(s) * global_batch) /
                                    static_cast<double>(n_train);
       lr = schedule.at(t);
-      optimizer.zero_grad();
-      for (uint64_t m = 0; m < accum; ++m) {
-        const auto t0 = Clock::now();
+      data_wait += train_step.run(step, lr, [&] {
         auto batch = feed.next();
         WISESR_CHECK(batch.has_value(), "loader ended early at step ", s, " of epoch ", epoch + 1);
-        data_wait += seconds_since(t0);
-        auto x = batch->images, y = batch->labels;
-        if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-        // Dropout and any other randomness: a function of (seed, step, micro-batch, rank), so a resumed
-        // run draws exactly what the uninterrupted one would have.
-        torch::manual_seed(data::mix64(cfg.train.seed ^ data::mix64(static_cast<uint64_t>(step) * 4099 + m) ^
-                                       data::mix64(0xA11CE + static_cast<uint64_t>(info.rank))));
-        sync.set_sync(m + 1 == accum);
-        torch::Tensor logits, per_sample;
-        {
-          AutocastScope autocast(device, precision);
-          logits = model->forward(x);
-        }
-        per_sample = F::cross_entropy(
-            logits.to(torch::kFloat), y,
-            F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(cfg.optim.label_smoothing));
-        // Skipped corrupt records (zeros, valid = false) carry no loss and are not counted.
-        torch::Tensor valid;
-        if (batch->num_invalid > 0) valid = batch->valid;
-        auto loss =
-            valid.defined() ? (per_sample * valid).sum() / valid.sum().clamp_min(1) : per_sample.mean();
-        scaler.scale(loss / static_cast<double>(accum)).backward();
-        window_sums.add(logits.detach(), y, per_sample.detach(), valid);
-      }
-      sync.synchronize();
-      const bool finite = !scaler.enabled() || scaler.unscale(optimizer.grads());
-      if (finite) {
-        if (cfg.optim.clip_grad_norm > 0) {
-          auto norm = optimizer.grad_norm();
-          optimizer.scale_grads(torch::clamp_max(cfg.optim.clip_grad_norm / (norm + 1e-6), 1.0));
-        }
-        optimizer.step(lr);
-        model->apply_constraints();  // the Wise-SrNet clamp: after every update
-      }
+        return std::move(*batch);
+      });
       ++step;
       ++window_steps;
       watchdog.beat("training step");
@@ -465,7 +442,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       if (step % cfg.train.log_every == 0 || last || progress.bar()) {
         const bool log_now = step % cfg.train.log_every == 0 || last;
         if (log_now) {
-          Tally r = window_sums.take().reduced(*comm);  // collective: same steps on every rank
+          Tally r = train_step.tally().take().reduced(*comm);  // collective: same steps on every rank
           WISESR_CHECK(std::isfinite(r.loss_sum), "loss is not finite at step ", step, " (epoch ", epoch + 1,
                        "); lower --optim.lr");
           const double secs = seconds_since(t_window);

@@ -1,9 +1,8 @@
 #pragma once
-// The training loop. Per optimizer step, on every rank: accum_steps micro-batches of forward (autocast)
-// -> mean cross-entropy (label smoothing) / accum_steps -> backward, whose gradient hooks launch the
-// bucketed all-reduces (comm/grad_sync.h) -> GradSync::synchronize (average over ranks) -> optional
-// fp16 unscale/skip and gradient clipping -> SGD/LARS update at the schedule's rate -> model constraints
-// (the Wise-SrNet non-negative kernel clamp, after every update) -> stop-signal agreement.
+// The training loop. Per optimizer step, on every rank: the step itself (train/train_step.h: accum_steps
+// micro-batches of forward/backward with the bucketed all-reduces, SGD/LARS at the schedule's rate, the
+// Wise-SrNet kernel clamp after every update; eager or replayed from a CUDA graph) -> stop-signal
+// agreement -> per logging window, metrics reduced across ranks.
 //
 // Every rank runs the same number of steps (data::train_indices), so the collectives line up. Rank 0
 // writes the run directory: config.ini, metrics.jsonl (per logging window and epoch), epochs.csv,

@@ -1,0 +1,163 @@
+#include "train/train_step.h"
+
+#include <chrono>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "data/sampler.h"
+#include "train/runtime.h"
+
+namespace wisesr::train {
+namespace {
+
+namespace F = torch::nn::functional;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+}  // namespace
+
+TrainStep::TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler& scaler, comm::GradSync& sync,
+                     const torch::Device& device, TrainStepOptions options)
+    : model_(std::move(model)),
+      optimizer_(optimizer),
+      scaler_(scaler),
+      sync_(sync),
+      device_(device),
+      opt_(std::move(options)) {
+  WISESR_CHECK(opt_.accum_steps >= 1, "accum_steps must be >= 1, not ", opt_.accum_steps);
+  note_ = graph_unsupported_reason(opt_.cuda_graph, device_, opt_.precision, opt_.backend, "--train.cuda_graph");
+  if (note_.empty() && opt_.accum_steps > 1) {
+    // Each micro-batch would need its own input buffers inside one graph; not worth it: accumulation
+    // is for batches too large for memory, where launch overhead is small.
+    note_ = "gradient accumulation (accum_steps " + std::to_string(opt_.accum_steps) + ")";
+    WISESR_CHECK(opt_.cuda_graph != "on", "--train.cuda_graph on: ", note_, " is not captured");
+  }
+  capture_ = note_.empty();
+  static_ = capture_ || opt_.force_static;
+  if (static_) {
+    WISESR_CHECK(!scaler_.enabled(), "static training steps do not support fp16 loss scaling");
+    WISESR_CHECK(opt_.accum_steps == 1, "static training steps need accum_steps 1");
+    lr_ = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device_));
+  }
+}
+
+TrainStep::~TrainStep() = default;
+
+std::string TrainStep::describe() const {
+  if (graph_ || capture_)
+    return "CUDA graph (captured on this process's step " + std::to_string(opt_.eager_steps + 1) + ")";
+  return static_ ? "eager, static inputs (" + note_ + ")" : "eager (" + note_ + ")";
+}
+
+void TrainStep::seed_randomness(int64_t step, uint64_t micro) const {
+  torch::manual_seed(data::mix64(opt_.seed ^ data::mix64(static_cast<uint64_t>(step) * 4099 + micro) ^
+                                 data::mix64(0xA11CE + static_cast<uint64_t>(opt_.rank))));
+}
+
+double TrainStep::run(int64_t step, double lr, const NextBatch& next) {
+  return static_ ? run_static(step, lr, next) : run_eager(step, lr, next);
+}
+
+double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
+  const auto accum = static_cast<uint64_t>(opt_.accum_steps);
+  double wait = 0;
+  optimizer_.zero_grad();
+  for (uint64_t m = 0; m < accum; ++m) {
+    const auto t0 = Clock::now();
+    const data::Batch batch = next();
+    wait += seconds_since(t0);
+    auto x = batch.images;
+    if (opt_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+    seed_randomness(step, m);
+    sync_.set_sync(m + 1 == accum);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(device_, opt_.precision);
+      logits = model_->forward(x);
+    }
+    auto per_sample = F::cross_entropy(
+        logits.to(torch::kFloat), batch.labels,
+        F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(opt_.label_smoothing));
+    // Skipped corrupt records (zeros, valid = false) carry no loss and are not counted.
+    torch::Tensor valid;
+    if (batch.num_invalid > 0) valid = batch.valid;
+    auto loss = valid.defined() ? (per_sample * valid).sum() / valid.sum().clamp_min(1) : per_sample.mean();
+    scaler_.scale(loss / static_cast<double>(accum)).backward();
+    tally_.add(logits.detach(), batch.labels, per_sample.detach(), valid);
+  }
+  sync_.synchronize();
+  const bool finite = !scaler_.enabled() || scaler_.unscale(optimizer_.grads());
+  if (finite) {
+    if (opt_.clip_grad_norm > 0) {
+      auto norm = optimizer_.grad_norm();
+      optimizer_.scale_grads(torch::clamp_max(opt_.clip_grad_norm / (norm + 1e-6), 1.0));
+    }
+    optimizer_.step(lr);
+    model_->apply_constraints();  // the Wise-SrNet clamp: after every update
+  }
+  return wait;
+}
+
+void TrainStep::static_body() {
+  optimizer_.zero_grad();
+  sync_.set_sync(true);
+  torch::Tensor logits;
+  {
+    AutocastScope autocast(device_, opt_.precision);
+    logits = model_->forward(x_);
+  }
+  auto per_sample = F::cross_entropy(
+      logits.to(torch::kFloat), y_,
+      F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(opt_.label_smoothing));
+  // Always the valid-weighted mean: whether a batch holds skipped records is not known at capture.
+  auto loss = torch::where(valid_, per_sample, 0.0f).sum() / valid_.sum().clamp_min(1);
+  loss.backward();
+  tally_.add(logits.detach(), y_, per_sample.detach(), valid_);
+  sync_.synchronize();
+  if (opt_.clip_grad_norm > 0) {
+    auto norm = optimizer_.grad_norm();
+    optimizer_.scale_grads(torch::clamp_max(opt_.clip_grad_norm / (norm + 1e-6), 1.0));
+  }
+  optimizer_.step(lr_);
+  model_->apply_constraints();
+}
+
+double TrainStep::run_static(int64_t step, double lr, const NextBatch& next) {
+  const auto t0 = Clock::now();
+  const data::Batch batch = next();
+  const double wait = seconds_since(t0);
+  if (!x_.defined()) {
+    x_ = torch::empty_like(batch.images, opt_.channels_last ? torch::MemoryFormat::ChannelsLast
+                                                             : torch::MemoryFormat::Contiguous);
+    y_ = torch::empty_like(batch.labels);
+    valid_ = torch::empty_like(batch.valid);
+  }
+  WISESR_CHECK(batch.images.sizes() == x_.sizes() && batch.labels.sizes() == y_.sizes(),
+               "a static training step got a batch of shape ", batch.images.sizes(), ", not ", x_.sizes());
+  x_.copy_(batch.images, /*non_blocking=*/true);
+  y_.copy_(batch.labels, /*non_blocking=*/true);
+  valid_.copy_(batch.valid, /*non_blocking=*/true);
+  lr_.fill_(lr);
+  seed_randomness(step, 0);  // a replay reads the generator's seed and offset as they are now
+  if (graph_) {
+    graph_->replay();
+  } else if (capture_ && static_steps_ >= opt_.eager_steps) {
+    capture_ = false;
+    try {
+      // Warms up with this step's batch once (a real step), then captures without running.
+      graph_ = std::make_unique<StepGraph>(device_, [this] { static_body(); }, /*warmup=*/1);
+    } catch (const GraphCaptureError& e) {
+      if (opt_.cuda_graph == "on") throw;
+      note_ = e.message();
+      sync_.abandon_step();
+      LOG_WARN(e.message() << "; training on with eager steps");
+    }
+  } else {
+    static_body();
+  }
+  ++static_steps_;
+  return wait;
+}
+
+}  // namespace wisesr::train

@@ -1,0 +1,98 @@
+#pragma once
+// One optimizer step of the training loop, eager or replayed from a CUDA graph.
+//
+// The step, on every rank: zero the gradients in place -> accum_steps micro-batches of forward
+// (autocast) -> mean cross-entropy (label smoothing; corrupt records skipped by the loader carry no
+// loss) / accum_steps -> backward, whose hooks launch the bucketed all-reduces (comm/grad_sync.h) ->
+// GradSync::synchronize -> fp16 unscale (a step with inf/nan gradients is skipped) -> optional
+// gradient clipping -> SGD/LARS update -> model constraints (the Wise-SrNet clamp, after every update).
+// Dropout and any other randomness draw from a seed that is a function of (seed, step, micro-batch,
+// rank), so a resumed run draws exactly what the uninterrupted one would have.
+//
+// Two ways to run it (chosen once, for the whole run, so every step of a run uses the same arithmetic):
+//  - eager: each micro-batch is used as the loader delivers it, the learning rate is a host number.
+//  - static (graph-ready): the batch is copied into input tensors that stay the same for the run, the
+//    learning rate lives in a device tensor, the loss is always the valid-weighted mean and the metrics
+//    are accumulated in place, so the step never waits for the host. On CUDA (--train.cuda_graph auto|on,
+//    bf16/fp32, NCCL or no gradient sync, accum_steps 1) the first eager_steps steps run eagerly, the
+//    next one warms up and captures the step (train/step_graph.h), and every later step is one copy of
+//    the batch plus one graph replay. A capture that fails falls back to eager static steps with a
+//    warning (an error with --train.cuda_graph on).
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "comm/grad_sync.h"
+#include "data/loader.h"
+#include "models/classifier.h"
+#include "train/loss_scaler.h"
+#include "train/metrics.h"
+#include "train/optimizer.h"
+#include "train/step_graph.h"
+
+namespace wisesr::train {
+
+struct TrainStepOptions {
+  std::string precision = "fp32";  // resolved: fp32 | bf16 | fp16
+  bool channels_last = false;
+  int accum_steps = 1;
+  double label_smoothing = 0;
+  double clip_grad_norm = 0;  // 0: no clipping
+  std::string cuda_graph = "auto";  // config::kCudaGraphModes
+  std::string backend = "none";     // the gradient communicator's name (what it means for graphs)
+  uint64_t seed = 42;
+  int rank = 0;
+  int eager_steps = 2;  // static steps run eagerly before the capture (allocator, cuDNN, NCCL warm-up)
+  /// Tests: run the static (graph-ready) step even where no graph is captured (e.g. on the CPU).
+  bool force_static = false;
+};
+
+class TrainStep {
+ public:
+  /// Micro-batches come from next(), already on the device; a missing one is an error.
+  using NextBatch = std::function<data::Batch()>;
+
+  TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler& scaler, comm::GradSync& sync,
+            const torch::Device& device, TrainStepOptions options);
+  ~TrainStep();
+  TrainStep(const TrainStep&) = delete;
+  TrainStep& operator=(const TrainStep&) = delete;
+
+  /// One optimizer step at learning rate lr; `step` counts the optimizer steps before it (the dropout
+  /// seed). Counts the micro-batches into tally(). Returns the seconds spent waiting in next().
+  /// Asynchronous on a GPU, like any eager step.
+  double run(int64_t step, double lr, const NextBatch& next);
+
+  /// The training metrics accumulated since the last take() (on the device).
+  DeviceTally& tally() { return tally_; }
+  /// Whether steps are replayed from a captured CUDA graph (from now on).
+  bool graphed() const { return graph_ != nullptr; }
+  /// How steps run, for the log: "CUDA graph (...)" or "eager (<why not a graph>)".
+  std::string describe() const;
+
+ private:
+  void seed_randomness(int64_t step, uint64_t micro) const;
+  double run_eager(int64_t step, double lr, const NextBatch& next);
+  double run_static(int64_t step, double lr, const NextBatch& next);
+  void static_body();  // what the graph captures: reads only the static tensors below
+
+  models::Classifier model_;
+  Optimizer& optimizer_;
+  LossScaler& scaler_;
+  comm::GradSync& sync_;
+  torch::Device device_;
+  TrainStepOptions opt_;
+  DeviceTally tally_;
+  bool static_ = false;  // graph-ready steps (see the header comment)
+  bool capture_ = false;  // capture once eager_steps static steps have run
+  std::string note_;      // why there is no graph ("" while one may still be captured)
+  int64_t static_steps_ = 0;
+  torch::Tensor x_, y_, valid_, lr_;  // the static step's inputs
+  std::unique_ptr<StepGraph> graph_;
+};
+
+}  // namespace wisesr::train
