@@ -245,6 +245,7 @@ TEST(Config, FaultAndNewTrainingOptionsAreValidated) {
   bad([](config::Config& b) { b.train.precision = "fp8"; });
   bad([](config::Config& b) { b.train.resume = "auto"; });  // needs a run name
   bad([](config::Config& b) { b.optim.label_smoothing = 1.0; });
+  bad([](config::Config& b) { b.train.cuda_graph = "sometimes"; });
   bad([](config::Config& b) { b.train.progress = "fancy"; });
 }
 
