@@ -20,7 +20,7 @@
 #include "train/loss_scaler.h"
 #include "train/optimizer.h"
 #include "train/runtime.h"
-#include "train/step_graph.h"
+#include "train/train_step.h"
 
 namespace wisesr::tools {
 namespace {
@@ -126,21 +126,29 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
     loader = std::make_unique<data::Loader>(*set, std::move(idx), lo);
     feed = std::make_unique<data::DeviceFeed>(*loader, device);
   }
-  double data_wait_ms = 0;  // of the timed steps
-  // The next batch into x and y (real input only); returns the milliseconds spent waiting for it.
-  auto next_batch = [&]() -> double {
-    if (!feed) return 0;
-    const auto t = Clock::now();
+  // The trainer's step (train/train_step.h): eager, or static and replayed from a CUDA graph.
+  train::TrainStepOptions to;
+  to.precision = precision;
+  to.channels_last = channels_last;
+  to.cuda_graph = cfg.cuda_graph;
+  to.cuda_graph_option = "--cuda-graph";
+  to.backend = comm ? comm->name() : "none";
+  to.seed = cfg.seed;
+  to.rank = info.rank;
+  train::TrainStep train_step(model, optimizer, scaler, sync.get(), device, to);
+  const data::Batch synthetic{x, {}, {}, y, torch::ones({cfg.batch}, y.options().dtype(torch::kBool)), 0};
+  auto next = [&]() -> data::Batch {
+    if (!feed) return synthetic;
     auto b = feed->next();
     WISESR_CHECK(b.has_value(), "bench train: the input pipeline ended early");
-    const double waited = ms_since(t);
-    x.copy_(b->images);
-    y.copy_(b->labels);
-    return waited;
+    return std::move(*b);
   };
+  int64_t steps_run = 0;
+  auto one_step = [&] { return train_step.run(steps_run++, kLr, next); };  // seconds waiting for data
 
-  // One training step; with breakdown, a device sync after each phase and the phase times in ms.
-  auto step = [&](bool breakdown, double* phases) {
+  // The breakdown pass: an eager step on x and y (the batch copied in first, with --data) with a device
+  // sync after each phase, and the phase times in ms.
+  auto breakdown_step = [&](double* phases) {
     const auto t0 = Clock::now();
     torch::Tensor logits;
     {
@@ -148,17 +156,13 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
       logits = model->forward(x);
     }
     auto loss = F::cross_entropy(logits.to(torch::kFloat), y);
-    if (breakdown) {
-      device_sync();
-      phases[0] = ms_since(t0);
-    }
+    device_sync();
+    phases[0] = ms_since(t0);
     const auto t1 = Clock::now();
     scaler.scale(loss).backward();
     if (sync) sync->synchronize();
-    if (breakdown) {
-      device_sync();
-      phases[1] = ms_since(t1);
-    }
+    device_sync();
+    phases[1] = ms_since(t1);
     const auto t2 = Clock::now();
     const bool finite = !scaler.enabled() || scaler.unscale(optimizer.grads());
     if (finite) {
@@ -166,63 +170,46 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
       model->apply_constraints();
     }
     optimizer.zero_grad();
-    if (breakdown) {
-      device_sync();
-      phases[2] = ms_since(t2);
-    }
+    device_sync();
+    phases[2] = ms_since(t2);
   };
 
   double phases[3] = {0, 0, 0};
-  // Whole-step CUDA graph: the warm-up steps run eagerly inside StepGraph (on its capture stream),
-  // then every timed step is one replay. The breakdown steps below stay eager (they sync between phases).
   TrainBenchResult r;
-  r.graph_note = train::graph_unsupported_reason(cfg.cuda_graph, device, precision, comm ? comm->name() : "none");
-  std::unique_ptr<train::StepGraph> graph;
-  if (r.graph_note.empty()) {
-    try {
-      graph = std::make_unique<train::StepGraph>(device, [&] { step(false, phases); }, std::max(cfg.warmup, 2));
-    } catch (const train::GraphCaptureError& e) {
-      if (cfg.cuda_graph == "on") throw;
-      r.graph_note = e.message();
-      LOG_WARN(e.message() << "; timing eager steps");
-    }
-  }
-  auto one_step = [&] {
-    data_wait_ms += next_batch();
-    if (graph) {
-      graph->replay();
-    } else {
-      step(false, phases);
-    }
-  };
-  for (int i = 0; i < (graph ? 2 : cfg.warmup); ++i) one_step();
+  // With a graph to capture, the warm-up must reach past the capture step.
+  const int warmup = train_step.graph_note().empty() ? std::max(cfg.warmup, to.eager_steps + 2) : cfg.warmup;
+  for (int i = 0; i < warmup; ++i) one_step();
+  r.graph_note = train_step.graph_note();
   device_sync();
   control.barrier();
-  data_wait_ms = 0;
+  double timed_wait_s = 0;
   std::vector<double> step_ms;
   for (int i = 0; i < cfg.steps; ++i) {
     const auto t = Clock::now();
-    one_step();
+    timed_wait_s += one_step();
     device_sync();
     step_ms.push_back(ms_since(t));
   }
   std::vector<double> fwd, bwd, opt;
-  const double timed_wait_ms = data_wait_ms;
   for (int i = 0; i < cfg.breakdown_steps; ++i) {
-    next_batch();
-    step(true, phases);
+    if (feed) {
+      const data::Batch b = next();
+      x.copy_(b.images);
+      y.copy_(b.labels);
+    }
+    breakdown_step(phases);
     fwd.push_back(phases[0]);
     bwd.push_back(phases[1]);
     opt.push_back(phases[2]);
   }
 
-  r.cuda_graph = graph != nullptr;
+  r.cuda_graph = train_step.graphed();
   if (feed) {
     r.input = "shards";
     r.decode = decode_plan.describe();
     double total_ms = 0;
     for (double ms : step_ms) total_ms += ms;
-    const auto waits = max_over_ranks({total_ms > 0 ? timed_wait_ms / total_ms : 0.0}, control);
+    const auto waits = max_over_ranks({total_ms > 0 ? 1000.0 * timed_wait_s / total_ms : 0.0}, control);
     r.data_wait_frac = waits[0];  // the slowest rank's
   }
   r.device = device.str();

@@ -2,13 +2,15 @@
 // `wisesr bench train`: training throughput of one model with the trainer's step, on a synthetic batch
 // or (--data) on batches from prepared shards through the trainer's input pipeline.
 //
-// What one step is (as in train/trainer.cpp, minus the data loader, metrics and stop-signal agreement):
-// autocast forward -> cross-entropy in fp32 -> backward (loss-scaled for fp16), whose gradient hooks
-// launch GradSync's bucketed all-reduces -> GradSync::synchronize -> fp16 unscale -> SGD (momentum 0.9,
-// foreach) -> Wise-SrNet clamp -> zero_grad in place. The batch is random, made once on the device; with
-// --data each step first copies the loader's next batch into those same tensors (and the time spent
-// waiting for it is reported as the data-wait fraction). With --cuda-graph the step is captured once
-// after the warm-up and replayed (train/step_graph.h); the breakdown pass stays eager.
+// What one timed step is: the trainer's (train/train_step.h), minus the data loader's epochs, the
+// logging and the stop-signal agreement: autocast forward -> per-sample cross-entropy in fp32 and the
+// metric sums -> backward (loss-scaled for fp16), whose gradient hooks launch GradSync's bucketed
+// all-reduces -> GradSync::synchronize -> fp16 unscale -> SGD (momentum 0.9, foreach) -> Wise-SrNet clamp,
+// after zeroing the gradients in place. The batch is random, made once on the device; with --data each
+// step takes the loader's next batch (the time spent waiting for it is reported as the data-wait
+// fraction). With --cuda-graph (auto by default) the step is static and, after the warm-up, replayed
+// from a CUDA graph, exactly as in training: each step copies its batch into fixed input tensors first.
+// The breakdown pass runs a plain eager step (mean cross-entropy, no metrics) with syncs between phases.
 //
 // Timing: `warmup` untimed steps, then `steps` steps each ended by a device synchronisation and timed on
 // the host; img/s = batch x ranks / median step time (per step, the slowest rank's time). A separate

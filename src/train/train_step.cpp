@@ -17,7 +17,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 }  // namespace
 
-TrainStep::TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler& scaler, comm::GradSync& sync,
+TrainStep::TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler& scaler, comm::GradSync* sync,
                      const torch::Device& device, TrainStepOptions options)
     : model_(std::move(model)),
       optimizer_(optimizer),
@@ -26,12 +26,12 @@ TrainStep::TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler&
       device_(device),
       opt_(std::move(options)) {
   WISESR_CHECK(opt_.accum_steps >= 1, "accum_steps must be >= 1, not ", opt_.accum_steps);
-  note_ = graph_unsupported_reason(opt_.cuda_graph, device_, opt_.precision, opt_.backend, "--train.cuda_graph");
+  note_ = graph_unsupported_reason(opt_.cuda_graph, device_, opt_.precision, opt_.backend, opt_.cuda_graph_option);
   if (note_.empty() && opt_.accum_steps > 1) {
     // Each micro-batch would need its own input buffers inside one graph; not worth it: accumulation
     // is for batches too large for memory, where launch overhead is small.
     note_ = "gradient accumulation (accum_steps " + std::to_string(opt_.accum_steps) + ")";
-    WISESR_CHECK(opt_.cuda_graph != "on", "--train.cuda_graph on: ", note_, " is not captured");
+    WISESR_CHECK(opt_.cuda_graph != "on", opt_.cuda_graph_option, " on: ", note_, " is not captured");
   }
   capture_ = note_.empty();
   static_ = capture_ || opt_.force_static;
@@ -70,7 +70,7 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
     auto x = batch.images;
     if (opt_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
     seed_randomness(step, m);
-    sync_.set_sync(m + 1 == accum);
+    if (sync_) sync_->set_sync(m + 1 == accum);
     torch::Tensor logits;
     {
       AutocastScope autocast(device_, opt_.precision);
@@ -86,7 +86,7 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
     scaler_.scale(loss / static_cast<double>(accum)).backward();
     tally_.add(logits.detach(), batch.labels, per_sample.detach(), valid);
   }
-  sync_.synchronize();
+  if (sync_) sync_->synchronize();
   const bool finite = !scaler_.enabled() || scaler_.unscale(optimizer_.grads());
   if (finite) {
     if (opt_.clip_grad_norm > 0) {
@@ -101,7 +101,7 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
 
 void TrainStep::static_body() {
   optimizer_.zero_grad();
-  sync_.set_sync(true);
+  if (sync_) sync_->set_sync(true);
   torch::Tensor logits;
   {
     AutocastScope autocast(device_, opt_.precision);
@@ -114,7 +114,7 @@ void TrainStep::static_body() {
   auto loss = torch::where(valid_, per_sample, 0.0f).sum() / valid_.sum().clamp_min(1);
   loss.backward();
   tally_.add(logits.detach(), y_, per_sample.detach(), valid_);
-  sync_.synchronize();
+  if (sync_) sync_->synchronize();
   if (opt_.clip_grad_norm > 0) {
     auto norm = optimizer_.grad_norm();
     optimizer_.scale_grads(torch::clamp_max(opt_.clip_grad_norm / (norm + 1e-6), 1.0));
@@ -150,7 +150,7 @@ double TrainStep::run_static(int64_t step, double lr, const NextBatch& next) {
     } catch (const GraphCaptureError& e) {
       if (opt_.cuda_graph == "on") throw;
       note_ = e.message();
-      sync_.abandon_step();
+      if (sync_) sync_->abandon_step();
       LOG_WARN(e.message() << "; training on with eager steps");
     }
   } else {

@@ -43,6 +43,7 @@ struct TrainStepOptions {
   double label_smoothing = 0;
   double clip_grad_norm = 0;  // 0: no clipping
   std::string cuda_graph = "auto";  // config::kCudaGraphModes
+  std::string cuda_graph_option = "--train.cuda_graph";  // its name, for errors
   std::string backend = "none";     // the gradient communicator's name (what it means for graphs)
   uint64_t seed = 42;
   int rank = 0;
@@ -56,7 +57,8 @@ class TrainStep {
   /// Micro-batches come from next(), already on the device; a missing one is an error.
   using NextBatch = std::function<data::Batch()>;
 
-  TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler& scaler, comm::GradSync& sync,
+  /// sync: the gradient synchronisation, or null for none (benchmarks).
+  TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler& scaler, comm::GradSync* sync,
             const torch::Device& device, TrainStepOptions options);
   ~TrainStep();
   TrainStep(const TrainStep&) = delete;
@@ -73,6 +75,8 @@ class TrainStep {
   bool graphed() const { return graph_ != nullptr; }
   /// How steps run, for the log: "CUDA graph (...)" or "eager (<why not a graph>)".
   std::string describe() const;
+  /// Why steps are not (or will not be) replayed from a graph; "" when they are.
+  const std::string& graph_note() const { return note_; }
 
  private:
   void seed_randomness(int64_t step, uint64_t micro) const;
@@ -83,7 +87,7 @@ class TrainStep {
   models::Classifier model_;
   Optimizer& optimizer_;
   LossScaler& scaler_;
-  comm::GradSync& sync_;
+  comm::GradSync* sync_;
   torch::Device device_;
   TrainStepOptions opt_;
   DeviceTally tally_;

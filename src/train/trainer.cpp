@@ -316,7 +316,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   to.backend = info.world_size > 1 ? comm->name() : "none";  // one rank: GradSync issues no collectives
   to.seed = cfg.train.seed;
   to.rank = info.rank;
-  TrainStep train_step(model, optimizer, scaler, sync, device, to);
+  TrainStep train_step(model, optimizer, scaler, &sync, device, to);
   // Held for the run: the nvJPEG decoder (if any) is created and self-checked once, and the
   // evaluator's loaders share it.
   const data::DecodePlan decode_plan = data::plan_decode(cfg.data.decode, device, train_set.manifest().storage);

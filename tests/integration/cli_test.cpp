@@ -105,6 +105,7 @@ TEST(Cli, MalformedConfigIsNamed) {
   std::ofstream(cfg, std::ios::trunc) << "[train]\nepochs = two\n";
   expect_one_line_error(run("train --config " + cfg.string() + " --data.dir x"), "epochs");
   expect_one_line_error(run("train --data.dir x --train.batch_size 0"), "--train.batch_size");
+  expect_one_line_error(run("train --data.dir x --train.cuda_graph sometimes"), "--train.cuda_graph");
 }
 
 TEST(Cli, BenchTrainOnCpuWritesSaneJson) {
@@ -164,6 +165,9 @@ TEST(Cli, BenchBadOptionsAreOneLine) {
   expect_one_line_error(run("bench train --precision fp8"), "--precision");
   expect_one_line_error(run("bench train --model resnet1000 --device cpu"), "resnet1000");
   expect_one_line_error(run("bench train --image-size 64 --batch 2 --precision fp16 --device cpu"), "fp16");
+  expect_one_line_error(run("bench train --image-size 32 --batch 2 --device cpu --cuda-graph on"),
+                        "--cuda-graph on: the run is on the CPU");
+  expect_one_line_error(run("bench train --cuda-graph sometimes"), "--cuda-graph");
   expect_one_line_error(run("bench comm --sizes 1K,x"), "--sizes");
   expect_one_line_error(run("bench comm --dtype int8"), "--dtype");
   expect_one_line_error(run("bench comm --iters 0"), "--iters");

@@ -29,6 +29,13 @@ ckpt=runs/e2e/checkpoints/last.pt
 test -f "$ckpt" || { echo "FAIL: no checkpoint at $ckpt"; exit 1; }
 test -s runs/e2e/metrics.jsonl || { echo "FAIL: empty metrics.jsonl"; exit 1; }
 grep -q '"kind":"train"' runs/e2e/metrics.jsonl
+grep -q "steps eager (the run is on the CPU)" train.log || { echo "FAIL: how steps run is not logged"; exit 1; }
+# A CUDA graph demanded where none can run is a one-line error naming the option.
+if "$bin" train --data.dir shards --train.out_dir runs --train.run_name graph --train.max_steps 1 \
+    --train.device cpu --train.cuda_graph on 2> graph.err; then
+  echo "FAIL: --train.cuda_graph on accepted a CPU run"; exit 1
+fi
+grep -q -- "--train.cuda_graph on: the run is on the CPU" graph.err || { cat graph.err; exit 1; }
 
 "$mpiexec" -np 2 --oversubscribe "$bin" eval --checkpoint "$ckpt" --data shards --json eval.json --threads 1 \
   | tee eval.log

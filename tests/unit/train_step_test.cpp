@@ -71,7 +71,7 @@ RunResult train(const torch::Device& device, TrainStepOptions to, const std::vec
   LossScaler scaler(device, false, 0);
   SoloCommunicator solo;
   comm::GradSync sync(model->parameters(), solo);
-  TrainStep step(model, optimizer, scaler, sync, device, to);
+  TrainStep step(model, optimizer, scaler, &sync, device, to);
   for (size_t i = 0; i < batches.size(); ++i) {
     const double lr = 0.05 / static_cast<double>(1 + i);  // a changing rate: static steps read it from a tensor
     step.run(static_cast<int64_t>(i), lr, [&] { return batches[i]; });
@@ -123,7 +123,7 @@ TEST(TrainStep, ConfigurationsThatRuleOutAGraphSayWhy) {
   SoloCommunicator solo;
   comm::GradSync sync(model->parameters(), solo);
   auto describe = [&](const torch::Device& device, TrainStepOptions to) {
-    return TrainStep(model, optimizer, scaler, sync, device, to).describe();
+    return TrainStep(model, optimizer, scaler, &sync, device, to).describe();
   };
   TrainStepOptions to;
   to.accum_steps = 2;
