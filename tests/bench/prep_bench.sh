@@ -47,6 +47,15 @@ row() {  # label seconds cores
 row "Python reference (PIL + h5py, 1 proc)" "${med[reference]}" 1
 row "wisesr prep --threads 1" "${med[wisesr_t1]}" 1
 row "wisesr prep --threads $cores" "${med[wisesr_tall]}" "$cores"
+# The floor of any libjpeg-turbo converter on these images: full-size decode + 512x512 q90 encode only.
+if c++ -O2 -std=c++17 "$root/tests/bench/jpeg_floor_bench.cpp" -o "$work/jpeg_floor" -lturbojpeg 2>/dev/null; then
+  "$work/jpeg_floor" "$work"/in/*/*.jpg > "$work/floor.txt"
+  floor=$(sed -n 's#^decode at 8/8: .*floor \([0-9.]*\) images/s/core.*#\1#p' "$work/floor.txt")
+  row "libjpeg-turbo floor (decode+encode only)" "$(echo "$n / $floor" | bc -l)" 1
+  sed 's/^/  /' "$work/floor.txt"
+else
+  echo "(no C++ compiler or libturbojpeg headers: libjpeg-turbo floor row skipped)"
+fi
 rate_all=$(echo "$n / ${med[wisesr_tall]}" | bc -l)
 rate_core=$(echo "$n / ${med[wisesr_t1]}" | bc -l)
 printf '\nprojection from wisesr prep --threads 1 (%.1f images/s/core): full ImageNet (1,331,167 images)\n' "$rate_core"
