@@ -19,6 +19,21 @@ wisesr_venv_dir() {
   echo "$WISESR_CACHE/venv-torch$WISESR_TORCH_VERSION-py$ver"
 }
 
+# The Python with torch (benchmarks, references, parity tests): our venv's, else python3 when it has
+# torch itself (e.g. a GPU machine without network, where setup.sh cannot run).
+wisesr_torch_python() {
+  local venv sys
+  venv="$(wisesr_venv_dir)/bin/python"
+  if [[ -x $venv ]]; then echo "$venv"; return; fi
+  sys=$(wisesr_python) || return 1
+  if "$sys" -c 'import torch' 2>/dev/null; then echo "$sys"; return; fi
+  wisesr_log "no Python with torch: run ./launch/setup.sh"
+  return 1
+}
+
+# The built wisesr executable.
+wisesr_bin() { echo "$WISESR_BUILD_DIR/bin/wisesr"; }
+
 # CMAKE_PREFIX_PATH entry for LibTorch: the user's, or the wheel's in our venv.
 wisesr_torch_prefix() {
   if [[ -n "${Torch_DIR:-}" ]]; then echo "$Torch_DIR"; return; fi

@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 start=$(date +%s)
 "$WISESR_ROOT/launch/setup.sh"
 wisesr_build wisesr
-bin="$WISESR_BUILD_DIR/bin/wisesr"
+bin=$(wisesr_bin)
 cfg="$WISESR_ROOT/configs/quickstart.cfg"
 work=${WISESR_QUICKSTART_DIR:-$WISESR_ROOT/runs/quickstart}
 mkdir -p "$work"

@@ -81,7 +81,10 @@ StepGraph::StepGraph(const torch::Device& device, const std::function<void()>& s
     at::autocast::set_autocast_cache_enabled(false);
     auto impl = std::make_unique<Impl>();
     try {
-      impl->graph.capture_begin();
+      // Thread-local mode: the loader's threads keep running during the capture, and their
+      // synchronising CUDA calls (pinned-memory frees, nvJPEG's stream syncs) would otherwise be
+      // refused, or end the capture, under the default global mode.
+      impl->graph.capture_begin(/*pool=*/{0, 0}, cudaStreamCaptureModeThreadLocal);
       step();
       impl->graph.capture_end();
     } catch (const std::exception& e) {

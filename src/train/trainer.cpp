@@ -560,6 +560,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   }
   result.steps = step;
   result.seconds = seconds_since(t_start);
+  result.cuda_graph = train_step.graphed();
   if (rank0) {
     nlohmann::json summary = {{"backbone", cfg.model.backbone},
                               {"head", cfg.model.head},
@@ -568,6 +569,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
                               {"global_batch", global_batch},
                               {"steps", step},
                               {"status", status},
+                              {"steps_run_as", train_step.describe()},
                               {"resumed_from_step", resumed_from},
                               {"train_seconds", result.seconds},
                               {"checkpoint", result.checkpoint.string()},

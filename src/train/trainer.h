@@ -33,6 +33,7 @@ struct TrainResult {
   int64_t params = 0;
   double seconds = 0;
   bool preempted = false;          // stopped by SIGTERM/SIGUSR1 after writing a checkpoint
+  bool cuda_graph = false;         // the steps ended up replayed from a captured CUDA graph
   int64_t resumed_from_step = -1;  // -1: fresh start
 };
 

@@ -8,8 +8,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/launch/common.sh"
-py="$(wisesr_venv_dir)/bin/python"
-bin="$WISESR_BUILD_DIR/bin/wisesr"
+py=$(wisesr_torch_python)
+bin=$(wisesr_bin)
 n=${1:-1000}
 size=${2:-512}
 data=${3:-}

@@ -13,8 +13,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/launch/common.sh"
-py="$(wisesr_venv_dir)/bin/python"
-bin="$WISESR_BUILD_DIR/bin/wisesr"
+py=$(wisesr_torch_python)
+bin=$(wisesr_bin)
 steps=${STEPS:-50}
 warmup=${WARMUP:-10}
 device=${DEVICE:-auto}
