@@ -67,6 +67,8 @@ cv::Mat resize_to(const cv::Mat& img, int w, int h) {
 
 }  // namespace
 
+void use_caller_threads_only() { cv::setNumThreads(0); }
+
 Record make_record(const std::string& file, const CodecOptions& o) {
   Record rec;
   std::string raw;

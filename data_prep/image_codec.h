@@ -24,6 +24,11 @@ struct Record {
   data::RecordShape shape;
 };
 
+/// Make OpenCV run each call on the calling thread. prep and verify parallelise across files with their
+/// own pool (--threads); OpenCV's pool inside every resize would oversubscribe the cores (and make a
+/// "--threads 1" figure use more than one). Call once before decoding.
+void use_caller_threads_only();
+
 /// Never throws for bad input: an unusable file gives ok = false with a reason.
 Record make_record(const std::string& file, const CodecOptions& o);
 

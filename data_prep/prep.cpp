@@ -173,6 +173,7 @@ void run_prep(const config::PrepConfig& cfg) {
   const size_t threads =
       cfg.threads > 0 ? static_cast<size_t>(cfg.threads) : std::max(1u, std::thread::hardware_concurrency());
   ThreadPool pool(threads - 1);
+  use_caller_threads_only();
   if (cfg.dry_run) {
     dry_run(cfg, set, codec, pool);
     return;

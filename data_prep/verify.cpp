@@ -21,6 +21,7 @@ int run_verify(const config::VerifyConfig& cfg) {
   const size_t threads =
       cfg.threads > 0 ? static_cast<size_t>(cfg.threads) : std::max(1u, std::thread::hardware_concurrency());
   ThreadPool pool(threads - 1);
+  use_caller_threads_only();
   int damaged = 0;
   uint64_t records = 0;
   for (const auto& [split, sm] : m.splits) {
