@@ -164,15 +164,6 @@ void GradSync::synchronize() {
   next_launch_ = 0;
 }
 
-void GradSync::abandon_step() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (auto& b : buckets_) {
-    b.work.reset();  // not waited for: the collective of an abandoned capture never ran
-    b.pending = b.param_indices.size();
-  }
-  next_launch_ = 0;
-}
-
 void broadcast_module(torch::nn::Module& module, Communicator& comm, int root) {
   if (comm.size() == 1) return;
   torch::NoGradGuard no_grad;

@@ -63,9 +63,6 @@ class GradSync {
   void set_sync(bool enabled) { sync_enabled_ = enabled; }
   /// Finish the all-reduce of every bucket and average (see protocol, step 3).
   void synchronize();
-  /// Forget a step that ended without synchronize() (e.g. an abandoned CUDA-graph capture), so the next
-  /// backward starts from a clean state. Gradients are left as they are (zero them before that backward).
-  void abandon_step();
 
   size_t num_buckets() const { return buckets_.size(); }
   /// Bytes of each bucket, in launch order (for logs and tests).

@@ -60,6 +60,7 @@ TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm
   const std::string precision = train::resolve_precision(cfg.precision, device);
   const bool channels_last = cfg.channels_last && device.is_cuda();
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  const train::TrainingStream training_stream(device);  // as the trainer: before GradSync and forward
   comm::MpiCommunicator control;  // host-side reductions of the timings
   std::unique_ptr<comm::Communicator> comm;
   if (cfg.sync != "none") comm = comm::make_communicator(cfg.sync, info, device);

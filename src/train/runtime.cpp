@@ -8,12 +8,34 @@
 
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #define WISESR_HAVE_CUDA_ALLOCATOR 1
 #else
 #define WISESR_HAVE_CUDA_ALLOCATOR 0
 #endif
 
 namespace wisesr::train {
+
+#if WISESR_HAVE_CUDA_ALLOCATOR
+struct TrainingStream::Impl {
+  explicit Impl(const torch::Device& device)
+      : guard(c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index())) {}
+  c10::cuda::CUDAStreamGuard guard;
+};
+
+TrainingStream::TrainingStream(const torch::Device& device) {
+  if (device.is_cuda()) impl_ = std::make_unique<Impl>(device);
+}
+#else
+struct TrainingStream::Impl {};
+
+TrainingStream::TrainingStream(const torch::Device& device) {
+  WISESR_CHECK(!device.is_cuda(), "this build's LibTorch has no CUDA support");
+}
+#endif
+
+TrainingStream::~TrainingStream() = default;
 
 torch::Device select_device(const std::string& preference, const comm::ProcessGroupInfo& info) {
   const bool have_cuda = torch::cuda::is_available();

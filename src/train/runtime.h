@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 
 #include "comm/mpi_runtime.h"
@@ -32,6 +33,24 @@ class AutocastScope {
   bool enabled_ = false;
   bool was_enabled_ = false;
   at::ScalarType old_dtype_;
+};
+
+/// While alive, a non-default CUDA stream of the device is the current one (nothing on the CPU); the
+/// training loop runs on it from start to end. Autograd pins each parameter's gradient accumulator to
+/// the stream that was current when it was created, and GradSync's hooks keep those accumulators
+/// alive: on the default stream they could never join a CUDA-graph capture (which needs a non-default
+/// stream), so construct this before GradSync and before the first forward. Also makes the device
+/// current for the thread.
+class TrainingStream {
+ public:
+  explicit TrainingStream(const torch::Device& device);
+  ~TrainingStream();
+  TrainingStream(const TrainingStream&) = delete;
+  TrainingStream& operator=(const TrainingStream&) = delete;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 /// Convert 4-D parameters and buffers to channels_last in place (the caller passes NHWC inputs too).

@@ -64,7 +64,11 @@ StepGraph::StepGraph(const torch::Device& device, const std::function<void()>& s
   WISESR_CHECK(device.is_cuda(), "a CUDA graph needs a CUDA device, not ", device.str());
   c10::cuda::CUDAGuard guard(device);
   const c10::cuda::CUDAStream main = c10::cuda::getCurrentCUDAStream(device.index());
-  const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
+  // Capture on the caller's stream when it can be captured (a non-default one, e.g. the trainer's
+  // TrainingStream: the gradient accumulators are bound to it), else on a side stream.
+  const bool on_main = main != c10::cuda::getDefaultCUDAStream(device.index());
+  const c10::cuda::CUDAStream side =
+      on_main ? main : c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
   at::cuda::CUDAEvent queued;
   queued.record(main);
   queued.block(side);  // the side stream starts after everything already queued
@@ -91,7 +95,9 @@ StepGraph::StepGraph(const torch::Device& device, const std::function<void()>& s
       at::autocast::set_autocast_cache_enabled(cache);
       abandon_capture(side.stream());
       // A graph whose capture failed is deliberately not destroyed: its destructor would release a
-      // private memory pool that the allocator may still route to. It is small; leaking it is safe.
+      // private memory pool that the allocator may still route to. PyTorch's capture bookkeeping
+      // (allocator pool routing, the RNG's capture state) is not unwound either, so the process
+      // should not go on training on this device: callers treat this as fatal.
       (void)impl.release();
       throw GraphCaptureError(detail::concat("CUDA-graph capture of the training step failed: ", first_line(e.what())),
                               __FILE__, __LINE__);

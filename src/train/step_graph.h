@@ -7,8 +7,8 @@
 //  - static shapes and addresses: the inputs are the same tensors every step (copy new data into them);
 //  - no host synchronisation inside (no .item(), no MPI, no dynamic loss scaling);
 //  - hyper-parameters that change between steps live in device tensors (constants are baked in).
-// use_graph() decides from the configuration (the fallback: eager steps where a graph cannot work);
-// a capture that fails anyway is abandoned with a warning and the caller goes on eagerly.
+// graph_unsupported_reason() decides from the configuration (eager steps where a graph cannot work);
+// a capture that fails anyway is an error (GraphCaptureError) that names how to turn graphs off.
 
 #include <torch/torch.h>
 
@@ -21,7 +21,8 @@
 
 namespace wisesr::train {
 
-/// The capture itself failed (the warm-up steps before it succeeded): callers may go on eagerly.
+/// The capture itself failed (the warm-up steps before it succeeded). Not recoverable within the process:
+/// PyTorch leaves its capture state behind; the caller reports it (naming the option that turns graphs off).
 class GraphCaptureError : public Error {
  public:
   using Error::Error;
@@ -37,8 +38,9 @@ std::string graph_unsupported_reason(const std::string& mode, const torch::Devic
 
 class StepGraph {
  public:
-  /// Runs `step` `warmup` times eagerly on a side stream (cuDNN autotuning, allocator growth, NCCL
-  /// set-up happen outside the capture), then captures one call of it. Throws GraphCaptureError if the
+  /// Runs `step` `warmup` times eagerly (cuDNN autotuning, allocator growth, NCCL set-up happen outside
+  /// the capture), then captures one call of it: on the current stream if it is not the default one,
+  /// else on a side stream. Throws GraphCaptureError if the
   /// capture fails (the CUDA state is cleaned up as far as possible first); an error of a warm-up step
   /// propagates as it is.
   StepGraph(const torch::Device& device, const std::function<void()>& step, int warmup = 3);

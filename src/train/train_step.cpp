@@ -3,7 +3,6 @@
 #include <chrono>
 
 #include "core/error.h"
-#include "core/log.h"
 #include "data/sampler.h"
 #include "train/runtime.h"
 
@@ -148,10 +147,9 @@ double TrainStep::run_static(int64_t step, double lr, const NextBatch& next) {
       // Warms up with this step's batch once (a real step), then captures without running.
       graph_ = std::make_unique<StepGraph>(device_, [this] { static_body(); }, /*warmup=*/1);
     } catch (const GraphCaptureError& e) {
-      if (opt_.cuda_graph == "on") throw;
-      note_ = e.message();
-      if (sync_) sync_->abandon_step();
-      LOG_WARN(e.message() << "; training on with eager steps");
+      // Fatal on every rank alike (main aborts the job): PyTorch's capture state cannot be unwound, and
+      // ranks that went different ways (graph here, eager there) must not train on together.
+      WISESR_THROW(e.message(), " (", opt_.cuda_graph_option, " off trains with eager steps)");
     }
   } else {
     static_body();

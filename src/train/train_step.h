@@ -16,8 +16,10 @@
 //    are accumulated in place, so the step never waits for the host. On CUDA (--train.cuda_graph auto|on,
 //    bf16/fp32, NCCL or no gradient sync, accum_steps 1) the first eager_steps steps run eagerly, the
 //    next one warms up and captures the step (train/step_graph.h), and every later step is one copy of
-//    the batch plus one graph replay. A capture that fails falls back to eager static steps with a
-//    warning (an error with --train.cuda_graph on).
+//    the batch plus one graph replay. A capture that fails is an error that names --train.cuda_graph off
+//    (PyTorch's capture state cannot be unwound, and all ranks must step alike).
+// On CUDA the caller runs everything on a train::TrainingStream (runtime.h), so that the graph is
+// captured on the stream the gradient accumulators are bound to.
 
 #include <torch/torch.h>
 

@@ -189,6 +189,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   const std::string precision = resolve_precision(cfg.train.precision, device);
   const bool channels_last = cfg.train.channels_last && device.is_cuda();
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  const TrainingStream training_stream(device);  // before GradSync and the first forward
   auto comm = comm::make_communicator(cfg.train.backend, info, device);
   comm::MpiCommunicator control;  // host-side agreement (stop signals) next to the gradient backend
   const bool rank0 = info.rank == 0;

@@ -16,12 +16,13 @@
 #include "models/heads.h"
 #include "train/loss_scaler.h"
 #include "train/optimizer.h"
+#include "train/runtime.h"
 #include "train/train_step.h"
 
 namespace wisesr::train {
 namespace {
 
-// One rank without MPI: GradSync leaves the gradients alone (nothing to average).
+// One rank without MPI: all-reduces that leave the tensors as they are.
 class SoloCommunicator final : public comm::Communicator {
  public:
   int rank() const override { return 0; }
@@ -63,6 +64,7 @@ RunResult train(const torch::Device& device, TrainStepOptions to, const std::vec
                 int image_size) {
   config::ModelConfig mc;  // resnet-tiny + wise: BatchNorm, the depthwise head and its clamp
   mc.head = "wise-dropout";  // dropout: the per-step seeds must line up too
+  const TrainingStream stream(device);  // as the trainer: before GradSync and the first forward
   torch::manual_seed(5);
   auto model = models::make_classifier(mc, 7, image_size);
   model->to(device);
@@ -70,7 +72,9 @@ RunResult train(const torch::Device& device, TrainStepOptions to, const std::vec
   Optimizer optimizer(*model, OptimizerOptions{});
   LossScaler scaler(device, false, 0);
   SoloCommunicator solo;
-  comm::GradSync sync(model->parameters(), solo);
+  comm::GradSyncOptions so;
+  so.single_rank_collectives = true;  // hooks on every gradient accumulator, as with several ranks
+  comm::GradSync sync(model->parameters(), solo, so);
   TrainStep step(model, optimizer, scaler, &sync, device, to);
   for (size_t i = 0; i < batches.size(); ++i) {
     const double lr = 0.05 / static_cast<double>(1 + i);  // a changing rate: static steps read it from a tensor
