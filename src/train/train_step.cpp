@@ -126,17 +126,28 @@ double TrainStep::run_static(int64_t step, double lr, const NextBatch& next) {
   const auto t0 = Clock::now();
   const data::Batch batch = next();
   const double wait = seconds_since(t0);
-  if (!x_.defined()) {
-    x_ = torch::empty_like(batch.images, opt_.channels_last ? torch::MemoryFormat::ChannelsLast
-                                                             : torch::MemoryFormat::Contiguous);
-    y_ = torch::empty_like(batch.labels);
-    valid_ = torch::empty_like(batch.valid);
+  const auto format = opt_.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  if (opt_.fixed_inputs) {
+    if (!x_.defined()) {
+      WISESR_CHECK(batch.images.is_contiguous(format), "fixed inputs must be in the step's memory format");
+      x_ = batch.images;
+      y_ = batch.labels;
+      valid_ = batch.valid;
+    }
+    WISESR_CHECK(batch.images.is_same(x_) && batch.labels.is_same(y_) && batch.valid.is_same(valid_),
+                 "fixed_inputs: next() returned other tensors than on the first step");
+  } else {
+    if (!x_.defined()) {
+      x_ = torch::empty_like(batch.images, format);
+      y_ = torch::empty_like(batch.labels);
+      valid_ = torch::empty_like(batch.valid);
+    }
+    WISESR_CHECK(batch.images.sizes() == x_.sizes() && batch.labels.sizes() == y_.sizes(),
+                 "a static training step got a batch of shape ", batch.images.sizes(), ", not ", x_.sizes());
+    x_.copy_(batch.images, /*non_blocking=*/true);
+    y_.copy_(batch.labels, /*non_blocking=*/true);
+    valid_.copy_(batch.valid, /*non_blocking=*/true);
   }
-  WISESR_CHECK(batch.images.sizes() == x_.sizes() && batch.labels.sizes() == y_.sizes(),
-               "a static training step got a batch of shape ", batch.images.sizes(), ", not ", x_.sizes());
-  x_.copy_(batch.images, /*non_blocking=*/true);
-  y_.copy_(batch.labels, /*non_blocking=*/true);
-  valid_.copy_(batch.valid, /*non_blocking=*/true);
   lr_.fill_(lr);
   seed_randomness(step, 0);  // a replay reads the generator's seed and offset as they are now
   if (graph_) {

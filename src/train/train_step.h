@@ -52,6 +52,9 @@ struct TrainStepOptions {
   int eager_steps = 2;  // static steps run eagerly before the capture (allocator, cuDNN, NCCL warm-up)
   /// Tests: run the static (graph-ready) step even where no graph is captured (e.g. on the CPU).
   bool force_static = false;
+  /// next() returns the same tensors every step (a benchmark's synthetic batch): the static step reads
+  /// them in place instead of copying them into buffers of its own.
+  bool fixed_inputs = false;
 };
 
 class TrainStep {

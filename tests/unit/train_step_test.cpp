@@ -119,6 +119,25 @@ TEST(TrainStep, StaticStepsTrainLikeEagerOnes) {
   EXPECT_TRUE((fixed.kernel >= 0).all().item<bool>());  // the clamp ran after every static step
 }
 
+TEST(TrainStep, FixedInputsAreReadInPlace) {
+  const torch::Device cpu(torch::kCPU);
+  const auto batches = make_batches(cpu, 2, 6, 32);
+  const std::vector<data::Batch> same(3, batches[0]);  // one synthetic batch, step after step
+  TrainStepOptions to;
+  to.force_static = true;
+  const RunResult copied = train(cpu, to, same, 32);
+  to.fixed_inputs = true;
+  const RunResult in_place = train(cpu, to, same, 32);
+  EXPECT_TRUE(torch::equal(in_place.state, copied.state));
+  EXPECT_EQ(in_place.tally.count, 3 * 6);
+  try {
+    train(cpu, to, batches, 32);  // other tensors on the second step: a caller bug, not silently stale data
+    FAIL() << "fixed_inputs accepted a new batch";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("fixed_inputs"), std::string::npos) << e.message();
+  }
+}
+
 TEST(TrainStep, ConfigurationsThatRuleOutAGraphSayWhy) {
   const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
   auto model = models::make_classifier(config::ModelConfig{}, 7, 32);
