@@ -6,6 +6,7 @@
 // non-zero exit ends the whole job). An optional probe (e.g. NCCL's asynchronous error query) is polled
 // too; a non-empty message from it ends the process the same way.
 
+#include <cstdint>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

@@ -2,6 +2,7 @@
 // All shards of one split of a prepared dataset, addressed by a global record index
 // (shards in manifest order, records in shard order).
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>

@@ -2,6 +2,7 @@
 // What `wisesr params` reports: parameter counts (ours and Keras-comparable), the head's share and its
 // delta over GAP, the feature map, and a FLOPs estimate from one traced forward pass.
 
+#include <cstdint>
 #include <string>
 
 #include "config/config.h"

@@ -12,6 +12,7 @@
 // GPU. Time runs from the end of the
 // warm-up batches to the last batch being ready (device synchronised); img/s/core divides by --threads.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
