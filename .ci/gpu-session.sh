@@ -3,8 +3,8 @@
 # the GPU checks and benchmarks of the issues in stages that each fit one `run` call (10 min).
 #
 #   here, once:  .ci/gpu-session.sh prepare
-#       downloads the Debian packages the GPU machine lacks (Boost.Program_options, nlohmann-json, OpenSSL
-#       headers) into .deps/ (git-ignored) and prepares real JPEG shards there (prep needs OpenCV, which
+#       downloads the Debian packages the GPU machine lacks or may lack (Boost.Program_options,
+#       nlohmann-json, OpenSSL and TurboJPEG headers) into .deps/ (git-ignored) and prepares real JPEG shards there (prep needs OpenCV, which
 #       the GPU machine does not have): .deps/shards224 (1,000 records) and .deps/shards512 (400).
 #   there, with carry [".deps"]:  .ci/gpu-session.sh STAGE...   (logs and JSON under $OUT)
 #       build        configure (torch's CMake config from python3, no OpenCV) and build into build-gpu
@@ -24,7 +24,7 @@ source "$root/launch/common.sh"
 prepare() {
   mkdir -p "$deps_dir"
   (cd "$deps_dir" && apt-get download libboost-program-options1.74.0 libboost-program-options1.74-dev \
-    libboost1.74-dev nlohmann-json3-dev libssl-dev libssl3)
+    libboost1.74-dev nlohmann-json3-dev libssl-dev libssl3 libturbojpeg0 libturbojpeg0-dev)
   local py bin work
   py=$(wisesr_torch_python)
   bin=$(WISESR_BUILD_DIR=$root/build wisesr_bin)
