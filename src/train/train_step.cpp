@@ -129,6 +129,9 @@ double TrainStep::run_static(int64_t step, double lr, const NextBatch& next) {
   const auto format = opt_.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   if (opt_.fixed_inputs) {
     if (!x_.defined()) {
+      WISESR_CHECK(batch.valid.defined() && batch.images.device() == device_ && batch.labels.device() == device_ &&
+                       batch.valid.device() == device_,
+                   "fixed_inputs: images, labels and valid must all be on ", device_.str());
       WISESR_CHECK(batch.images.is_contiguous(format), "fixed inputs must be in the step's memory format");
       x_ = batch.images;
       y_ = batch.labels;
