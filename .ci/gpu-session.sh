@@ -9,7 +9,8 @@
 #   there, with carry [".deps"]:  .ci/gpu-session.sh STAGE...   (logs and JSON under $OUT)
 #       build        configure (torch's CMake config from python3, no OpenCV) and build into build-gpu
 #       test         the GPU tests (NvJpeg, StepGraph, TrainStep, gpu_nccl_np1), then the rest of ctest
-#       bench-train  tests/bench/train_bench.sh at the configs, with real shards (DATA)
+#       bench-train  tests/bench/train_bench.sh at the configs, with real shards (DATA), then
+#                    tests/bench/scaling_model.py on the measured ResNet-50 steps
 #       bench-data   tests/bench/data_bench.sh on the 512² shards (cpu vs nvjpeg), and bench comm
 # e.g. run: .ci/gpu-session.sh build test  ;  then  .ci/gpu-session.sh bench-train ;  then  bench-data
 set -euo pipefail
@@ -75,6 +76,12 @@ run_tests() {
 bench_train() {
   OUT=$out/train224 DATA=$deps_dir/shards224 tests/bench/train_bench.sh resnet50:wise:224:256
   OUT=$out/train512 DATA=$deps_dir/shards512 tests/bench/train_bench.sh resnet50:wise:512:64 densenet201:wise:512:32
+  # The scaling tables of docs/scaling.md from the measured single-GPU steps.
+  local j
+  for j in "$out/train224/resnet50-wise-224-256.none.json" "$out/train512/resnet50-wise-512-64.none.json"; do
+    echo "scaling model from $j:"
+    python3 tests/bench/scaling_model.py --bench "$j"
+  done
 }
 
 bench_data() {
