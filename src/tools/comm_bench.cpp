@@ -2,13 +2,13 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "comm/communicator.h"
 #include "comm/mpi_communicator.h"
+#include "core/clock.h"
 #include "core/fs.h"
 #include "tools/stats.h"
 #include "train/runtime.h"
@@ -16,7 +16,6 @@
 namespace wisesr::tools {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 std::string human_bytes(int64_t bytes) {
   const char* units[] = {"B", "K", "M", "G"};
@@ -65,7 +64,7 @@ CommBenchResult run_comm_bench(const config::BenchCommConfig& cfg, const comm::P
       const auto t0 = Clock::now();
       comm->all_reduce(buf);
       device_sync();
-      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double s = seconds_since(t0);
       if (i >= cfg.warmup) seconds.push_back(s);
     }
     auto wrong = (buf.to(torch::kFloat) != static_cast<float>(r.ranks)).sum().to(torch::kDouble).cpu();

@@ -2,12 +2,12 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -20,7 +20,6 @@
 namespace wisesr::tools {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig& cfg,
                        const std::string& recipe, int threads, int out_size, const torch::Device& device,
@@ -58,7 +57,7 @@ DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig&
   DataBenchRow row;
   row.mode = recipe == "none" ? "decode" : recipe;
   row.images = images;
-  row.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  row.seconds = seconds_since(t0);
   row.img_per_s = row.seconds > 0 ? static_cast<double>(images) / row.seconds : 0;
   row.img_per_s_per_core = row.img_per_s / threads;
   return row;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comm/grad_sync.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "comm/mpi_communicator.h"
 #include "core/fs.h"
@@ -25,12 +26,7 @@
 namespace wisesr::tools {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace F = torch::nn::functional;
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 int64_t max_rss_bytes() {
   rusage usage{};

@@ -1,20 +1,13 @@
 #include "train/train_step.h"
 
-#include <chrono>
-
+#include "core/clock.h"
 #include "core/error.h"
 #include "data/sampler.h"
 #include "train/runtime.h"
 
 namespace wisesr::train {
-namespace {
 
 namespace F = torch::nn::functional;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-}  // namespace
 
 TrainStep::TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler& scaler, comm::GradSync* sync,
                      const torch::Device& device, TrainStepOptions options)

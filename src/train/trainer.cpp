@@ -16,6 +16,7 @@
 #include "comm/grad_sync.h"
 #include "comm/mpi_communicator.h"
 #include "config/cli.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -39,10 +40,7 @@
 namespace wisesr::train {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace stdfs = std::filesystem;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string default_run_name(const config::Config& cfg) {
   std::time_t now = std::time(nullptr);
