@@ -82,24 +82,32 @@ TEST(Nccl, AsyncAllReduceOnTheCommunicationStreamAndHealthyPoll) {
   EXPECT_EQ(nccl->poll_error(), "");
 }
 
-TEST(Nccl, TrainerRunsBf16ChannelsLastOnTheGpu) {
-  WISESR_REQUIRE_GPU();
-  const ProcessGroupInfo info = gpu_info();
-  testing::TempDir dir;
+// A tiny dataset (3 classes x 8 training images, 64 px) written by rank 0 under dir, and a 2-epoch,
+// batch-4 training config on the GPU for it: 12 steps.
+constexpr int kTinyClasses = 3, kTinySize = 64;
+config::Config tiny_gpu_training(const testing::TempDir& dir, const ProcessGroupInfo& info) {
   testing::TinyDatasetSpec spec;
-  spec.classes = 3;
+  spec.classes = kTinyClasses;
   spec.train_per_class = 8;
-  spec.size = 64;
+  spec.size = kTinySize;
   if (info.rank == 0) testing::write_tiny_dataset(dir.path() / "data", spec);
   MPI_Barrier(MPI_COMM_WORLD);
   config::Config cfg;
   cfg.data.dir = (dir.path() / "data").string();
   cfg.train.out_dir = (dir.path() / "runs").string();
-  cfg.train.run_name = "gpu";
   cfg.train.batch_size = 4;
   cfg.train.epochs = 2;
   cfg.train.device = "cuda";
   cfg.train.progress = "lines";
+  return cfg;
+}
+
+TEST(Nccl, TrainerRunsBf16ChannelsLastOnTheGpu) {
+  WISESR_REQUIRE_GPU();
+  const ProcessGroupInfo info = gpu_info();
+  testing::TempDir dir;
+  config::Config cfg = tiny_gpu_training(dir, info);
+  cfg.train.run_name = "gpu";
   cfg.validate();
   auto r = train::run_train(cfg, info);
   EXPECT_GT(r.steps, 0);
@@ -113,19 +121,8 @@ TEST(Nccl, TrainerGraphedRunMatchesEagerRun) {
   WISESR_REQUIRE_GPU();
   const ProcessGroupInfo info = gpu_info();
   testing::TempDir dir;
-  testing::TinyDatasetSpec spec;
-  spec.classes = 3;
-  spec.train_per_class = 8;
-  spec.size = 64;
-  if (info.rank == 0) testing::write_tiny_dataset(dir.path() / "data", spec);
-  MPI_Barrier(MPI_COMM_WORLD);
-  config::Config cfg;
-  cfg.data.dir = (dir.path() / "data").string();
-  cfg.train.out_dir = (dir.path() / "runs").string();
-  cfg.train.batch_size = 4;
-  cfg.train.epochs = 2;  // 12 steps: 2 eager, the capture, 9 replays across an epoch end and evaluation
-  cfg.train.device = "cuda";
-  cfg.train.progress = "lines";
+  // 12 steps: 2 eager, the capture, 9 replays across an epoch end and evaluation.
+  config::Config cfg = tiny_gpu_training(dir, info);
   cfg.data.augment = "none";  // the same inputs in both runs, whatever the decoder's rounding
   auto run = [&](const std::string& mode) {
     config::Config c = cfg;
@@ -141,7 +138,7 @@ TEST(Nccl, TrainerGraphedRunMatchesEagerRun) {
   EXPECT_EQ(graphed.train.count, eager.train.count);  // the tally filled inside the graph reached the host
   auto weights = [&](const std::filesystem::path& checkpoint) {
     torch::manual_seed(cfg.train.seed);  // as the trainer builds it: the initial weights
-    auto model = models::make_classifier(cfg.model, spec.classes, spec.size);
+    auto model = models::make_classifier(cfg.model, kTinyClasses, kTinySize);
     if (!checkpoint.empty()) train::CheckpointReader(checkpoint).load_model(*model);
     std::vector<torch::Tensor> flat;
     for (const auto& p : model->parameters()) flat.push_back(p.detach().flatten());
