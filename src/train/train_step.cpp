@@ -51,6 +51,24 @@ double TrainStep::run(int64_t step, double lr, const NextBatch& next) {
   return static_ ? run_static(step, lr, next) : run_eager(step, lr, next);
 }
 
+std::pair<torch::Tensor, torch::Tensor> TrainStep::forward(const torch::Tensor& x, const torch::Tensor& y) {
+  torch::Tensor logits;
+  {
+    AutocastScope autocast(device_, opt_.precision);
+    logits = model_->forward(x);
+  }
+  auto per_sample = F::cross_entropy(
+      logits.to(torch::kFloat), y,
+      F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(opt_.label_smoothing));
+  return {logits, per_sample};
+}
+
+void TrainStep::clip_gradients() {
+  if (opt_.clip_grad_norm <= 0) return;
+  auto norm = optimizer_.grad_norm();
+  optimizer_.scale_grads(torch::clamp_max(opt_.clip_grad_norm / (norm + 1e-6), 1.0));
+}
+
 double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
   const auto accum = static_cast<uint64_t>(opt_.accum_steps);
   double wait = 0;
@@ -63,14 +81,7 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
     if (opt_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
     seed_randomness(step, m);
     if (sync_) sync_->set_sync(m + 1 == accum);
-    torch::Tensor logits;
-    {
-      AutocastScope autocast(device_, opt_.precision);
-      logits = model_->forward(x);
-    }
-    auto per_sample = F::cross_entropy(
-        logits.to(torch::kFloat), batch.labels,
-        F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(opt_.label_smoothing));
+    const auto [logits, per_sample] = forward(x, batch.labels);
     // Skipped corrupt records (zeros, valid = false) carry no loss and are not counted.
     torch::Tensor valid;
     if (batch.num_invalid > 0) valid = batch.valid;
@@ -81,10 +92,7 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
   if (sync_) sync_->synchronize();
   const bool finite = !scaler_.enabled() || scaler_.unscale(optimizer_.grads());
   if (finite) {
-    if (opt_.clip_grad_norm > 0) {
-      auto norm = optimizer_.grad_norm();
-      optimizer_.scale_grads(torch::clamp_max(opt_.clip_grad_norm / (norm + 1e-6), 1.0));
-    }
+    clip_gradients();
     optimizer_.step(lr);
     model_->apply_constraints();  // the Wise-SrNet clamp: after every update
   }
@@ -94,23 +102,13 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
 void TrainStep::static_body() {
   optimizer_.zero_grad();
   if (sync_) sync_->set_sync(true);
-  torch::Tensor logits;
-  {
-    AutocastScope autocast(device_, opt_.precision);
-    logits = model_->forward(x_);
-  }
-  auto per_sample = F::cross_entropy(
-      logits.to(torch::kFloat), y_,
-      F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(opt_.label_smoothing));
+  const auto [logits, per_sample] = forward(x_, y_);
   // Always the valid-weighted mean: whether a batch holds skipped records is not known at capture.
   auto loss = torch::where(valid_, per_sample, 0.0f).sum() / valid_.sum().clamp_min(1);
   loss.backward();
   tally_.add(logits.detach(), y_, per_sample.detach(), valid_);
   if (sync_) sync_->synchronize();
-  if (opt_.clip_grad_norm > 0) {
-    auto norm = optimizer_.grad_norm();
-    optimizer_.scale_grads(torch::clamp_max(opt_.clip_grad_norm / (norm + 1e-6), 1.0));
-  }
+  clip_gradients();
   optimizer_.step(lr_);
   model_->apply_constraints();
 }

@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "comm/grad_sync.h"
 #include "data/loader.h"
@@ -85,6 +86,9 @@ class TrainStep {
 
  private:
   void seed_randomness(int64_t step, uint64_t micro) const;
+  /// Autocast forward -> (logits, per-sample fp32 cross-entropy with label smoothing).
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& y);
+  void clip_gradients();  // to --optim.clip_grad_norm, if set (no host sync)
   double run_eager(int64_t step, double lr, const NextBatch& next);
   double run_static(int64_t step, double lr, const NextBatch& next);
   void static_body();  // what the graph captures: reads only the static tensors below
