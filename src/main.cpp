@@ -3,9 +3,11 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "comm/mpi_runtime.h"
@@ -13,6 +15,7 @@
 #include "config/cli.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/stop_signal.h"
 #include "core/strings.h"
 #include "models/summary.h"
 #include "tools/comm_bench.h"
@@ -67,6 +70,16 @@ int fail(const std::string& command, const std::string& message) {
   return 1;
 }
 
+// The exit status of a preempted rank. Open MPI's mpirun ends a job as soon as one rank exits non-zero: it
+// sends the ranks still alive SIGCONT, waits odls_base_sigkill_timeout seconds, sends SIGTERM, waits as
+// long again and SIGKILLs them, and then exits with the status it saw first. For a preempted job (every
+// rank done) that wait is pure delay, so only rank 0 returns the preempt status, and it leaves last (main
+// waits a second after MPI_Finalize): by then the other ranks are gone and mpirun exits with rank 0's status
+// at once. Under srun the job's status is the highest of its tasks': rank 0's too.
+int preempt_exit_status(int preempt_exit_code, const wisesr::comm::ProcessGroupInfo& info) {
+  return info.rank == 0 || info.world_size == 1 ? preempt_exit_code : 0;
+}
+
 // Parse and validate; false when --help was printed instead.
 template <typename Cfg, typename Parse>
 bool parse_or_help(Parse parse, const std::vector<std::string>& args, Cfg& cfg) {
@@ -109,12 +122,21 @@ int main(int argc, char** argv) {
       if (!parse_or_help(config::parse_verify_args, args, cfg)) return 0;
       if (prep::run_verify(cfg) != 0) return 1;
     } else if (command == "train") {
+      // First, before anything slow: a stop signal from now on is recorded, not fatal (core/stop_signal.h).
+      StopSignalScope::Options so;
+      so.watch_launcher = StopSignalScope::launched_by_launcher();
+      StopSignalScope signals(so);
       config::Config cfg;
       if (!parse_or_help(config::parse_train_args, args, cfg)) return 0;
-      comm::MpiRuntime mpi(&argc, &argv);
-      log::set_rank(mpi.info().rank, mpi.info().world_size);
-      const auto result = train::run_train(cfg, mpi.info());
-      if (result.preempted) return cfg.train.preempt_exit_code;
+      int code = 0;
+      {
+        comm::MpiRuntime mpi(&argc, &argv);
+        log::set_rank(mpi.info().rank, mpi.info().world_size);
+        const auto result = train::run_train(cfg, mpi.info());
+        if (result.preempted) code = preempt_exit_status(cfg.train.preempt_exit_code, mpi.info());
+      }  // MPI_Finalize: every rank is past training and the checkpoint
+      if (code != 0) std::this_thread::sleep_for(std::chrono::seconds(1));  // see preempt_exit_status
+      return code;
     } else if (command == "eval") {
       config::EvalConfig cfg;
       if (!parse_or_help(config::parse_eval_args, args, cfg)) return 0;

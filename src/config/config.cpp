@@ -81,6 +81,7 @@ void Config::validate() const {
   WISESR_CHECK(train.preempt_exit_code >= 0 && train.preempt_exit_code <= 255,
                "--train.preempt_exit_code must be in [0, 255]");
   check_choice("--train.progress", train.progress, {"auto", "bar", "lines"});
+  WISESR_CHECK(train.lock_stale_s >= 0.0, "--train.lock_stale_s must be >= 0");
   if (!train.fault.empty()) parse_fault(train.fault);
 }
 
@@ -114,9 +115,12 @@ Fault parse_fault(const std::string& text) {
     ok = !rank.empty() && *end == '\0';
     f.step = std::strtoll(step.c_str(), &end, 10);
     ok = ok && !step.empty() && *end == '\0' && f.rank >= 0 && f.step >= 1 &&
-         (f.kind == "throw" || f.kind == "hang" || f.kind == "kill" || f.kind == "term");
+         (f.kind == "throw" || f.kind == "hang" || f.kind == "kill" || f.kind == "term" || f.kind == "slowsave");
   }
-  WISESR_CHECK(ok, "--train.fault must look like <throw|hang|kill|term>@<rank>:<step>, got '", text, "'");
+  WISESR_CHECK(ok,
+               "--train.fault must look like <throw|hang|kill|term>@<rank>:<step> or slowsave@<rank>:<seconds>, "
+               "got '",
+               text, "'");
   return f;
 }
 

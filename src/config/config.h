@@ -84,7 +84,9 @@ struct TrainConfig {
   double timeout_s = 60;           // no progress for this long on any rank -> the job ends; 0 = off
   int preempt_exit_code = 0;       // exit status after a signal-triggered checkpoint
   std::string progress = "auto";   // auto (bar on a terminal) | bar | lines
-  std::string fault;               // testing: "<throw|hang|kill|term>@<rank>:<step>"
+  double lock_stale_s = 300;       // a run lock without heartbeat this long is taken over
+  std::string status_file;         // rank 0 writes "<status> <exit code>" here at the end
+  std::string fault;               // testing: "<throw|hang|kill|term|slowsave>@<rank>:<step|seconds>"
 };
 
 struct Config {
@@ -191,10 +193,20 @@ void visit_fields(C& c, F&& f) {
   f("train", "timeout_s", c.train.timeout_s,
     "a rank without progress for this many seconds ends the job (must exceed a checkpoint write); 0 = off");
   f("train", "preempt_exit_code", c.train.preempt_exit_code,
-    "exit status after SIGTERM/SIGUSR1 made every rank checkpoint and stop");
+    "exit status after a stop signal (SIGTERM, SIGINT, SIGUSR1, SIGUSR2; mpirun's SIGCONT) made every rank "
+    "checkpoint and stop");
   f("train", "progress", c.train.progress, "auto (a bar on a terminal) | bar | lines");
+  f("train", "lock_stale_s", c.train.lock_stale_s,
+    "the run directory's lock is taken over when its holder is gone: same host and pid gone, an earlier "
+    "run of the same Slurm job, or no heartbeat for this many seconds (a job that died on another host); "
+    "0 = never by age");
+  f("train", "status_file", c.train.status_file,
+    "rank 0 writes '<status> <exit code>' here when the run ends (completed, max_steps, preempted), for "
+    "wrappers such as launch/train.sh: mpirun exits 1 once it has ended a job on SIGTERM/SIGINT, whatever "
+    "the ranks returned");
   f("train", "fault", c.train.fault,
-    "fault injection for tests: <throw|hang|kill|term>@<rank>:<step> (before that step)");
+    "fault injection for tests: <throw|hang|kill|term>@<rank>:<step> (before that step), or "
+    "slowsave@<rank>:<seconds> (each checkpoint that rank writes takes that much longer)");
 }
 
 /// The values --data.augment and --data.normalize (and bench data's --augment, --normalize) accept;
@@ -216,12 +228,12 @@ void check_choice(const std::string& option, const std::string& value,
 /// The step-schedule milestones ("30,60,80" -> {30, 60, 80}); throws on a malformed list.
 std::vector<double> parse_milestones(const std::string& text);
 
-/// A parsed --train.fault: make `rank` throw, hang, die (SIGKILL) or get SIGTERM before optimizer step `step`
-/// (tests of failure handling).
+/// A parsed --train.fault: make `rank` throw, hang, die (SIGKILL) or get SIGTERM before optimizer step `step`,
+/// or (slowsave) take `step` seconds longer over each checkpoint it writes (tests of failure handling).
 struct Fault {
   std::string kind;
   int rank = -1;
-  int64_t step = 0;
+  int64_t step = 0;  // slowsave: seconds
 };
 Fault parse_fault(const std::string& text);
 

@@ -58,7 +58,7 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, const Optimizer* optimizer,
-                     const CheckpointMeta& meta) {
+                     const CheckpointMeta& meta, const std::function<void()>& before_commit) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
@@ -88,6 +88,7 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
     WISESR_THROW("cannot write checkpoint '", path.string(), "': ", e.what_without_backtrace());
   }
   const std::string digest = sha256_file(tmp);
+  if (before_commit) before_commit();
   fs::commit_file(tmp, path);
   fs::write_file_atomic(sidecar_for(path), digest + "  " + path.filename().string() + "\n");
 }

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,9 @@ struct CheckpointMeta {
 class Optimizer;
 
 /// Write model (+ optimizer when given) and meta to path via temp file + fsync + rename, then the sidecar.
+/// before_commit (fault injection in tests) runs once the temporary file is written, before the rename.
 void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, const Optimizer* optimizer,
-                     const CheckpointMeta& meta);
+                     const CheckpointMeta& meta, const std::function<void()>& before_commit = {});
 
 /// Checks the sidecar checksum (when present); throws naming the file if it does not match.
 void verify_checkpoint_file(const std::filesystem::path& path);

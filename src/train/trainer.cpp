@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/run_lock.h"
 #include "core/stop_signal.h"
 #include "core/watchdog.h"
 #include "data/device_feed.h"
@@ -161,6 +162,33 @@ struct Position {
   double loss_scale = 0;
 };
 
+// Rank 0's claim on the run directory, before anything slow or any file is written: a second job on the
+// same directory fails here at once, naming the holder (Note [Run lock protocol] in core/run_lock.h).
+std::unique_ptr<RunLock> claim_run_dir(const stdfs::path& run_dir, const config::TrainConfig& t) {
+  std::error_code ec;
+  if (t.resume.empty() && stdfs::exists(run_dir, ec)) {
+    const std::string holder = RunLock::describe_holder(run_dir / RunLock::kFileName);
+    WISESR_THROW("run directory '", run_dir.string(), "' already exists",
+                 holder.empty() ? "" : " and is in use (" + holder + ")",
+                 " (choose another --train.run_name, or --train.resume auto)");
+  }
+  fs::ensure_dir(run_dir / "checkpoints");
+  auto lock = std::make_unique<RunLock>(run_dir, t.lock_stale_s);
+  const RemovedTemporaries removed = remove_stale_temporaries(run_dir);
+  if (removed.files > 0)
+    LOG_RANK0("removed " << removed.files << " temporary file(s) (" << std::fixed << std::setprecision(1)
+                         << static_cast<double>(removed.bytes) / (1 << 20) << " MiB) that killed writers left in '"
+                         << run_dir.string() << "'");
+  return lock;
+}
+
+// Every rank must see the same decision at the same step: the first stop signal any rank received.
+int agree_on_stop(comm::Communicator& control) {
+  auto flag = torch::tensor({StopSignalScope::received()}, torch::kInt32);
+  control.all_reduce(flag, comm::ReduceOp::kMax);
+  return flag.item<int>();
+}
+
 void inject_fault(const config::Fault& fault, int rank, int64_t step) {
   std::fprintf(stderr, "[rank %d] wisesr: injected fault '%s' before step %lld\n", rank, fault.kind.c_str(),
                static_cast<long long>(step));
@@ -182,6 +210,11 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   models::check_model_config(cfg.model);
   const config::Fault fault =
       cfg.train.fault.empty() ? config::Fault{} : config::parse_fault(cfg.train.fault);
+  StopSignalScope signals;  // main installs one before MPI start-up; this one is for library callers
+  const std::string run_name = cfg.train.run_name.empty() ? default_run_name(cfg) : cfg.train.run_name;
+  const stdfs::path run_dir = stdfs::path(cfg.train.out_dir) / run_name;
+  const stdfs::path ckpt_dir = run_dir / "checkpoints";
+  const std::unique_ptr<RunLock> run_lock = info.rank == 0 ? claim_run_dir(run_dir, cfg.train) : nullptr;
   const int threads = configure_threads(cfg.train.threads, info);
   const torch::Device device = select_device(cfg.train.device, info);
   const std::string precision = resolve_precision(cfg.train.precision, device);
@@ -191,7 +224,6 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   auto comm = comm::make_communicator(cfg.train.backend, info, device);
   comm::MpiCommunicator control;  // host-side agreement (stop signals) next to the gradient backend
   const bool rank0 = info.rank == 0;
-  StopSignalScope signals;
 
   data::ShardSet train_set(cfg.data.dir, cfg.data.train_split);
   std::unique_ptr<data::ShardSet> val_set;
@@ -246,13 +278,12 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   config::Config resolved = cfg;
   resolved.data.image_size = image_size;
   resolved.train.precision = precision;
-  if (resolved.train.run_name.empty()) resolved.train.run_name = default_run_name(cfg);
-  const stdfs::path run_dir = stdfs::path(cfg.train.out_dir) / resolved.train.run_name;
-  const stdfs::path ckpt_dir = run_dir / "checkpoints";
+  resolved.train.run_name = run_name;
 
   // ---- resume: rank 0 finds and reads the checkpoint, every rank receives it by broadcast ----
   Position pos;
   int64_t resumed_from = -1;
+  stdfs::path resumed_path;
   if (rank0 && !cfg.train.resume.empty()) {
     std::vector<stdfs::path> candidates;
     if (cfg.train.resume == "auto") {
@@ -277,6 +308,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       const auto& m = reader->meta();
       pos = {m.epoch, m.epoch_sample, m.step, m.best_top1, m.loss_scale};
       resumed_from = m.step;
+      resumed_path = candidates[i];
       LOG_RANK0("resuming from " << candidates[i].string() << ": step " << m.step << ", epoch " << m.epoch + 1
                                  << ", sample " << m.epoch_sample << " of it (written by " << m.world_size
                                  << " rank(s); now " << info.world_size << ")");
@@ -323,10 +355,6 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   std::unique_ptr<JsonlWriter> metrics;
   std::unique_ptr<CsvWriter> csv;
   if (rank0) {
-    WISESR_CHECK(resumed_from >= 0 || cfg.train.resume == "auto" || !stdfs::exists(run_dir),
-                 "run directory '", run_dir.string(),
-                 "' already exists (choose another --train.run_name, or --train.resume auto)");
-    fs::ensure_dir(ckpt_dir);
     fs::write_file_atomic(run_dir / "config.ini", config::to_ini(resolved));
     metrics = std::make_unique<JsonlWriter>(run_dir / "metrics.jsonl");
     csv = std::make_unique<CsvWriter>(
@@ -379,7 +407,10 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       meta.loss_scale = scaler.enabled() ? scaler.value() : 0.0;
       meta.world_size = info.world_size;
       result.checkpoint = checkpoint_path(ckpt_dir, p.step);
-      save_checkpoint(result.checkpoint, *model, &optimizer, meta);
+      std::function<void()> before_commit;
+      if (fault.kind == "slowsave" && fault.rank == info.rank)
+        before_commit = [&] { std::this_thread::sleep_for(std::chrono::seconds(fault.step)); };
+      save_checkpoint(result.checkpoint, *model, &optimizer, meta, before_commit);
       update_last_link(result.checkpoint);
       prune_checkpoints(ckpt_dir, cfg.train.keep_checkpoints);
       LOG_DEBUG("checkpoint (" << why << "): " << result.checkpoint.string());
@@ -390,6 +421,16 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
 
   std::string status = "completed";
   bool stop = cfg.train.max_steps > 0 && step >= cfg.train.max_steps;
+  if (rank0 && resumed_from >= 0) result.checkpoint = resumed_path;
+  // A stop requested during start-up (checksums, model build) ends the run before its first step; the
+  // checkpoint it resumed from (if any) is where the next run continues.
+  if (const int signal = agree_on_stop(control); signal != 0) {
+    LOG_RANK0("signal " << signal << " (" << StopSignalScope::describe(signal)
+                        << ") before the first step: stopping without training");
+    result.preempted = true;
+    status = "preempted";
+    stop = true;
+  }
   for (int epoch = static_cast<int>(pos.epoch); epoch < cfg.train.epochs && !stop; ++epoch) {
     const uint64_t start = epoch == pos.epoch ? static_cast<uint64_t>(pos.epoch_sample) : 0;
     const int64_t steps =
@@ -419,7 +460,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     int64_t window_steps = 0, s = 0;
     double lr = 0;
     for (; s < steps; ++s) {
-      if (fault.rank == info.rank && fault.step == step + 1) inject_fault(fault, info.rank, step + 1);
+      if (fault.rank == info.rank && fault.step == step + 1 && fault.kind != "slowsave")
+        inject_fault(fault, info.rank, step + 1);
       const double t = epoch + static_cast<double>(start + static_cast<uint64_t>(s) * global_batch) /
                                    static_cast<double>(n_train);
       lr = schedule.at(t);
@@ -432,10 +474,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       ++window_steps;
       watchdog.beat("training step");
 
-      // Every rank must see the same decision at the same step: agree on the stop signal.
-      auto flag = torch::tensor({StopSignalScope::received()}, torch::kInt32);
-      control.all_reduce(flag, comm::ReduceOp::kMax);
-      const int signal = flag.item<int>();
+      const int signal = agree_on_stop(control);
       const bool hit_max = cfg.train.max_steps > 0 && step >= cfg.train.max_steps;
       const bool last = s + 1 == steps || hit_max || signal != 0;
       if (step % cfg.train.log_every == 0 || last || progress.bar()) {
@@ -487,8 +526,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       }
       if (signal != 0) {
         progress.end_line();
-        LOG_RANK0("signal " << signal << " (" << (signal == SIGTERM ? "SIGTERM" : "SIGUSR1")
-                            << "): checkpointing at step " << step << " and stopping");
+        LOG_RANK0("signal " << signal << " (" << StopSignalScope::describe(signal) << "): checkpointing at step "
+                            << step << " and stopping");
         result.preempted = true;
         status = "preempted";
         stop = true;
@@ -576,6 +615,10 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
     if (result.val.count > 0) summary["val"] = tally_json(result.val);
     if (pos.best_top1 >= 0) summary["best_val_top1"] = pos.best_top1;
     fs::write_file_atomic(run_dir / "summary.json", summary.dump(2) + "\n");
+    if (!cfg.train.status_file.empty())
+      fs::write_file_atomic(cfg.train.status_file,
+                            status + " " + std::to_string(result.preempted ? cfg.train.preempt_exit_code : 0) +
+                                "\n");
     LOG_RANK0((result.preempted ? "preempted: " : "done: ")
               << step << " steps in " << result.seconds << " s; checkpoint " << result.checkpoint.string()
               << (result.preempted ? " (continue with --train.resume auto)" : ""));
