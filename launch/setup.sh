@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything wisesr needs, idempotently; fast when all is present.
-#  - Debian packages (toolchain, CMake/Ninja/ccache, Open MPI, HDF5, OpenCV, Boost.PO, GoogleTest,
+#  - Debian packages (toolchain, CMake/Ninja/ccache, Open MPI, HDF5, OpenCV, Boost.PO, GoogleTest, Slurm,
 #    libjpeg-turbo, nlohmann-json); apt runs only when something is missing.
 #  - LibTorch 2.11.0 (CUDA 13) from the PyPI wheel torch==2.11.0 in a versioned venv under
 #    $WISESR_CACHE (default ~/.cache/wisesr), outside the clone; skipped when Torch_DIR or
@@ -8,9 +8,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+# slurmctld/slurmd/slurm-client: the tests run a real two-node Slurm on 127.0.0.1 (tests/cluster/).
 packages=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   openmpi-bin libopenmpi-dev libhdf5-dev libopencv-dev libboost-program-options-dev
-  libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev nlohmann-json3-dev zlib1g-dev libssl-dev)
+  libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev nlohmann-json3-dev zlib1g-dev libssl-dev
+  slurmctld slurmd slurm-client)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,7 +23,19 @@ if ((${#missing[@]})); then
   sudo=()
   [[ $(id -u) -ne 0 ]] && sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Installing slurmctld/slurmd (and munge) must not start their daemons: the tests start their own. Where
+  # no policy-rc.d already forbids it, one does for the duration of the install.
+  policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod +x "$policy"
+  fi
+  rc=0
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    rc=$?
+  [[ -n "$policy" ]] && "${sudo[@]}" rm -f "$policy"
+  ((rc == 0)) || exit "$rc"
 fi
 
 if [[ -n "${Torch_DIR:-}${LIBTORCH_DIR:-}" ]]; then

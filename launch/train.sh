@@ -13,9 +13,9 @@
 #                        the usual layouts) | numa | none
 #   --env PRESET         NCCL/UCX settings from cluster/env/PRESET.env (ib, roce, tcp, debug); repeatable
 #   --grace S            when mpirun itself gets SIGTERM/SIGINT (not through this script), the ranks get
-#                        S seconds to checkpoint (default 30; Open MPI's odls_base_sigkill_timeout = S/2).
-#                        mpirun also waits that long before it kills the rest of a job one of whose ranks
-#                        failed, so keep it no larger than a step plus a checkpoint need
+#                        S seconds to checkpoint (default 30; Open MPI 4.x's odls_base_sigkill_timeout =
+#                        S/2; 5.x has a fixed 0.5 s). mpirun also waits that long before it kills the rest
+#                        of a job one of whose ranks failed: keep it no larger than a step and a checkpoint
 #   --mpirun PATH        the mpirun to use (default: mpirun on PATH)
 #   --bin PATH           the wisesr executable (default: build/bin/wisesr of this checkout)
 #   --mpi-arg ARG        one more argument for mpirun (repeatable), e.g. --mpi-arg --mca --mpi-arg btl ...
@@ -151,16 +151,17 @@ for p in "${presets[@]}"; do
 done
 for v in PATH LD_LIBRARY_PATH; do [ -n "${!v:-}" ] && exports+=(-x "$v"); done
 
-# --- the kill grace: Open MPI 4.x (ORTE) reads --mca, 5.x (PRRTE) --prtemca -----------------------------
-mca=--mca
-"$mpirun_bin" --version 2> /dev/null | grep -qE 'Open MPI\)? 5\.|prte' && mca=--prtemca
+# --- the kill grace: Open MPI 4.x (ORTE) only; 5.x (PRRTE) waits a fixed 0.25 s + 0.25 s -----------------------
+grace_args=()
+if "$mpirun_bin" --version 2> /dev/null | grep -qE 'Open MPI\)? 4\.'; then
+  grace_args=(--mca odls_base_sigkill_timeout "$(((grace + 1) / 2))")
+fi
 # Rank 0 writes its status here; the working directory, because rank 0 may run on another node (the first
 # of the hostfile) and the directory a job is submitted from is normally on the shared file system.
 status_file=$(mktemp "$PWD/.wisesr-status-XXXXXX")
 trap 'rm -f "$status_file"' EXIT
 
-cmd=("$mpirun_bin" -np "$ranks" "${where[@]}" --map-by "$map" "${binding[@]}"
-  "$mca" odls_base_sigkill_timeout "$(((grace + 1) / 2))")
+cmd=("$mpirun_bin" -np "$ranks" "${where[@]}" --map-by "$map" "${binding[@]}" "${grace_args[@]}")
 [ "$(id -u)" -eq 0 ] && cmd+=(--allow-run-as-root)
 cmd+=("${exports[@]}" "${mpi_extra[@]}" "$bin" train --train.status_file "$status_file" "${train_args[@]}")
 

@@ -37,14 +37,19 @@ TrainingStream::TrainingStream(const torch::Device& device) {
 
 TrainingStream::~TrainingStream() = default;
 
+int gpu_for_rank(const comm::ProcessGroupInfo& info, int gpus_on_node) {
+  WISESR_CHECK(info.local_size <= gpus_on_node, info.local_size, " ranks on this node but only ", gpus_on_node,
+               " GPU(s): start one rank per GPU (launch/train.sh --gpus-per-node, or mpirun --map-by ppr:",
+               gpus_on_node, ":node)");
+  return info.local_rank;
+}
+
 torch::Device select_device(const std::string& preference, const comm::ProcessGroupInfo& info) {
   const bool have_cuda = torch::cuda::is_available();
   if (preference == "cpu" || (preference == "auto" && !have_cuda)) return torch::Device(torch::kCPU);
   WISESR_CHECK(have_cuda, "--device cuda requested but no CUDA GPU is available");
-  const int gpus = static_cast<int>(torch::cuda::device_count());
-  WISESR_CHECK(info.local_size <= gpus, info.local_size, " ranks on this node but only ", gpus,
-               " GPU(s): start one rank per GPU");
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(info.local_rank));
+  const int gpu = gpu_for_rank(info, static_cast<int>(torch::cuda::device_count()));
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(gpu));
 }
 
 std::string resolve_precision(const std::string& requested, const torch::Device& device) {

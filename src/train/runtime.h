@@ -12,6 +12,10 @@
 
 namespace wisesr::train {
 
+/// The GPU a rank drives: its node-local rank; an error naming the counts when the node has more ranks than
+/// GPUs.
+int gpu_for_rank(const comm::ProcessGroupInfo& info, int gpus_on_node);
+
 /// "auto": GPU <local_rank> when CUDA is available, else CPU. "cuda" without a GPU, or more ranks on
 /// a node than it has GPUs, is an error naming the counts.
 torch::Device select_device(const std::string& preference, const comm::ProcessGroupInfo& info);
