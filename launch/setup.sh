@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 packages=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   openmpi-bin libopenmpi-dev libhdf5-dev libopencv-dev libboost-program-options-dev
   libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev nlohmann-json3-dev zlib1g-dev libssl-dev
-  slurmctld slurmd slurm-client)
+  slurmctld slurmd slurm-client iproute2 procps)
 
 missing=()
 for p in "${packages[@]}"; do
