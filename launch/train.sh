@@ -152,8 +152,10 @@ done
 for v in PATH LD_LIBRARY_PATH; do [ -n "${!v:-}" ] && exports+=(-x "$v"); done
 
 # --- the kill grace: Open MPI 4.x (ORTE) only; 5.x (PRRTE) waits a fixed 0.25 s + 0.25 s -----------------------
+# ("mpirun (Open MPI) 4.1.4", "mpiexec (OpenRTE) 4.1.4", "mpirun (Open MPI) 5.0.3")
 grace_args=()
-if "$mpirun_bin" --version 2> /dev/null | grep -qE 'Open MPI\)? 4\.'; then
+version=$("$mpirun_bin" --version 2> /dev/null | head -1 || true)
+if [[ $version =~ (Open\ MPI|OpenRTE)\)?\ ([0-9]+)\. ]] && [ "${BASH_REMATCH[2]}" -lt 5 ]; then
   grace_args=(--mca odls_base_sigkill_timeout "$(((grace + 1) / 2))")
 fi
 # Rank 0 writes its status here; the working directory, because rank 0 may run on another node (the first

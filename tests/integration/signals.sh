@@ -79,6 +79,10 @@ signal_case() {  # NAME LAUNCH(wrapper|bare) TARGET SIGNAL [train options]
   echo "$run: SIG$sig to $target ($launch) -> checkpoint, preempted, exit $rc in $((SECONDS - t0)) s"
 }
 
+# The wrapper gives the ranks its grace under Open MPI 4.x (whatever mpirun calls itself in --version).
+wrapper --dry-run --grace 40 -- "${opts[@]}" > dry.txt 2>&1
+grep -q -- "--mca odls_base_sigkill_timeout 20" dry.txt || { cat dry.txt; fail "the grace is not passed to mpirun"; }
+
 # Through launch/train.sh: signals to the wrapper, and straight to mpirun (Open MPI's kill path: SIGCONT,
 # then SIGTERM and SIGKILL after odls_base_sigkill_timeout each), with checkpoints that take 5 s.
 signal_case w-term wrapper wrapper TERM --train.fault slowsave@0:5
