@@ -2,6 +2,7 @@
 # cluster/slurm/*.sbatch themselves (not copies) on a real two-node Slurm cluster on 127.0.0.1
 # (tests/cluster/slurm_cluster.sh: slurmctld + 2 slurmd of Debian's slurm-wlm, started here and stopped by
 # PID whatever happens), one CPU rank per node:
+#  prep.sbatch prepares the dataset (prep + verify on one node);
 #  (a) train.sbatch completes; eval.sbatch evaluates its checkpoint;
 #  (b) preempted with `scancel --signal=USR1 --batch`: checkpoint -> scontrol requeue -> the rerun resumes
 #      -> completes, with final weights bit-identical to an uninterrupted run;
@@ -39,8 +40,15 @@ mkdir -p "$work/tmp"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,tcp \
   OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo TMPDIR=$work/tmp
 
+# The dataset: prep.sbatch on one node (prep + verify).
 "$bin" synth --out images --classes 3 --per-class 40 --size 32 --seed 5 > /dev/null
-"$bin" prep --input images --out shards --size 32 --val-fraction 0.1 --shard-records 32 > /dev/null
+job=$(sbatch --parsable --time=5 --output="$work/prep-%j.out" \
+  --export="ALL,WISESR_ROOT=$src,WISESR_BIN=$bin,WISESR_INPUT=$work/images,WISESR_SHARDS=$work/shards,WISESR_SIZE=32,WISESR_PREP_ARGS=--val-fraction 0.1 --shard-records 32" \
+  "$src/cluster/slurm/prep.sbatch")
+state=$(slurm_wait_job "$job" 120 COMPLETED FAILED CANCELLED TIMEOUT) || fail "prep job $job: $state"
+[ "$state" = COMPLETED ] || fail "prep job $job ended $state"
+[ -f shards/index.json ] || fail "prep.sbatch wrote no index.json"
+echo "prep.sbatch: COMPLETED (prep + verify)"
 cat > test.cfg << 'EOF'
 [model]
 backbone = resnet-tiny
