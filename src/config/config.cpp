@@ -78,6 +78,7 @@ void Config::validate() const {
   WISESR_CHECK(train.keep_checkpoints >= 1, "--train.keep_checkpoints must be >= 1");
   WISESR_CHECK(train.checkpoint_every >= 0, "--train.checkpoint_every must be >= 0");
   WISESR_CHECK(train.timeout_s >= 0.0, "--train.timeout_s must be >= 0");
+  WISESR_CHECK(train.startup_timeout_s >= 0.0, "--train.startup_timeout_s must be >= 0");
   WISESR_CHECK(train.preempt_exit_code >= 0 && train.preempt_exit_code <= 255,
                "--train.preempt_exit_code must be in [0, 255]");
   check_choice("--train.progress", train.progress, {"auto", "bar", "lines"});

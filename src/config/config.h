@@ -82,6 +82,7 @@ struct TrainConfig {
   int keep_checkpoints = 3;        // keep the newest K step checkpoints (+ best.pt)
   int64_t checkpoint_every = 0;    // also checkpoint every N steps (mid-epoch); 0 = at epoch ends
   double timeout_s = 60;           // no progress for this long on any rank -> the job ends; 0 = off
+  double startup_timeout_s = 600;  // the limit until 3 steps are done (autotuning, graph capture)
   int preempt_exit_code = 0;       // exit status after a signal-triggered checkpoint
   std::string progress = "auto";   // auto (bar on a terminal) | bar | lines
   double lock_stale_s = 300;       // a run lock without heartbeat this long is taken over
@@ -192,6 +193,9 @@ void visit_fields(C& c, F&& f) {
     "also checkpoint every N steps; 0 = epoch ends only");
   f("train", "timeout_s", c.train.timeout_s,
     "a rank without progress for this many seconds ends the job (must exceed a checkpoint write); 0 = off");
+  f("train", "startup_timeout_s", c.train.startup_timeout_s,
+    "the no-progress limit until the first 3 steps are done (cuDNN autotuning, CUDA-graph capture, cold "
+    "caches), when larger than --train.timeout_s");
   f("train", "preempt_exit_code", c.train.preempt_exit_code,
     "exit status after a stop signal (SIGTERM, SIGINT, SIGUSR1, SIGUSR2; mpirun's SIGCONT) made every rank "
     "checkpoint and stop");

@@ -384,7 +384,11 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   int64_t last_saved = resumed_from;
   const int workers = cfg.data.workers > 0 ? cfg.data.workers : std::max(0, threads - 1);
   Progress progress(cfg.train.progress, rank0);
-  Watchdog watchdog(cfg.train.timeout_s, info.rank, [c = comm.get()] { return c->poll_error(); });
+  Watchdog::Options wo;
+  wo.timeout_s = cfg.train.timeout_s;
+  wo.startup_timeout_s = cfg.train.startup_timeout_s;
+  wo.heartbeat_dir = run_dir / ".heartbeats";  // Note [Watchdog heartbeats] in core/watchdog.h
+  Watchdog watchdog(wo, info.rank, info.world_size, [c = comm.get()] { return c->poll_error(); });
   const auto t_loop = Clock::now();
   const int64_t step_at_loop = step;
   auto bad_records = std::make_shared<std::atomic<int64_t>>(0);  // corrupt records skipped, all epochs
@@ -472,7 +476,7 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
       });
       ++step;
       ++window_steps;
-      watchdog.beat("training step");
+      watchdog.beat("training step", step);
 
       const int signal = agree_on_stop(control);
       const bool hit_max = cfg.train.max_steps > 0 && step >= cfg.train.max_steps;

@@ -6,7 +6,8 @@
 #  - a signal in the first moments of a rank (before LibTorch has loaded) is a stop request, not death;
 #  - a second job on the same run directory fails at once naming the holder; a dead holder's lock and its
 #    leftover temporaries are taken over / removed;
-#  - ranks whose mpirun was killed stop within a second or two instead of training on.
+#  - ranks whose mpirun was killed stop within a second or two instead of training on;
+#  - a rank that is stopped (SIGSTOP) is named by the watchdog of the others.
 # Usage: signals.sh WISESR_BIN MPIEXEC SOURCE_DIR
 set -euo pipefail
 bin=$1
@@ -179,4 +180,21 @@ for _ in $(seq 1 50); do
 done
 [ "$alive" -eq 0 ] || fail "ranks still running 5 s after their mpirun was killed"
 echo "orphans: both ranks gone $((($(date +%s%N) - t0) / 1000000)) ms after mpirun was killed"
+# --- a stopped rank is named by the watchdog of the others (heartbeats in the run directory) -----------------------
+bare "${opts[@]}" --train.log_every 1 --train.run_name stopped --train.timeout_s 5 --train.startup_timeout_s 5 \
+  > stopped.log 2>&1 &
+job=$!
+wait_training stopped || { cat stopped.log; fail "stopped: training never started"; }
+sleep 1
+victim=$(pgrep -f "^$bin train .*--train.run_name stopped( |$)" | tail -1)
+kill -STOP "$victim"
+t0=$SECONDS
+rc=0
+timeout 60 tail --pid="$job" -f /dev/null || true
+wait "$job" || rc=$?
+[ "$rc" -ne 0 ] || fail "stopped: the job with a stopped rank exited 0"
+grep -Eq "rank [0-9]+ \(pid $victim, host [^)]*\) stopped reporting [0-9]+ s ago" stopped.log ||
+  { cat stopped.log; fail "stopped: the watchdog did not name the stopped rank (pid $victim)"; }
+kill -KILL "$victim" 2> /dev/null || true
+echo "hang: a SIGSTOPped rank (pid $victim) named by its peers' watchdog; the job ended in $((SECONDS - t0)) s"
 echo "signals: passed"

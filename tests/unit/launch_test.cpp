@@ -15,6 +15,7 @@
 #include "core/fs.h"
 #include "core/run_lock.h"
 #include "core/stop_signal.h"
+#include "core/watchdog.h"
 #include "test_data.h"
 
 namespace wisesr {
@@ -115,6 +116,89 @@ TEST(StopSignalDeathTest, ARankWhoseLauncherDiedEndsItself) {
         std::_Exit(ok ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "the launcher \\(pid [0-9]+\\) is gone");
+}
+
+// --- Watchdog ---------------------------------------------------------------------------------------------------
+
+void write_heartbeat(const std::filesystem::path& dir, int rank, long pid, double written_ago, double beat_ago,
+                     long step, const std::string& phase) {
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::filesystem::create_directories(dir);
+  std::ofstream out(dir / ("rank-" + std::to_string(rank)));
+  out.precision(17);
+  out << "host=node" << rank << "\npid=" << pid << "\nphase=" << phase << "\nstep=" << step
+      << "\nlast_beat=" << now - beat_ago << "\nwritten=" << now - written_ago << "\n";
+}
+
+Watchdog::Options heartbeat_options(const std::filesystem::path& dir) {
+  Watchdog::Options o;
+  o.timeout_s = 0;  // no thread-driven exit: describe_timeout() is called by hand
+  o.heartbeat_dir = dir;
+  return o;
+}
+
+TEST(Watchdog, NamesTheRankWhoseHeartbeatStoppedFirst) {
+  testing::TempDir dir;
+  write_heartbeat(dir.path(), 1, 4242, 61, 62, 57, "training step");  // silent for 61 s: stopped or dead
+  write_heartbeat(dir.path(), 2, 4343, 0.5, 60, 58, "training step");  // alive, waiting in the collective
+  write_heartbeat(dir.path(), 3, 4444, 0.5, 60, 58, "training step");
+  Watchdog dog(heartbeat_options(dir.path()), 0, 4);
+  dog.beat("training step", 58);
+  const std::string m = dog.describe_timeout(60);
+  EXPECT_NE(m.find("rank 1 (pid 4242, host node1) stopped reporting 61 s ago (last beat at step 57"),
+            std::string::npos)
+      << m;
+}
+
+TEST(Watchdog, NamesTheAliveRankThatStoppedProgressing) {
+  testing::TempDir dir;
+  write_heartbeat(dir.path(), 1, 4242, 0.5, 90, 41, "training step");  // alive, stuck for 90 s
+  write_heartbeat(dir.path(), 2, 4343, 0.5, 60, 42, "training step");
+  Watchdog dog(heartbeat_options(dir.path()), 0, 3);
+  const std::string m = dog.describe_timeout(60);
+  EXPECT_NE(m.find("rank 1 (pid 4242, host node1) last progressed 90 s ago (step 41"), std::string::npos) << m;
+  EXPECT_NE(m.find("it hung"), std::string::npos) << m;
+}
+
+TEST(Watchdog, WithoutHeartbeatsSaysWhereTheyShouldBe) {
+  testing::TempDir dir;
+  Watchdog dog(heartbeat_options(dir.path() / "hb"), 0, 2);
+  const std::string m = dog.describe_timeout(61);
+  EXPECT_NE(m.find("no progress for 61 s"), std::string::npos) << m;
+  EXPECT_NE(m.find("is the run directory on a file system all nodes share?"), std::string::npos) << m;
+}
+
+TEST(Watchdog, PublishesItsOwnHeartbeatAndRemovesItAtTheEnd) {
+  testing::TempDir dir;
+  const auto file = dir.path() / "rank-3";
+  {
+    Watchdog dog(heartbeat_options(dir.path()), 3, 4);
+    dog.beat("evaluation", 17);
+    std::this_thread::sleep_for(1700ms);
+    const std::string text = fs::read_file(file);
+    EXPECT_NE(text.find("phase=evaluation\nstep=17\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("pid=" + std::to_string(getpid())), std::string::npos) << text;
+  }
+  EXPECT_FALSE(std::filesystem::exists(file));
+}
+
+// Note [Watchdog start-up]: a 1 s limit does not end a run whose first steps are slow, but does after them.
+TEST(WatchdogDeathTest, ShortTimeoutsApplyOnlyAfterTheFirstSteps) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        Watchdog::Options o;
+        o.timeout_s = 1;
+        o.startup_timeout_s = 30;
+        o.poll = 100ms;
+        Watchdog dog(o, 0, 1);
+        std::this_thread::sleep_for(2500ms);  // a slow first step: within the start-up allowance
+        for (int64_t step = 1; step <= 3; ++step) dog.beat("training step", step);
+        std::this_thread::sleep_for(5s);  // now 1 s without progress ends the process (status 3)
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(3), "no progress for [0-9]+ s \\(--train.timeout_s\\) during training step after step 3");
 }
 
 // --- RunLock ---------------------------------------------------------------------------------------------------
