@@ -23,6 +23,13 @@
 //     (hooks do nothing, gradients keep accumulating in the buckets), set_sync(true) for the last, then
 //     synchronize(). The optimizer must zero gradients in place (views stay views).
 //  5. broadcast_module(): parameters and buffers from rank 0, at start and after a resume.
+//  6. Checking the protocol (check_collectives, --train.check_collectives; off by default, on in the test
+//     suite's training runs): every launch of steps 2 and 3 is recorded (bucket index, bytes) and, once
+//     synchronize() has launched the rest and before it waits, the sequences are compared across ranks
+//     (comm/launch_trace.h: one host all-reduce of 4 int64 per step on check_comm). A difference (buckets
+//     in another order, a bucket missing or extra on some rank) throws on every rank, naming the first
+//     all-reduce that differs: its position, rank 0's bucket (expected) and the other rank's (got). Off, it
+//     costs nothing: no recording, no collective, no device synchronisation.
 // BatchNorm running statistics stay local during an epoch (batch statistics are per rank, like
 // PyTorch DDP without SyncBN); broadcast_buffers() makes them rank 0's before evaluation and checkpoints.
 
@@ -36,6 +43,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/launch_trace.h"
 
 namespace torch::autograd {
 struct Node;
@@ -48,6 +56,10 @@ struct GradSyncOptions {
   size_t first_bucket_bytes = 1u << 20;  // DDP's default
   bool overlap = true;                   // launch from autograd hooks (false: everything in synchronize())
   bool single_rank_collectives = false;  // issue the all-reduces even with one rank (to measure their cost)
+  bool check_collectives = false;        // compare every rank's launch sequence in synchronize() (step 6)
+  /// Host communicator over the same ranks for that check (the trainer's MPI control channel); null =
+  /// the gradient communicator (with NCCL that stages the few bytes through the GPU).
+  Communicator* check_comm = nullptr;
 };
 
 class GradSync {
@@ -79,7 +91,7 @@ class GradSync {
   };
   void on_grad_ready(size_t param_index);
   void launch_ready_prefix();
-  void launch(Bucket& b);
+  void launch(size_t bucket);
   void reattach_grad(size_t param_index);
 
   std::vector<torch::Tensor> params_;
@@ -93,6 +105,8 @@ class GradSync {
   std::mutex mutex_;
   size_t next_launch_ = 0;
   size_t launched_early_ = 0;
+  LaunchTrace trace_;   // this step's launches (check_collectives)
+  uint64_t syncs_ = 0;  // synchronize() calls, for the check's message
   std::atomic<bool> sync_enabled_{true};
   std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks_;
 };
