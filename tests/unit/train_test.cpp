@@ -41,6 +41,22 @@ TEST(LrSchedule, PaperStaircaseIsConstantWithinTwoEpochs) {
   EXPECT_NEAR(s.at(9.5), staircase_lr(0.045, 0.94, 2, 9), 1e-15);
 }
 
+TEST(LrSchedule, StaircaseMatchesKerasExponentialDecayAtEveryStep) {
+  // Keras: ExponentialDecay(0.045, decay_steps = 2 epochs of steps, 0.94, staircase=True) at optimizer
+  // step k is 0.045 * 0.94 ** (k // decay_steps). The trainer asks for the rate at t = epoch + samples
+  // consumed / samples per epoch: here 7 steps of 15 samples per epoch (105 records).
+  LrSchedule s(optim("staircase"), 15, 90);
+  const int64_t steps_per_epoch = 7, decay_steps = 2 * steps_per_epoch;
+  for (int64_t epoch = 0; epoch < 9; ++epoch) {
+    for (int64_t step = 0; step < steps_per_epoch; ++step) {
+      const int64_t k = epoch * steps_per_epoch + step;
+      const double t = static_cast<double>(epoch) + static_cast<double>(step * 15) / 105.0;
+      EXPECT_NEAR(s.at(t), 0.045 * std::pow(0.94, static_cast<double>(k / decay_steps)), 1e-15)
+          << "step " << k << " (epoch " << t << ")";
+    }
+  }
+}
+
 TEST(LrSchedule, LinearScalingAndGradualWarmupFollowGoyal) {
   auto o = optim("step");
   o.lr = 0.1;
