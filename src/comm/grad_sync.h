@@ -24,12 +24,15 @@
 //     synchronize(). The optimizer must zero gradients in place (views stay views).
 //  5. broadcast_module(): parameters and buffers from rank 0, at start and after a resume.
 //  6. Checking the protocol (check_collectives, --train.check_collectives; off by default, on in the test
-//     suite's training runs): every launch of steps 2 and 3 is recorded (bucket index, bytes) and, once
-//     synchronize() has launched the rest and before it waits, the sequences are compared across ranks
-//     (comm/launch_trace.h: one host all-reduce of 4 int64 per step on check_comm). A difference (buckets
-//     in another order, a bucket missing or extra on some rank) throws on every rank, naming the first
-//     all-reduce that differs: its position, rank 0's bucket (expected) and the other rank's (got). Off, it
-//     costs nothing: no recording, no collective, no device synchronisation.
+//     suite's training runs): every launch of steps 2 and 3 is recorded (bucket index, bytes), and the
+//     sequences recorded so far are compared across ranks (comm/launch_trace.h: a host all-reduce of 4
+//     int64 on check_comm) before each launch where launches happen on the thread that owns MPI (the MPI
+//     backend: MPI would progress a mismatched all-reduce, and fail or overwrite memory, inside the next
+//     MPI call), and for the whole step in synchronize() once the rest is launched and before it waits
+//     (NCCL, whose launches only enqueue work on a stream). A difference (buckets in another order, a
+//     bucket missing or extra on some rank) throws on every rank, naming the first all-reduce that
+//     differs: its position, rank 0's bucket (expected) and the other rank's (got). Off, it costs nothing:
+//     no recording, no collective; on, no device synchronisation either.
 // BatchNorm running statistics stay local during an epoch (batch statistics are per rank, like
 // PyTorch DDP without SyncBN); broadcast_buffers() makes them rank 0's before evaluation and checkpoints.
 
@@ -92,6 +95,7 @@ class GradSync {
   void on_grad_ready(size_t param_index);
   void launch_ready_prefix();
   void launch(size_t bucket);
+  void verify_trace();  // check_collectives: compare the launches so far across ranks (throws)
   void reattach_grad(size_t param_index);
 
   std::vector<torch::Tensor> params_;

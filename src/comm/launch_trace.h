@@ -4,11 +4,12 @@
 // fingerprint the same way). Ranks that launch buckets in different orders, or different buckets, make the
 // backend reduce unrelated buffers together: a silent divergence of the replicas, a crash or a hang, far
 // from the cause. GradSync records each launch (an append on the host, under its lock) and calls verify()
-// in synchronize(), before it waits for the all-reduces.
+// before each launch (MPI) or in synchronize() before it waits (see comm/grad_sync.h, step 6).
 //
 // Usage:
 //   1. record(bucket, bytes) for every collective, in launch order;
-//   2. verify(comm) on every rank once the step's collectives are launched (a collective itself);
+//   2. verify(comm) on every rank (a collective itself): compares what was recorded so far, so ranks at
+//      different points (one about to launch, one already at the end of the step) still disagree cleanly;
 //   3. clear() before the next step.
 // Cost of verify(): one all-reduce of 4 int64 on the host per step. Each rank contributes (h, -h, n, -n)
 // under MAX, h being a hash of its sequence and n its length, which gives every rank the maximum and the
