@@ -142,7 +142,14 @@ run_tests() {
   [[ -n ${2:-} ]] && args+=(-R "$2")
   (cd "$WISESR_BUILD_DIR" && ctest "${args[@]}") >"$1" 2>&1
 }
-failed_tests() { sed -n '/The following tests FAILED:/,$p' "$1" | sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) .*/\1/p' | head -6 | paste -sd' ' -; }
+# failed_tests LOG: the failed ctest entries, then the GoogleTest cases inside them (an MPI entry runs many).
+failed_tests() {
+  local entries cases
+  entries=$(sed -n '/The following tests FAILED:/,$p' "$1" | sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) .*/\1/p' | head -6)
+  cases=$(sed 's/\x1b\[[0-9;]*m//g' "$1" | sed -n 's/^\[  FAILED  \] \([A-Za-z0-9_]*\.[A-Za-z0-9_]*\).*/\1/p' | sort -u |
+    grep -vxF -f <(printf '%s\n' "$entries" | sed 's/^asan\.//') | head -4 | paste -sd' ' -)
+  printf '%s%s' "$(paste -sd' ' - <<<"$entries")" "${cases:+: $cases}"
+}
 
 t0=$SECONDS
 if ((baseline)); then
