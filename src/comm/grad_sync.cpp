@@ -5,6 +5,8 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include <limits>
+#include <string>
+#include <utility>
 
 namespace wisesr::comm {
 namespace {
@@ -137,12 +139,28 @@ void GradSync::launch_ready_prefix() {
   if (!comm_.any_thread() && std::this_thread::get_id() != owner_) return;  // synchronize() will
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0 &&
          !buckets_[next_launch_].work) {
-    launch(buckets_[next_launch_]);
+    launch(next_launch_);
     ++next_launch_;
   }
 }
 
-void GradSync::launch(Bucket& b) { b.work = comm_.all_reduce_async(b.flat, ReduceOp::kSum); }
+void GradSync::launch(size_t bucket) {
+  Bucket& b = buckets_[bucket];
+  if (options_.check_collectives) {
+    trace_.record(bucket,
+                  static_cast<uint64_t>(b.flat.numel()) * static_cast<uint64_t>(b.flat.element_size()));
+    // Launches on the thread that owns MPI are checked before they are issued: MPI progresses a
+    // mismatched all-reduce inside the next MPI call (an error, or memory overwritten), long before
+    // synchronize() could compare (see the protocol, step 6).
+    if (!comm_.any_thread()) verify_trace();
+  }
+  b.work = comm_.all_reduce_async(b.flat, ReduceOp::kSum);
+}
+
+void GradSync::verify_trace() {
+  trace_.verify(options_.check_comm ? *options_.check_comm : comm_,
+                "gradient synchronisation #" + std::to_string(syncs_ + 1));
+}
 
 void GradSync::synchronize() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -151,7 +169,17 @@ void GradSync::synchronize() {
   launched_early_ = next_launch_;
   for (size_t i = 0; i < params_.size(); ++i)
     if (bucket_of_[i] != kNoBucket && bucket_of_[i] >= next_launch_) reattach_grad(i);
-  for (; next_launch_ < buckets_.size(); ++next_launch_) launch(buckets_[next_launch_]);
+  for (; next_launch_ < buckets_.size(); ++next_launch_) launch(next_launch_);
+  if (options_.check_collectives) {
+    // The whole step, before waiting (mismatched collectives may never complete; the comparison does).
+    // The next step starts with an empty trace, also when this one throws.
+    struct ClearAfter {
+      LaunchTrace& trace;
+      ~ClearAfter() { trace.clear(); }
+    } clear_after{trace_};
+    verify_trace();
+  }
+  ++syncs_;
   const double scale = 1.0 / comm_.size();
   for (auto& b : buckets_) {
     if (b.work) {

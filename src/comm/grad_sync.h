@@ -23,6 +23,16 @@
 //     (hooks do nothing, gradients keep accumulating in the buckets), set_sync(true) for the last, then
 //     synchronize(). The optimizer must zero gradients in place (views stay views).
 //  5. broadcast_module(): parameters and buffers from rank 0, at start and after a resume.
+//  6. Checking the protocol (check_collectives, --train.check_collectives; off by default, on in the test
+//     suite's training runs): every launch of steps 2 and 3 is recorded (bucket index, bytes), and the
+//     sequences recorded so far are compared across ranks (comm/launch_trace.h: a host all-reduce of 4
+//     int64 on check_comm) before each launch where launches happen on the thread that owns MPI (the MPI
+//     backend: MPI would progress a mismatched all-reduce, and fail or overwrite memory, inside the next
+//     MPI call), and for the whole step in synchronize() once the rest is launched and before it waits
+//     (NCCL, whose launches only enqueue work on a stream). A difference (buckets in another order, a
+//     bucket missing or extra on some rank) throws on every rank, naming the first all-reduce that
+//     differs: its position, rank 0's bucket (expected) and the other rank's (got). Off, it costs nothing:
+//     no recording, no collective; on, no device synchronisation either.
 // BatchNorm running statistics stay local during an epoch (batch statistics are per rank, like
 // PyTorch DDP without SyncBN); broadcast_buffers() makes them rank 0's before evaluation and checkpoints.
 
@@ -36,6 +46,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/launch_trace.h"
 
 namespace torch::autograd {
 struct Node;
@@ -48,6 +59,10 @@ struct GradSyncOptions {
   size_t first_bucket_bytes = 1u << 20;  // DDP's default
   bool overlap = true;                   // launch from autograd hooks (false: everything in synchronize())
   bool single_rank_collectives = false;  // issue the all-reduces even with one rank (to measure their cost)
+  bool check_collectives = false;        // compare every rank's launch sequence in synchronize() (step 6)
+  /// Host communicator over the same ranks for that check (the trainer's MPI control channel); null =
+  /// the gradient communicator (with NCCL that stages the few bytes through the GPU).
+  Communicator* check_comm = nullptr;
 };
 
 class GradSync {
@@ -79,7 +94,8 @@ class GradSync {
   };
   void on_grad_ready(size_t param_index);
   void launch_ready_prefix();
-  void launch(Bucket& b);
+  void launch(size_t bucket);
+  void verify_trace();  // check_collectives: compare the launches so far across ranks (throws)
   void reattach_grad(size_t param_index);
 
   std::vector<torch::Tensor> params_;
@@ -93,6 +109,8 @@ class GradSync {
   std::mutex mutex_;
   size_t next_launch_ = 0;
   size_t launched_early_ = 0;
+  LaunchTrace trace_;   // this step's launches (check_collectives)
+  uint64_t syncs_ = 0;  // synchronize() calls, for the check's message
   std::atomic<bool> sync_enabled_{true};
   std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks_;
 };

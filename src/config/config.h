@@ -78,6 +78,7 @@ struct TrainConfig {
   std::string cuda_graph = "auto";  // whole-step CUDA graph: auto (where the run allows) | on | off
   double bucket_mb = 25;           // gradient all-reduce bucket size (MiB)
   double first_bucket_mb = 1;      // the first bucket (the last layers) is small to start early
+  bool check_collectives = false;  // compare every rank's gradient all-reduce sequence each step (debug)
   std::string resume;              // "" | auto | checkpoint path
   int keep_checkpoints = 3;        // keep the newest K step checkpoints (+ best.pt)
   int64_t checkpoint_every = 0;    // also checkpoint every N steps (mid-epoch); 0 = at epoch ends
@@ -186,6 +187,10 @@ void visit_fields(C& c, F&& f) {
     "NCCL or one rank, accum_steps 1; eager otherwise) | on (an error where it cannot) | off");
   f("train", "bucket_mb", c.train.bucket_mb, "gradient all-reduce bucket size in MiB (DDP: 25)");
   f("train", "first_bucket_mb", c.train.first_bucket_mb, "size of the first bucket in MiB (DDP: 1)");
+  f("train", "check_collectives", c.train.check_collectives,
+    "debug: every step, compare the gradient all-reduces (bucket order and sizes) each rank launched and "
+    "fail on every rank naming the first difference (one small host all-reduce per step; like "
+    "TORCH_DISTRIBUTED_DEBUG=DETAIL)");
   f("train", "resume", c.train.resume,
     "'auto' = newest valid checkpoint of run_name (fresh start if none), or a checkpoint path");
   f("train", "keep_checkpoints", c.train.keep_checkpoints, "newest step checkpoints kept (best.pt is extra)");

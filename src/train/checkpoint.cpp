@@ -1,5 +1,10 @@
 #include "train/checkpoint.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "config/cli.h"
@@ -55,6 +60,32 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
   }
 }
 
+// Writes the archive to `tmp` through a descriptor of our own. LibTorch's file writer cannot fail cleanly:
+// a failed write throws from inside the archive, whose destructor then throws again while finishing the zip
+// (std::terminate: the process dies on a full disk). Here a failed write is remembered and the rest of the
+// archive discarded, so save_to() returns and the failure becomes an ordinary error.
+void write_archive(torch::serialize::OutputArchive& archive, const std::filesystem::path& tmp) {
+  fs::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  WISESR_CHECK(fd.get() >= 0, "cannot create '", tmp.string(), "': ", std::strerror(errno));
+  int error = 0;
+  archive.save_to([&](const void* data, size_t size) -> size_t {
+    const auto* p = static_cast<const char*>(data);
+    for (size_t left = size; error == 0 && left > 0;) {
+      const ssize_t n = ::write(fd.get(), p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error = n < 0 ? errno : EIO;
+        break;
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    return size;  // never a short count: LibTorch would throw from inside the archive (see above)
+  });
+  WISESR_CHECK(error == 0, "write to '", tmp.string(), "' failed: ", std::strerror(error));
+  WISESR_CHECK(::close(fd.release()) == 0, "closing '", tmp.string(), "' failed: ", std::strerror(errno));
+}
+
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, const Optimizer* optimizer,
@@ -79,17 +110,25 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   archive.write("meta.best_top1", c10::IValue(meta.best_top1));
   archive.write("meta.loss_scale", c10::IValue(meta.loss_scale));
   archive.write("meta.world_size", c10::IValue(meta.world_size));
+  // Until the rename, a failure (disk full, quota, I/O error) leaves the previous checkpoint of that name,
+  // if any, as it was, and removes the partial temporary.
   const auto tmp = fs::temp_path_for(path);
-  try {
-    archive.save_to(tmp.string());
-  } catch (const c10::Error& e) {
+  std::string digest;
+  auto fail = [&](const std::string& why) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
-    WISESR_THROW("cannot write checkpoint '", path.string(), "': ", e.what_without_backtrace());
+    WISESR_THROW("cannot write checkpoint '", path.string(), "': ", why);
+  };
+  try {
+    write_archive(archive, tmp);
+    digest = sha256_file(tmp);
+    if (before_commit) before_commit();
+    fs::commit_file(tmp, path);
+  } catch (const c10::Error& e) {
+    fail(e.what_without_backtrace());
+  } catch (const Error& e) {
+    fail(e.message());
   }
-  const std::string digest = sha256_file(tmp);
-  if (before_commit) before_commit();
-  fs::commit_file(tmp, path);
   fs::write_file_atomic(sidecar_for(path), digest + "  " + path.filename().string() + "\n");
 }
 

@@ -336,6 +336,8 @@ TrainResult run_train(const config::Config& cfg, const comm::ProcessGroupInfo& i
   comm::GradSyncOptions so;
   so.bucket_bytes = static_cast<size_t>(cfg.train.bucket_mb * (1 << 20));
   so.first_bucket_bytes = static_cast<size_t>(cfg.train.first_bucket_mb * (1 << 20));
+  so.check_collectives = cfg.train.check_collectives;
+  so.check_comm = &control;  // host-side, like the stop-signal agreement
   comm::GradSync sync(model->parameters(), *comm, so);
   TrainStepOptions to;
   to.precision = precision;

@@ -24,7 +24,7 @@ grep -q "broken.jpg\|empty.png" strict.err
 
 "$mpiexec" -np 2 --oversubscribe "$bin" train --data.dir shards --train.out_dir runs --train.run_name e2e \
   --train.batch_size 4 --train.epochs 2 --train.max_steps 5 --train.log_every 2 --train.threads 1 --data.workers 1 \
-  --train.device cpu | tee train.log
+  --train.device cpu --train.check_collectives true | tee train.log
 ckpt=runs/e2e/checkpoints/last.pt
 test -f "$ckpt" || { echo "FAIL: no checkpoint at $ckpt"; exit 1; }
 test -s runs/e2e/metrics.jsonl || { echo "FAIL: empty metrics.jsonl"; exit 1; }

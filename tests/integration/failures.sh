@@ -22,7 +22,7 @@ train() {  # train RUN_NAME [extra options...]
   shift
   "$mpiexec" -np 2 --oversubscribe "$bin" train --data.dir shards --train.out_dir runs --train.run_name "$run" \
     --train.batch_size 2 --train.threads 1 --data.workers 1 --train.device cpu --train.log_every 1 \
-    --train.progress lines "$@"
+    --train.progress lines --train.check_collectives true "$@"
 }
 
 # --- preemption: SIGUSR1 to mpirun while training, then resume ----------------------------------------
@@ -87,7 +87,7 @@ echo "changed shard: reported before training"
 # With --data.verify size the damage is only found when the record is read: skipped with a warning.
 "$mpiexec" -np 2 --oversubscribe "$bin" train --data.dir shards-bad --train.out_dir runs --train.run_name bad \
   --train.batch_size 2 --train.threads 1 --data.workers 1 --train.device cpu --train.progress lines \
-  --data.verify size --data.max_bad_records 5 > bad.log 2>&1 || { cat bad.log; fail "a corrupt record crashed the run"; }
+  --data.verify size --data.max_bad_records 5 --train.check_collectives true > bad.log 2>&1 || { cat bad.log; fail "a corrupt record crashed the run"; }
 grep -q "skipping corrupt record" bad.log || { cat bad.log; fail "no warning for the corrupt record"; }
 grep -q '"status": "completed"' runs/bad/summary.json || fail "run with a corrupt record did not complete"
 echo "corrupt record: skipped with a warning"

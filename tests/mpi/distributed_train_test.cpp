@@ -6,12 +6,15 @@
 
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <set>
 
 #include "comm/grad_sync.h"
 #include "comm/mpi_communicator.h"
 #include "config/cli.h"
 #include "core/error.h"
 #include "core/stop_signal.h"
+#include "data/sampler.h"
 #include "data/shard_set.h"
 #include "models/classifier.h"
 #include "mpi_test_util.h"
@@ -88,6 +91,7 @@ TEST(Trainer, TrainsOnShardsWritesRunDirectoryAndCheckpoint) {
   cfg.train.threads = 1;
   cfg.data.workers = 1;
   cfg.train.device = "cpu";
+  cfg.train.check_collectives = true;
   cfg.validate();
   TrainResult r = run_train(cfg, info);
   EXPECT_EQ(r.steps, 3);
@@ -145,7 +149,8 @@ TEST(TrainBench, RealShardsFeedTheStepOnEveryRankWithTheDataWaitReported) {
   EXPECT_GE(r.data_wait_frac, 0.0);
   EXPECT_LT(r.data_wait_frac, 1.0);
   EXPECT_GT(r.img_per_s, 0.0);
-  EXPECT_NE(tools::format_train_bench(cfg, r).find("input shards (decode cpu), data wait"), std::string::npos);
+  EXPECT_NE(tools::format_train_bench(cfg, r).find("input shards (decode cpu), data wait"),
+            std::string::npos);
   cfg.classes = 2;  // the dataset has 3
   EXPECT_THROW(tools::run_train_bench(cfg, world_info()), Error);
   cfg.classes = 3;
@@ -179,6 +184,149 @@ TEST(Evaluate, CountsEveryRecordOnceAndMatchesASingleRank) {
   EXPECT_NEAR(all.loss_sum, one.loss_sum, 1e-4);
 }
 
+TEST(Evaluate, ASkippedCorruptRecordIsNotCountedAndTheRestScoreAsWithoutIt) {
+  // 7 records, record 3 undecodable: the loader skips it (zeros, valid = false); the tally must leave it
+  // out, on one rank and on many, exactly as if the split had never held it.
+  testing::SharedTempDir dir;
+  testing::TinyDatasetSpec spec;
+  spec.classes = 7;
+  spec.train_per_class = 1;
+  spec.val_per_class = 1;
+  spec.size = 32;
+  spec.corrupt_val = {3};
+  testing::TinyDatasetSpec without = spec;
+  without.corrupt_val.clear();
+  without.omit_val = {3};
+  if (world_info().rank == 0) {
+    testing::write_tiny_dataset(dir.path() / "corrupt", spec);
+    testing::write_tiny_dataset(dir.path() / "without", without);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const data::ShardSet corrupt(dir.path() / "corrupt", "val"), clean(dir.path() / "without", "val");
+  ASSERT_EQ(corrupt.size(), 7u);
+  ASSERT_EQ(clean.size(), 6u);
+  config::ModelConfig mc;
+  torch::manual_seed(5);
+  auto model = models::make_classifier(mc, 7, 32);
+  comm::MpiCommunicator world, self(MPI_COMM_SELF);
+  EvalOptions eo;
+  eo.batch_size = 2;
+  eo.max_bad_records = 1;
+  const Tally reference = evaluate(model, clean, self, torch::kCPU, eo);
+  ASSERT_EQ(reference.count, 6.0);
+  for (comm::Communicator* c :
+       {static_cast<comm::Communicator*>(&self), static_cast<comm::Communicator*>(&world)}) {
+    const Tally t = evaluate(model, corrupt, *c, torch::kCPU, eo);
+    EXPECT_EQ(t.count, 6.0) << "the skipped record counted (" << c->size() << " rank(s))";
+    EXPECT_EQ(t.top1, reference.top1) << c->size() << " rank(s)";
+    EXPECT_EQ(t.top5, reference.top5) << c->size() << " rank(s)";
+    EXPECT_NEAR(t.loss_sum, reference.loss_sum, 1e-4) << c->size() << " rank(s)";
+  }
+}
+
+// ---- what each rank reads ------------------------------------------------------------------------
+
+// Every record of both splits is undecodable, so each rank's loader warns once per record it reads
+// ("skipping corrupt record 0 of 'train-17.h5'", one record per shard): its stderr is the list of what
+// that rank read, in training and in the evaluation after the epoch.
+class RankReadsTest : public ::testing::Test {
+ protected:
+  static constexpr int kTrain = 27, kVal = 7;  // the train tail (27 mod the global batch) is dropped
+
+  void SetUp() override {
+    info_ = world_info();
+    testing::TinyDatasetSpec spec;
+    spec.classes = 1;
+    spec.train_per_class = kTrain;
+    spec.val_per_class = kVal;
+    spec.size = 32;
+    spec.shard_records = 1;
+    for (int i = 0; i < kTrain; ++i) spec.corrupt_train.insert(i);
+    for (int i = 0; i < kVal; ++i) spec.corrupt_val.insert(i);
+    if (info_.rank == 0) testing::write_tiny_dataset(dir_.path() / "data", spec);
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+
+  // The records of `split` named in this rank's warnings, gathered from every rank (index = rank).
+  static std::vector<std::vector<int64_t>> reads_by_rank(const std::string& log, const std::string& split) {
+    std::vector<int64_t> mine;
+    const std::regex line("skipping corrupt record 0 of '" + split + "-([0-9]+)\\.h5'");
+    for (std::sregex_iterator it(log.begin(), log.end(), line), end; it != end; ++it)
+      mine.push_back(std::stoll((*it)[1].str()));
+    int world = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    int n = static_cast<int>(mine.size());
+    std::vector<int> counts(static_cast<size_t>(world)), offsets(static_cast<size_t>(world));
+    MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    int total = 0;
+    for (int r = 0; r < world; ++r)
+      offsets[static_cast<size_t>(r)] = total, total += counts[static_cast<size_t>(r)];
+    std::vector<int64_t> all(static_cast<size_t>(total));
+    MPI_Allgatherv(mine.data(), n, MPI_INT64_T, all.data(), counts.data(), offsets.data(), MPI_INT64_T,
+                   MPI_COMM_WORLD);
+    std::vector<std::vector<int64_t>> out(static_cast<size_t>(world));
+    for (int r = 0; r < world; ++r)
+      out[static_cast<size_t>(r)].assign(
+          all.begin() + offsets[static_cast<size_t>(r)],
+          all.begin() + offsets[static_cast<size_t>(r)] + counts[static_cast<size_t>(r)]);
+    return out;
+  }
+
+  comm::ProcessGroupInfo info_;
+  testing::SharedTempDir dir_;
+};
+
+TEST_F(RankReadsTest, TrainingRanksReadDisjointSlicesOfTheEpochPermutationAndEvaluationEveryRecordOnce) {
+  config::Config cfg;
+  cfg.data.dir = (dir_.path() / "data").string();
+  cfg.data.max_bad_records = 1000;
+  cfg.train.out_dir = (dir_.path() / "runs").string();
+  cfg.train.run_name = "reads";
+  cfg.train.batch_size = 2;
+  cfg.train.epochs = 1;
+  cfg.train.threads = 1;
+  cfg.data.workers = 1;
+  cfg.train.device = "cpu";
+  cfg.train.progress = "lines";
+  cfg.train.check_collectives = true;
+  cfg.validate();
+  ::testing::internal::CaptureStderr();
+  try {
+    run_train(cfg, info_);
+  } catch (...) {
+    std::fputs(::testing::internal::GetCapturedStderr().c_str(), stderr);
+    throw;
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+
+  const auto train = reads_by_rank(log, "train");
+  const uint64_t global = 2 * static_cast<uint64_t>(info_.world_size);
+  const uint64_t steps = kTrain / global;
+  const auto perm = data::epoch_permutation(kTrain, cfg.train.seed, 0);
+  std::multiset<int64_t> expected(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(steps * global));
+  std::multiset<int64_t> seen;
+  for (size_t r = 0; r < train.size(); ++r) {
+    EXPECT_EQ(train[r].size(), steps * 2) << "rank " << r << " read another number of records";
+    std::set<int64_t> distinct(train[r].begin(), train[r].end());
+    EXPECT_EQ(distinct.size(), train[r].size()) << "rank " << r << " read a record twice";
+    seen.insert(train[r].begin(), train[r].end());
+  }
+  EXPECT_EQ(seen, expected) << "the ranks' training records are not disjoint slices covering the epoch's "
+                               "permutation (its first steps x global batch records)";
+
+  const auto val = reads_by_rank(log, "val");
+  std::multiset<int64_t> evaluated;
+  for (size_t r = 0; r < val.size(); ++r) {
+    const auto lo = static_cast<int64_t>(kVal * r / val.size()),
+               hi = static_cast<int64_t>(kVal * (r + 1) / val.size());
+    EXPECT_EQ(static_cast<int64_t>(val[r].size()), hi - lo) << "rank " << r;
+    evaluated.insert(val[r].begin(), val[r].end());
+  }
+  std::multiset<int64_t> all_val;
+  for (int64_t i = 0; i < kVal; ++i) all_val.insert(i);
+  EXPECT_EQ(evaluated, all_val) << "evaluation must read every validation record exactly once over the ranks";
+}
+
 // ---- resume and preemption ----------------------------------------------------------------------
 
 class ResumeTest : public ::testing::Test {
@@ -210,6 +358,7 @@ class ResumeTest : public ::testing::Test {
     c.data.workers = 1;
     c.train.device = "cpu";
     c.train.progress = "lines";
+    c.train.check_collectives = true;
     c.validate();
     return c;
   }
@@ -251,6 +400,31 @@ TEST_F(ResumeTest, StopMidEpochAndResumeIsBitExact) {
   EXPECT_EQ(rest.resumed_from_step, steps_per_epoch() + 1);
   EXPECT_EQ(rest.steps, full.steps);
   expect_identical("full", "split");
+}
+
+TEST_F(ResumeTest, ResumeFromAPeriodicCheckpointIsBitExact) {
+  TrainResult full = run_train(config("full"), info_);
+  // checkpoint_every writes a mid-epoch checkpoint after the first step of epoch 2; the job then "dies"
+  // one step later: its newest checkpoint is removed, so resume auto continues from the periodic one.
+  auto first = config("periodic");
+  first.train.checkpoint_every = steps_per_epoch() + 1;
+  first.train.max_steps = steps_per_epoch() + 2;
+  run_train(first, info_);
+  if (info_.rank == 0) {
+    const auto step_file = [&](int64_t step) {
+      const std::string n = std::to_string(step);
+      return checkpoints("periodic") / ("step-" + std::string(10 - n.size(), '0') + n + ".pt");
+    };
+    EXPECT_TRUE(std::filesystem::exists(step_file(steps_per_epoch() + 1))) << "no periodic checkpoint";
+    remove_checkpoint(step_file(steps_per_epoch() + 2));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto second = config("periodic");
+  second.train.resume = "auto";
+  TrainResult rest = run_train(second, info_);
+  EXPECT_EQ(rest.resumed_from_step, steps_per_epoch() + 1);
+  EXPECT_EQ(rest.steps, full.steps) << "the periodic checkpoint recorded another sample position";
+  expect_identical("full", "periodic");
 }
 
 TEST_F(ResumeTest, SignalOnOneRankStopsEveryRankAtTheSameStepWithACheckpoint) {

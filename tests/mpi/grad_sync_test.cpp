@@ -9,7 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "comm/grad_sync.h"
+#include "comm/launch_trace.h"
 #include "comm/mpi_communicator.h"
+#include "core/error.h"
 #include "train/optimizer.h"
 
 #include <set>
@@ -47,6 +49,7 @@ void check_equivalence(const std::string& head, GradSyncOptions options, int64_t
   train::OptimizerOptions oo;
   oo.momentum = 0.9;
   train::Optimizer opt_d(*dist, oo);
+  options.check_collectives = true;  // every rank launched the same buckets in the same order, each step
   GradSync sync(dist->parameters(), comm, options);
   for (int64_t s = 0; s < steps; ++s) {
     torch::manual_seed(100 + s);  // every rank draws the same global batch
@@ -159,6 +162,60 @@ TEST(GradSync, ParametersWithoutGradientsCountAsZero) {
   sync.synchronize();
   const double expected = 2.0 * (comm.size() - 1) / comm.size();
   EXPECT_NEAR(p.grad()[0].item<double>(), expected, 1e-6);
+}
+
+// The check behind --train.check_collectives, fed rank-dependent sequences by hand (real collectives in
+// another order would be an erroneous MPI program): every rank must throw the same message, naming the
+// first all-reduce that differs, rank 0's launch there and the other rank's.
+TEST(LaunchTrace, RanksThatLaunchDifferentlyFailEverywhereNamingTheFirstDifference) {
+  MpiCommunicator comm;
+  const int rank = comm.rank(), world = comm.size();
+  auto trace = [](std::vector<LaunchTrace::Launch> seq) {
+    LaunchTrace t;
+    for (const auto& l : seq) t.record(l.bucket, l.bytes);
+    return t;
+  };
+  EXPECT_NO_THROW(trace({{0, 64}, {1, 4096}, {2, 1024}}).verify(comm, "same everywhere"));
+  EXPECT_NO_THROW(trace({}).verify(comm, "nothing launched anywhere"));
+
+  // Odd ranks launch buckets 1 and 2 in the other order.
+  const LaunchTrace swapped =
+      rank % 2 ? trace({{0, 64}, {2, 1024}, {1, 4096}}) : trace({{0, 64}, {1, 4096}, {2, 1024}});
+  if (world == 1) {
+    EXPECT_NO_THROW(swapped.verify(comm, "step 7"));
+  } else {
+    try {
+      swapped.verify(comm, "step 7");
+      ADD_FAILURE() << "buckets launched in another order on rank 1 went unnoticed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.message(),
+                "step 7: ranks launched different gradient all-reduces (--train.check_collectives): "
+                "all-reduce #1 of "
+                "the step was bucket 1 (4096 bytes) on rank 0 (expected) but bucket 2 (1024 bytes) on rank 1 "
+                "(got)");
+    }
+  }
+
+  // The last rank leaves out the last bucket.
+  LaunchTrace missing = trace({{0, 64}, {1, 4096}});
+  if (rank != world - 1 || world == 1) missing.record(2, 1024);
+  if (world == 1) {
+    EXPECT_NO_THROW(missing.verify(comm, "step 8"));
+  } else {
+    try {
+      missing.verify(comm, "step 8");
+      ADD_FAILURE() << "a bucket missing on rank " << world - 1 << " went unnoticed";
+    } catch (const Error& e) {
+      EXPECT_NE(
+          e.message().find("all-reduce #2 of the step was bucket 2 (1024 bytes) on rank 0 (expected) but "
+                           "nothing (it launched 2) on rank " +
+                           std::to_string(world - 1) + " (got)"),
+          std::string::npos)
+          << e.message();
+    }
+  }
+  missing.clear();
+  EXPECT_TRUE(missing.launches().empty());
 }
 
 TEST(Communicator, AllReduceAndBroadcast) {

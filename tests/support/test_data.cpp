@@ -74,15 +74,20 @@ std::vector<std::string> write_tiny_dataset(const std::filesystem::path& dir, co
     info.class_names = m.classes;
     std::unique_ptr<data::ShardWriter> w;
     const int total = per_class * spec.classes;
+    const bool val = split == "val";
+    const std::set<int>& corrupt = val ? spec.corrupt_val : spec.corrupt_train;
     for (int i = 0; i < total; ++i) {
-      const int label = i % spec.classes, index = i / spec.classes + (split == "val" ? 1000 : 0);
+      if (val && spec.omit_val.count(i)) continue;
+      const int label = i % spec.classes, index = i / spec.classes + (val ? 1000 : 0);
       if (!w) {
         w = std::make_unique<data::ShardWriter>(
             dir / (split + "-" + std::to_string(sm.shards.size()) + ".h5"), info);
       }
-      w->add(encode_jpeg(test_image(label, index, spec.size), spec.size, spec.size), label,
-             {static_cast<uint32_t>(spec.size), static_cast<uint32_t>(spec.size), 3},
-             m.classes[label] + "/" + std::to_string(index) + ".jpg");
+      const std::vector<uint8_t> broken = {0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0};  // a JPEG header, then nothing
+      w->add(
+          corrupt.count(i) ? broken : encode_jpeg(test_image(label, index, spec.size), spec.size, spec.size),
+          label, {static_cast<uint32_t>(spec.size), static_cast<uint32_t>(spec.size), 3},
+          m.classes[label] + "/" + std::to_string(index) + ".jpg");
       ++sm.class_counts[label];
       ++sm.records;
       if (w->records() >= spec.shard_records) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,11 @@ struct TinyDatasetSpec {
   int val_per_class = 2;
   int size = 64;
   uint64_t shard_records = 5;  // small, so splits span several shards
+  /// Records (index within their split) stored as undecodable JPEG bytes with a valid CRC: the loader
+  /// skips each with a warning naming its shard and record, and marks it invalid.
+  std::set<int> corrupt_train, corrupt_val;
+  /// Records of the val split left out (the others keep their images and labels).
+  std::set<int> omit_val;
 };
 
 /// Write <dir>/index.json + train/val shards; returns the class names.

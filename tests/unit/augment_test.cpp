@@ -202,6 +202,31 @@ TEST(Augment, FlipsHappenHalfTheTimeIndependently) {
   }
 }
 
+TEST(Augment, KerasRecipeFlipsBothWaysHalfTheTimeIndependently) {
+  // The paper's recipe has horizontal_flip and vertical_flip on. Without rotation, shift and zoom the
+  // affine is the flips alone: a -1 in its first column is a horizontal flip, in its second a vertical
+  // one. (With a full-circle rotation both flips together are a rotation by 180 degrees, so the flip
+  // rates cannot be read off the full recipe's affines.)
+  AugmentOptions o = recipe("keras");
+  ASSERT_TRUE(o.hflip && o.vflip) << "the keras defaults are the paper's";
+  o.rotation = 0;
+  o.width_shift = o.height_shift = 0;
+  o.zoom = 0;
+  BatchTransform t(o, true, 16);
+  const int n = 20000;
+  int h = 0, v = 0, both = 0;
+  for (int i = 0; i < n; ++i) {
+    auto s = t.sample(5, 2, static_cast<uint64_t>(i), 16, 16);
+    ASSERT_EQ(std::abs(s.affine[0]), 1.0);
+    ASSERT_EQ(std::abs(s.affine[4]), 1.0);
+    const bool hf = s.affine[0] < 0, vf = s.affine[4] < 0;
+    h += hf, v += vf, both += hf && vf;
+  }
+  EXPECT_NEAR(h / double(n), 0.5, 0.015) << "horizontal flips";
+  EXPECT_NEAR(v / double(n), 0.5, 0.015) << "vertical flips";
+  EXPECT_NEAR(both / double(n), 0.25, 0.015) << "flips not independent";
+}
+
 TEST(Augment, RandomResizedCropStaysInsideWithTorchvisionRanges) {
   AugmentOptions o = recipe("imagenet");
   BatchTransform t(o, true, 32);

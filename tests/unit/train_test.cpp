@@ -5,8 +5,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "config/config.h"
 #include "core/error.h"
@@ -34,6 +39,22 @@ TEST(LrSchedule, PaperStaircaseIsConstantWithinTwoEpochs) {
   EXPECT_NEAR(s.at(1.0 + 1.0), 0.045 * 0.94, 1e-15);
   EXPECT_NEAR(s.at(9.5), 0.045 * std::pow(0.94, 4), 1e-15);
   EXPECT_NEAR(s.at(9.5), staircase_lr(0.045, 0.94, 2, 9), 1e-15);
+}
+
+TEST(LrSchedule, StaircaseMatchesKerasExponentialDecayAtEveryStep) {
+  // Keras: ExponentialDecay(0.045, decay_steps = 2 epochs of steps, 0.94, staircase=True) at optimizer
+  // step k is 0.045 * 0.94 ** (k // decay_steps). The trainer asks for the rate at t = epoch + samples
+  // consumed / samples per epoch: here 7 steps of 15 samples per epoch (105 records).
+  LrSchedule s(optim("staircase"), 15, 90);
+  const int64_t steps_per_epoch = 7, decay_steps = 2 * steps_per_epoch;
+  for (int64_t epoch = 0; epoch < 9; ++epoch) {
+    for (int64_t step = 0; step < steps_per_epoch; ++step) {
+      const int64_t k = epoch * steps_per_epoch + step;
+      const double t = static_cast<double>(epoch) + static_cast<double>(step * 15) / 105.0;
+      EXPECT_NEAR(s.at(t), 0.045 * std::pow(0.94, static_cast<double>(k / decay_steps)), 1e-15)
+          << "step " << k << " (epoch " << t << ")";
+    }
+  }
 }
 
 TEST(LrSchedule, LinearScalingAndGradualWarmupFollowGoyal) {
@@ -207,6 +228,79 @@ TEST(Checkpoint, SidecarDetectsAFlippedByteAndTruncation) {
   std::filesystem::resize_file(path, size / 3);
   EXPECT_THROW(verify_checkpoint_file(path), Error);
   EXPECT_THROW(verify_checkpoint_file(dir.path() / "missing.pt"), Error);
+}
+
+// Caps the size of any file this process writes (RLIMIT_FSIZE, soft limit only) with SIGXFSZ ignored,
+// so that a write past the cap fails with EFBIG, as on a full disk, instead of killing the process.
+// Both are restored on destruction (a soft limit may always go back up to the hard one).
+class FileSizeCap {
+ public:
+  explicit FileSizeCap(uintmax_t bytes) : previous_handler_(std::signal(SIGXFSZ, SIG_IGN)) {
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    rlimit capped = saved_;
+    capped.rlim_cur = static_cast<rlim_t>(bytes);
+    if (saved_.rlim_max != RLIM_INFINITY) capped.rlim_cur = std::min(capped.rlim_cur, saved_.rlim_max);
+    ok_ = setrlimit(RLIMIT_FSIZE, &capped) == 0;
+  }
+  ~FileSizeCap() {
+    setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, previous_handler_);
+  }
+  FileSizeCap(const FileSizeCap&) = delete;
+  FileSizeCap& operator=(const FileSizeCap&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  void (*previous_handler_)(int);
+  rlimit saved_{};
+  bool ok_ = false;
+};
+
+TEST(Checkpoint, ASaveThatFailsPartWayLeavesThePreviousCheckpointAndNoTemporary) {
+  testing::TempDir dir;
+  auto model = small_model(2);
+  Optimizer opt(*model, {});
+  CheckpointMeta meta;
+  meta.config_ini = "[model]\n";
+  meta.class_names = {"a", "b", "c", "d"};
+  meta.image_size = 32;
+  meta.step = 1;
+  const auto path = dir.path() / "step-0000000001.pt", next = dir.path() / "step-0000000002.pt";
+  save_checkpoint(path, *model, &opt, meta);
+  const auto size = std::filesystem::file_size(path);
+  std::map<std::string, torch::Tensor> saved;
+  for (const auto& kv : model->named_parameters()) saved[kv.key()] = kv.value().clone();
+  {
+    torch::NoGradGuard no_grad;  // a newer state of the same size
+    for (auto& p : model->parameters()) p.add_(1.0);
+  }
+  meta.step = 2;
+  // The write fails early, half-way, and within the last few KiB (the end of the archive, its buffered tail).
+  for (const uintmax_t cap : {uintmax_t{4096}, uintmax_t{size / 2}, uintmax_t{size - 512}}) {
+    {
+      FileSizeCap limit(cap);
+      ASSERT_TRUE(limit.ok()) << "setrlimit(RLIMIT_FSIZE) failed";
+      EXPECT_THROW(save_checkpoint(path, *model, &opt, meta), Error)
+          << "overwriting, file size capped at " << cap;
+      EXPECT_THROW(save_checkpoint(next, *model, &opt, meta), Error) << "a new file, size capped at " << cap;
+    }
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+      names.insert(e.path().filename().string());
+    EXPECT_EQ(names, (std::set<std::string>{"step-0000000001.pt", "step-0000000001.pt.sha256"}))
+        << "a temporary or a partial checkpoint is left behind (cap " << cap << ")";
+    EXPECT_EQ(std::filesystem::file_size(path), size) << "cap " << cap;
+    EXPECT_NO_THROW(verify_checkpoint_file(path)) << "cap " << cap;
+    CheckpointReader reader(path);
+    EXPECT_EQ(reader.meta().step, 1);
+    auto loaded = small_model(9);
+    reader.load_model(*loaded);
+    for (const auto& kv : loaded->named_parameters())
+      EXPECT_TRUE(torch::equal(kv.value(), saved[kv.key()])) << kv.key() << ", cap " << cap;
+  }
+  // Without the cap the same save succeeds (the failures above were the cap's).
+  save_checkpoint(next, *model, &opt, meta);
+  EXPECT_EQ(CheckpointReader(next).meta().step, 2);
 }
 
 TEST(StopSignal, RecordsTheFirstSignalAndRestoresHandlers) {
