@@ -5,6 +5,8 @@
 // beat, prints one line naming the rank and the phase and exits with status 3 (under mpirun a
 // non-zero exit ends the whole job). An optional probe (e.g. NCCL's asynchronous error query) is polled
 // too; a non-empty message from it ends the process the same way.
+//
+// Usage: Watchdog dog(timeout_s, rank, [&] { return comm.poll_error(); });  ... dog.beat("training step");
 
 #include <cstdint>
 #include <atomic>
