@@ -4,15 +4,15 @@
 
 namespace wisesr::prep {
 
-void run_synth(const config::SynthConfig&) {
+void run_synth(const SynthOptions&) {
   WISESR_THROW("'wisesr synth' needs OpenCV; this build has none (install libopencv-dev and reconfigure)");
 }
 
-void run_prep(const config::PrepConfig&) {
+void run_prep(const PrepOptions&) {
   WISESR_THROW("'wisesr prep' needs OpenCV; this build has none (install libopencv-dev and reconfigure)");
 }
 
-int run_verify(const config::VerifyConfig&) {
+int run_verify(const VerifyOptions&) {
   WISESR_THROW("'wisesr verify' needs OpenCV; this build has none (install libopencv-dev and reconfigure)");
 }
 

@@ -58,7 +58,7 @@ json entry_json(const std::string& split, const ShardEntry& e) {
 }
 
 // Everything that determines the output, so a journal is only resumed by the same prep.
-std::string fingerprint(const config::PrepConfig& cfg, const SourceSet& set) {
+std::string fingerprint(const PrepOptions& cfg, const SourceSet& set) {
   std::string s = "size=" + std::to_string(cfg.size) + ";resize=" + cfg.resize + ";storage=" + cfg.storage +
                   ";quality=" + std::to_string(cfg.quality) +
                   ";records=" + std::to_string(cfg.shard_records) + ";mb=" + std::to_string(cfg.shard_mb) +
@@ -139,8 +139,7 @@ std::string shard_name(const std::string& split, size_t index) {
   return name;
 }
 
-void dry_run(const config::PrepConfig& cfg, const SourceSet& set, const CodecOptions& codec,
-             ThreadPool& pool) {
+void dry_run(const PrepOptions& cfg, const SourceSet& set, const CodecOptions& codec, ThreadPool& pool) {
   std::vector<uint64_t> train(set.classes.size()), val(set.classes.size());
   for (const auto& s : set.train) ++train[s.label];
   for (const auto& s : set.val) ++val[s.label];
@@ -166,31 +165,16 @@ void dry_run(const config::PrepConfig& cfg, const SourceSet& set, const CodecOpt
     std::printf("%zu input(s) would be skipped before decoding\n", set.skipped.size());
 }
 
-}  // namespace
-
-void run_prep(const config::PrepConfig& cfg) {
-  const SourceSet set = collect_sources(cfg);
-  const CodecOptions codec{cfg.size, cfg.resize, cfg.storage, cfg.quality};
-  const size_t threads =
-      cfg.threads > 0 ? static_cast<size_t>(cfg.threads) : std::max(1u, std::thread::hardware_concurrency());
-  ThreadPool pool(threads - 1);
-  use_caller_threads_only();
-  if (cfg.dry_run) {
-    dry_run(cfg, set, codec, pool);
-    return;
-  }
-  const stdfs::path out(cfg.out);
-  WISESR_CHECK(!stdfs::exists(out / data::kManifestName), "'", out.string(),
-               "' already holds a complete dataset (check it with 'wisesr verify'; remove it to redo)");
-  WISESR_CHECK(!cfg.strict || set.skipped.empty(), "'", set.skipped.empty() ? "" : set.skipped[0].first,
-               "': ", set.skipped.empty() ? "" : set.skipped[0].second, " (--strict)");
-  fs::ensure_dir(out);
-  Journal journal(out, fingerprint(cfg, set));
-  for (const auto& e : stdfs::directory_iterator(out)) {  // temp files of a killed run
+// Removes the temporary files a killed run left in the output directory.
+void remove_temporaries(const stdfs::path& out) {
+  for (const auto& e : stdfs::directory_iterator(out)) {
     const std::string name = e.path().filename().string();
     if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos) stdfs::remove(e.path());
   }
+}
 
+// index.json without its splits: what the dataset is and the options that made it.
+data::Manifest make_manifest(const PrepOptions& cfg, const SourceSet& set) {
   data::Manifest manifest;
   manifest.tool_version = WISESR_VERSION;
   manifest.classes = set.classes;
@@ -211,96 +195,171 @@ void run_prep(const config::PrepConfig& cfg) {
                       {"seed", std::to_string(cfg.seed)},
                       {"shard_records", std::to_string(cfg.shard_records)},
                       {"shard_mb", std::to_string(cfg.shard_mb)}};
-  std::vector<std::pair<std::string, std::string>> skipped = set.skipped;
-  size_t resumed = 0;
-  const uint64_t shard_bytes = static_cast<uint64_t>(cfg.shard_mb * (1 << 20));
+  return manifest;
+}
 
-  for (const auto& [split, sources] :
-       {std::pair<std::string, const std::vector<Source>*>{"train", &set.train},
-        std::pair<std::string, const std::vector<Source>*>{"val", &set.val}}) {
-    data::SplitManifest sm;
-    sm.class_counts.assign(set.classes.size(), 0);
-    auto account = [&](const ShardEntry& e) {
-      if (!e.summary.file.empty()) sm.shards.push_back(e.summary);
-      sm.records += e.summary.records;
-      for (size_t c = 0; c < e.class_counts.size() && c < sm.class_counts.size(); ++c)
-        sm.class_counts[c] += e.class_counts[c];
-      skipped.insert(skipped.end(), e.skipped.begin(), e.skipped.end());
-    };
-    uint64_t next = 0;
-    for (const auto& e : completed(journal, split, out)) {
-      account(e);
-      next = e.input_end;
-      ++resumed;
-    }
-    data::ShardInfo info;
-    info.storage = cfg.storage;
-    info.size_policy = cfg.resize;
-    info.jpeg_quality = manifest.jpeg_quality;
-    info.image_size = cfg.size;
-    info.split = split;
-    info.class_names = set.classes;
-    std::unique_ptr<data::ShardWriter> writer;
-    size_t shard_index = sm.shards.size();  // the next shard file's number
-    ShardEntry pending;
-    pending.class_counts.assign(set.classes.size(), 0);
-    // The shard being committed in the background. Only that thread calls HDF5 meanwhile (the decode
-    // threads use OpenCV, the appends only memory), and settle() waits for it before the next commit.
-    struct Commit {
-      std::future<data::ShardSummary> summary;
-      ShardEntry entry;
-    };
-    std::optional<Commit> in_flight;
-    auto settle = [&] {  // wait for the commit in flight (rethrowing its error), then journal it
-      if (!in_flight) return;
-      Commit c = std::move(*in_flight);
-      in_flight.reset();
-      if (c.summary.valid()) c.entry.summary = c.summary.get();
-      journal.append(split, c.entry);
-      account(c.entry);
-    };
-    auto close_shard = [&](uint64_t input_end) {
-      pending.input_end = input_end;
-      settle();
-      Commit c;
-      if (writer) c.summary = std::async(std::launch::async, [w = std::move(writer)] { return w->finish(); });
-      c.entry = std::move(pending);
-      in_flight = std::move(c);
-      pending = ShardEntry{};
-      pending.class_counts.assign(set.classes.size(), 0);
-    };
-    for (uint64_t first = next; first < sources->size(); first += kChunk) {
-      const size_t n = std::min<size_t>(kChunk, sources->size() - first);
-      std::vector<Record> records(n);
-      pool.parallel_for(n, [&](size_t i) { records[i] = make_record((*sources)[first + i].file, codec); });
-      for (size_t i = 0; i < n; ++i) {
-        const Source& src = (*sources)[first + i];
-        if (!records[i].ok) {
-          WISESR_CHECK(!cfg.strict, "'", src.file, "': ", records[i].reason, " (--strict)");
-          pending.skipped.emplace_back(src.rel_path, records[i].reason);
-          continue;
-        }
-        if (!writer) {
-          writer = std::make_unique<data::ShardWriter>(out / shard_name(split, shard_index++), info);
-        }
-        writer->add(records[i].bytes, src.label, records[i].shape, src.rel_path);
-        ++pending.class_counts[static_cast<size_t>(src.label)];
-        const bool full = cfg.shard_records > 0 ? writer->records() >= cfg.shard_records
-                                                : writer->payload_bytes() >= shard_bytes;
-        if (full) close_shard(first + i + 1);
-      }
-    }
-    if (writer || !pending.skipped.empty()) close_shard(sources->size());
-    settle();
-    manifest.splits[split] = std::move(sm);
+// Writes one split's shards: resumes after the journal's intact shards, decodes the rest in chunks of
+// kChunk inputs in parallel, appends them in input order, commits each full shard on a background thread
+// (at most one in flight: see the file comment) and journals it once committed.
+class SplitWriter {
+ public:
+  SplitWriter(const PrepOptions& cfg, const SourceSet& set, const data::Manifest& manifest, std::string split,
+              const stdfs::path& out, Journal& journal,
+              std::vector<std::pair<std::string, std::string>>& skipped)
+      : cfg_(cfg),
+        out_(out),
+        split_(std::move(split)),
+        journal_(journal),
+        skipped_(skipped),
+        classes_(set.classes.size()) {
+    sm_.class_counts.assign(classes_, 0);
+    info_.storage = cfg.storage;
+    info_.size_policy = cfg.resize;
+    info_.jpeg_quality = manifest.jpeg_quality;
+    info_.image_size = cfg.size;
+    info_.split = split_;
+    info_.class_names = set.classes;
+    reset_pending();
   }
 
+  /// The shards the journal holds intact: counted, and continued after. Returns how many.
+  size_t resume() {
+    size_t n = 0;
+    for (const auto& e : completed(journal_, split_, out_)) {
+      account(e);
+      next_ = e.input_end;
+      ++n;
+    }
+    shard_index_ = sm_.shards.size();
+    return n;
+  }
+
+  /// Every input from where resume() left off; returns the split's manifest.
+  data::SplitManifest write(const std::vector<Source>& sources, ThreadPool& pool, const CodecOptions& codec) {
+    for (uint64_t first = next_; first < sources.size(); first += kChunk) {
+      const size_t n = std::min<size_t>(kChunk, sources.size() - first);
+      std::vector<Record> records(n);
+      pool.parallel_for(n, [&](size_t i) { records[i] = make_record(sources[first + i].file, codec); });
+      for (size_t i = 0; i < n; ++i) add(sources[first + i], records[i], first + i);
+    }
+    if (writer_ || !pending_.skipped.empty()) close_shard(sources.size());
+    settle();
+    return std::move(sm_);
+  }
+
+ private:
+  void add(const Source& src, const Record& record, uint64_t input) {
+    if (!record.ok) {
+      WISESR_CHECK(!cfg_.strict, "'", src.file, "': ", record.reason, " (--strict)");
+      pending_.skipped.emplace_back(src.rel_path, record.reason);
+      return;
+    }
+    if (!writer_)
+      writer_ = std::make_unique<data::ShardWriter>(out_ / shard_name(split_, shard_index_++), info_);
+    writer_->add(record.bytes, src.label, record.shape, src.rel_path);
+    ++pending_.class_counts[static_cast<size_t>(src.label)];
+    const bool full = cfg_.shard_records > 0
+                          ? writer_->records() >= cfg_.shard_records
+                          : writer_->payload_bytes() >= static_cast<uint64_t>(cfg_.shard_mb * (1 << 20));
+    if (full) close_shard(input + 1);
+  }
+
+  void account(const ShardEntry& e) {
+    if (!e.summary.file.empty()) sm_.shards.push_back(e.summary);
+    sm_.records += e.summary.records;
+    for (size_t c = 0; c < e.class_counts.size() && c < sm_.class_counts.size(); ++c)
+      sm_.class_counts[c] += e.class_counts[c];
+    skipped_.insert(skipped_.end(), e.skipped.begin(), e.skipped.end());
+  }
+
+  // Waits for the commit in flight (rethrowing its error), then journals it.
+  void settle() {
+    if (!in_flight_) return;
+    Commit c = std::move(*in_flight_);
+    in_flight_.reset();
+    if (c.summary.valid()) c.entry.summary = c.summary.get();
+    journal_.append(split_, c.entry);
+    account(c.entry);
+  }
+
+  // Only the commit thread calls HDF5 meanwhile (the decode threads use OpenCV, the appends only memory).
+  void close_shard(uint64_t input_end) {
+    pending_.input_end = input_end;
+    settle();
+    Commit c;
+    if (writer_) c.summary = std::async(std::launch::async, [w = std::move(writer_)] { return w->finish(); });
+    c.entry = std::move(pending_);
+    in_flight_ = std::move(c);
+    reset_pending();
+  }
+
+  void reset_pending() {
+    pending_ = ShardEntry{};
+    pending_.class_counts.assign(classes_, 0);
+  }
+
+  struct Commit {  // the shard being committed in the background
+    std::future<data::ShardSummary> summary;
+    ShardEntry entry;
+  };
+  const PrepOptions& cfg_;
+  const stdfs::path out_;
+  const std::string split_;
+  Journal& journal_;
+  std::vector<std::pair<std::string, std::string>>& skipped_;  // every split's, for skipped.tsv
+  const size_t classes_;
+  data::ShardInfo info_;
+  data::SplitManifest sm_;
+  uint64_t next_ = 0;       // the first input not in a completed shard
+  size_t shard_index_ = 0;  // the next shard file's number
+  std::unique_ptr<data::ShardWriter> writer_;
+  ShardEntry pending_;
+  std::optional<Commit> in_flight_;
+};
+
+// skipped.tsv, then index.json (written last: its presence marks a complete dataset); the journal goes.
+void finish_dataset(const stdfs::path& out, const data::Manifest& manifest,
+                    const std::vector<std::pair<std::string, std::string>>& skipped) {
   std::string tsv = "path\treason\n";
   for (const auto& [p, r] : skipped) tsv += p + "\t" + r + "\n";
   fs::write_file_atomic(out / "skipped.tsv", tsv);
-  manifest.save(out);  // written last: its presence marks a complete dataset
+  manifest.save(out);
   std::error_code ec;
   stdfs::remove(out / kJournal, ec);
+}
+
+}  // namespace
+
+void run_prep(const PrepOptions& cfg) {
+  const SourceSet set = collect_sources(cfg);
+  const CodecOptions codec{cfg.size, cfg.resize, cfg.storage, cfg.quality};
+  const size_t threads =
+      cfg.threads > 0 ? static_cast<size_t>(cfg.threads) : std::max(1u, std::thread::hardware_concurrency());
+  ThreadPool pool(threads - 1);
+  use_caller_threads_only();
+  if (cfg.dry_run) {
+    dry_run(cfg, set, codec, pool);
+    return;
+  }
+  const stdfs::path out(cfg.out);
+  WISESR_CHECK(!stdfs::exists(out / data::kManifestName), "'", out.string(),
+               "' already holds a complete dataset (check it with 'wisesr verify'; remove it to redo)");
+  WISESR_CHECK(!cfg.strict || set.skipped.empty(), "'", set.skipped.empty() ? "" : set.skipped[0].first,
+               "': ", set.skipped.empty() ? "" : set.skipped[0].second, " (--strict)");
+  fs::ensure_dir(out);
+  Journal journal(out, fingerprint(cfg, set));
+  remove_temporaries(out);
+  data::Manifest manifest = make_manifest(cfg, set);
+  std::vector<std::pair<std::string, std::string>> skipped = set.skipped;
+  size_t resumed = 0;
+  for (const auto& [split, sources] :
+       {std::pair<std::string, const std::vector<Source>*>{"train", &set.train},
+        std::pair<std::string, const std::vector<Source>*>{"val", &set.val}}) {
+    SplitWriter writer(cfg, set, manifest, split, out, journal, skipped);
+    resumed += writer.resume();
+    manifest.splits[split] = writer.write(*sources, pool, codec);
+  }
+  finish_dataset(out, manifest, skipped);
   const auto& tr = manifest.splits["train"];
   const auto& va = manifest.splits["val"];
   LOG_RANK0(

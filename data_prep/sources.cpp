@@ -110,7 +110,7 @@ std::vector<size_t> hashed_order(size_t n, uint64_t seed) {
   return order;
 }
 
-SourceSet collect_sources(const config::PrepConfig& cfg) {
+SourceSet collect_sources(const PrepOptions& cfg) {
   SourceSet set;
   std::vector<std::string> folders, val_folders;
   auto train = read_source(cfg.input, cfg.list, cfg.root, folders);

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/config.h"
+#include "prep_options.h"
 
 namespace wisesr::prep {
 
@@ -26,7 +26,7 @@ struct SourceSet {
 
 /// Collect, label, split and order every input. Throws (naming the file) on a missing directory or
 /// list, an unknown label, or a class folder absent from the class index.
-SourceSet collect_sources(const config::PrepConfig& cfg);
+SourceSet collect_sources(const PrepOptions& cfg);
 
 /// 0..n-1 in a seeded pseudo-random order (a hash sort: portable, unlike std::shuffle's distributions).
 std::vector<size_t> hashed_order(size_t n, uint64_t seed);

@@ -146,7 +146,7 @@ cv::Mat render_texture(int size, uint64_t seed, int label, int index) {
   return img;
 }
 
-void run_synth(const config::SynthConfig& cfg) {
+void run_synth(const SynthOptions& cfg) {
   const std::filesystem::path out(cfg.out);
   fs::ensure_dir(out);
   const auto layouts = synth_layouts(cfg.classes);

@@ -15,7 +15,7 @@
 
 namespace wisesr::prep {
 
-int run_verify(const config::VerifyConfig& cfg) {
+int run_verify(const VerifyOptions& cfg) {
   const std::filesystem::path dir(cfg.dir);
   const data::Manifest m = data::Manifest::load(dir);
   const size_t threads =

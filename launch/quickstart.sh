@@ -27,7 +27,7 @@ for head in gap wise; do
   run="$head-$stamp"
   wisesr_mpirun -np "$np" "$bin" train --config "$cfg" --data.dir "$work/shards" --model.head "$head" \
     --train.out_dir "$work/runs" --train.run_name "$run" | grep -v '^\(\[\|$\|[a-z_]* = \)' || exit 1
-  wisesr_mpirun -np "$np" "$bin" eval --checkpoint "$work/runs/$run/checkpoints/last.pt" --data "$work/shards" \
+  wisesr_mpirun -np "$np" "$bin" eval --checkpoint "$work/runs/$run/checkpoints/last.pt" --data.dir "$work/shards" \
     --json "$work/runs/$run/eval.json"
 done
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything wisesr needs, idempotently; fast when all is present.
 #  - Debian packages (toolchain, CMake/Ninja/ccache, Open MPI, HDF5, OpenCV, Boost.PO, GoogleTest, Slurm,
-#    libjpeg-turbo, nlohmann-json); apt runs only when something is missing.
+#    libjpeg-turbo, nlohmann-json, clang-format 14 for the style test); apt runs only when something is
+#    missing.
 #  - LibTorch 2.11.0 (CUDA 13) from the PyPI wheel torch==2.11.0 in a versioned venv under
 #    $WISESR_CACHE (default ~/.cache/wisesr), outside the clone; skipped when Torch_DIR or
 #    LIBTORCH_DIR names your own LibTorch. NCCL is the one that wheel ships.
@@ -11,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # slurmctld/slurmd/slurm-client: the tests run a real two-node Slurm on 127.0.0.1 (tests/cluster/).
 packages=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   openmpi-bin libopenmpi-dev libhdf5-dev libopencv-dev libboost-program-options-dev
-  libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev nlohmann-json3-dev zlib1g-dev libssl-dev
+  libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev nlohmann-json3-dev zlib1g-dev libssl-dev clang-format
   slurmctld slurmd slurm-client iproute2 procps)
 
 missing=()

@@ -1,5 +1,6 @@
 // wisesr <subcommand>: parse -> validate -> run; errors are caught here, printed once as one line,
-// and end the whole MPI job (MPI_Abort) so no peer waits forever in a collective.
+// and end the whole MPI job (MPI_Abort) so no peer waits forever in a collective. The subcommands are
+// the rows of one table (name, one-line help, what runs it), from which the usage text comes too.
 
 #include <torch/torch.h>
 
@@ -18,55 +19,31 @@
 #include "core/stop_signal.h"
 #include "core/strings.h"
 #include "models/summary.h"
+#include "prep_options.h"
 #include "tools/comm_bench.h"
 #include "tools/data_bench.h"
 #include "tools/train_bench.h"
-#include "train/checkpoint.h"
-#include "train/evaluator.h"
-#include "train/trainer.h"
+#include "train/commands.h"
+#include "train/train_loop.h"
 #include "wisesr/build_config.h"
 
 namespace {
 
-constexpr const char* kUsage =
-    "Usage: wisesr <command> [options]    (wisesr <command> --help for its options)\n"
-    "\n"
-    "Train image classifiers with the Wise-SrNet head (Rahimzadeh et al., 2021) on one or many GPUs.\n"
-    "\n"
-    "Commands:\n"
-    "  synth   write a synthetic image-folder dataset (label = spatial layout)\n"
-    "  prep    convert image folders or lists into train/val HDF5 shards + index.json\n"
-    "  verify  check a prepared dataset: manifest, checksums, every record decoded\n"
-    "  train   train a model on prepared shards (mpirun -np N wisesr train ...)\n"
-    "  eval    top-1/top-5 of a checkpoint on a split of prepared shards\n"
-    "  params  parameter counts, feature map and FLOPs of a model/head at an image size\n"
-    "  export  write a checkpoint's weights as a state_dict for Python (torch.load)\n"
-    "  bench   benchmarks: 'bench train' (training img/s, synthetic or real data), 'bench data' (input pipeline), "
-    "'bench comm' (all-reduce bandwidth)\n"
-    "\n"
-    "Options:\n"
-    "  -h, --help     show this help\n"
-    "  --version      print the version\n";
-
-constexpr const char* kBenchUsage =
-    "Usage: wisesr bench <train|data|comm> [options]    (wisesr bench <name> --help for its options)\n"
-    "\n"
-    "  train   training throughput on a synthetic batch or shards (--data): img/s, step-time breakdown, memory\n"
-    "  data    input pipeline on prepared shards: read + decode (+ augmentation), img/s and img/s/core\n"
-    "  comm    all-reduce time, algorithm and bus bandwidth across all ranks (mpirun -np N ...)\n";
+using namespace wisesr;
+using Args = std::vector<std::string>;
 
 int fail(const std::string& command, const std::string& message) {
-  const int rank = wisesr::log::rank();
+  const int rank = log::rank();
   int world = 1;
-  if (wisesr::comm::MpiRuntime::initialized()) MPI_Comm_size(MPI_COMM_WORLD, &world);
+  if (comm::MpiRuntime::initialized()) MPI_Comm_size(MPI_COMM_WORLD, &world);
   if (world > 1) {
     std::fprintf(stderr, "[rank %d] wisesr %s: error: %s\n", rank, command.c_str(),
-                 wisesr::first_line(message).c_str());
+                 first_line(message).c_str());
     std::fflush(stderr);
-    wisesr::comm::MpiRuntime::abort(1);
+    comm::MpiRuntime::abort(1);
   }
   std::fprintf(stderr, "wisesr%s%s: error: %s\n", command.empty() ? "" : " ", command.c_str(),
-               wisesr::first_line(message).c_str());
+               first_line(message).c_str());
   return 1;
 }
 
@@ -76,13 +53,13 @@ int fail(const std::string& command, const std::string& message) {
 // rank done) that wait is pure delay, so only rank 0 returns the preempt status, and it leaves last (main
 // waits a second after MPI_Finalize): by then the other ranks are gone and mpirun exits with rank 0's status
 // at once. Under srun the job's status is the highest of its tasks': rank 0's too.
-int preempt_exit_status(int preempt_exit_code, const wisesr::comm::ProcessGroupInfo& info) {
+int preempt_exit_status(int preempt_exit_code, const comm::ProcessGroupInfo& info) {
   return info.rank == 0 || info.world_size == 1 ? preempt_exit_code : 0;
 }
 
 // Parse and validate; false when --help was printed instead.
 template <typename Cfg, typename Parse>
-bool parse_or_help(Parse parse, const std::vector<std::string>& args, Cfg& cfg) {
+bool parse_or_help(Parse parse, const Args& args, Cfg& cfg) {
   auto parsed = parse(args, cfg);
   if (parsed.help) {
     std::cout << parsed.help_text;
@@ -92,110 +69,190 @@ bool parse_or_help(Parse parse, const std::vector<std::string>& args, Cfg& cfg) 
   return true;
 }
 
+// A subcommand that runs on every rank of an MPI job: parse first (help and option errors need no MPI),
+// then MPI start-up and the rank-aware log.
+template <typename Cfg, typename Parse, typename Run>
+int run_with_mpi(Parse parse, Run run, int* argc, char*** argv, const Args& args) {
+  Cfg cfg;
+  if (!parse_or_help(parse, args, cfg)) return 0;
+  comm::MpiRuntime mpi(argc, argv);
+  log::set_rank(mpi.info().rank, mpi.info().world_size);
+  run(cfg, mpi.info());
+  return 0;
+}
+
+int train_command(int* argc, char*** argv, const Args& args) {
+  // First, before anything slow: a stop signal from now on is recorded, not fatal (core/stop_signal.h).
+  StopSignalScope::Options so;
+  so.watch_launcher = StopSignalScope::launched_by_launcher();
+  StopSignalScope signals(so);
+  config::Config cfg;
+  if (!parse_or_help(config::parse_train_args, args, cfg)) return 0;
+  int code = 0;
+  {
+    comm::MpiRuntime mpi(argc, argv);
+    log::set_rank(mpi.info().rank, mpi.info().world_size);
+    const auto result = train::run_train(cfg, mpi.info());
+    if (result.preempted) code = preempt_exit_status(cfg.train.preempt_exit_code, mpi.info());
+  }  // MPI_Finalize: every rank is past training and the checkpoint
+  if (code != 0) std::this_thread::sleep_for(std::chrono::seconds(1));  // see preempt_exit_status
+  return code;
+}
+
+int params_command(const Args& args) {
+  config::ParamsConfig cfg;
+  if (!parse_or_help(config::parse_params_args, args, cfg)) return 0;
+  std::cout << models::format_summary(models::summarize(cfg.model, cfg.classes, cfg.data.image_size));
+  return 0;
+}
+
+struct Command {
+  const char* name;
+  const char* help;
+  int (*run)(int* argc, char*** argv, const Args& args);
+};
+
+const std::vector<Command> kBenchmarks = {
+    {"train",
+     "training throughput on a synthetic batch or shards (--data.dir): img/s, step-time breakdown, memory",
+     [](int* argc, char*** argv, const Args& args) {
+       return run_with_mpi<config::BenchTrainConfig>(config::parse_bench_train_args, tools::run_train_bench,
+                                                     argc, argv, args);
+     }},
+    {"data", "input pipeline on prepared shards: read + decode (+ augmentation), img/s and img/s/core",
+     [](int*, char***, const Args& args) {
+       config::BenchDataConfig cfg;
+       if (parse_or_help(config::parse_bench_data_args, args, cfg)) tools::run_data_bench(cfg);
+       return 0;
+     }},
+    {"comm", "all-reduce time, algorithm and bus bandwidth across all ranks (mpirun -np N ...)",
+     [](int* argc, char*** argv, const Args& args) {
+       return run_with_mpi<config::BenchCommConfig>(config::parse_bench_comm_args, tools::run_comm_bench,
+                                                    argc, argv, args);
+     }},
+};
+
+int bench_command(int* argc, char*** argv, const Args& args);
+
+const std::vector<Command> kCommands = {
+    {"synth", "write a synthetic image-folder dataset (label = spatial layout)",
+     [](int*, char***, const Args& args) {
+       prep::SynthOptions cfg;
+       if (parse_or_help(config::parse_synth_args, args, cfg)) prep::run_synth(cfg);
+       return 0;
+     }},
+    {"prep", "convert image folders or lists into train/val HDF5 shards + index.json",
+     [](int*, char***, const Args& args) {
+       prep::PrepOptions cfg;
+       if (parse_or_help(config::parse_prep_args, args, cfg)) prep::run_prep(cfg);
+       return 0;
+     }},
+    {"verify", "check a prepared dataset: manifest, checksums, every record decoded",
+     [](int*, char***, const Args& args) {
+       prep::VerifyOptions cfg;
+       if (!parse_or_help(config::parse_verify_args, args, cfg)) return 0;
+       return prep::run_verify(cfg) != 0 ? 1 : 0;
+     }},
+    {"train", "train a model on prepared shards (mpirun -np N wisesr train ...)", train_command},
+    {"eval", "top-1/top-5 of a checkpoint on a split of prepared shards",
+     [](int* argc, char*** argv, const Args& args) {
+       return run_with_mpi<config::EvalConfig>(config::parse_eval_args, train::run_eval, argc, argv, args);
+     }},
+    {"params", "parameter counts, feature map and FLOPs of a model/head at an image size",
+     [](int*, char***, const Args& args) { return params_command(args); }},
+    {"export", "write a checkpoint's weights as a state_dict for Python (torch.load)",
+     [](int*, char***, const Args& args) {
+       config::ExportConfig cfg;
+       if (parse_or_help(config::parse_export_args, args, cfg)) train::export_checkpoint(cfg);
+       return 0;
+     }},
+    {"bench",
+     "benchmarks: 'bench train' (training img/s), 'bench data' (input pipeline), 'bench comm' (all-reduce)",
+     bench_command},
+};
+
+std::string usage(const std::string& what, const std::vector<Command>& commands, const char* intro) {
+  std::string out = "Usage: wisesr " + what + " [options]    (wisesr " + what.substr(0, what.find(' ')) +
+                    " " + (what.find(' ') == std::string::npos ? "" : "<name> ") +
+                    "--help for its options)\n\n" + intro;
+  for (const auto& c : commands) {
+    std::string name = c.name;
+    name.resize(8, ' ');
+    out += "  " + name + c.help + "\n";
+  }
+  return out;
+}
+
+const std::string& main_usage() {
+  static const std::string text =
+      usage("<command>", kCommands,
+            "Train image classifiers with the Wise-SrNet head (Rahimzadeh et al., 2021) on one or many "
+            "GPUs.\n\n"
+            "Commands:\n") +
+      "\nOptions:\n  -h, --help     show this help\n  --version      print the version\n";
+  return text;
+}
+
+const Command* find_command(const std::vector<Command>& commands, const std::string& name) {
+  for (const auto& c : commands)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+std::string names(const std::vector<Command>& commands) {
+  std::vector<std::string> out;
+  for (const auto& c : commands) out.emplace_back(c.name);
+  return join(out);
+}
+
+// Runs a subcommand; an error is reported once, as one line naming the subcommand (fail()).
+template <typename Run>
+int guarded(const std::string& name, Run&& run) {
+  try {
+    return run();
+  } catch (const Error& e) {
+    return fail(name, e.what());
+  } catch (const c10::Error& e) {
+    return fail(name, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return fail(name, e.what());
+  }
+}
+
+int bench_command(int* argc, char*** argv, const Args& args) {
+  const std::string sub = args.empty() ? "" : args.front();
+  const std::string text = usage("bench <name>", kBenchmarks, "");
+  if (sub.empty() || sub == "-h" || sub == "--help" || sub == "help") {
+    std::fputs(text.c_str(), sub.empty() ? stderr : stdout);
+    return sub.empty() ? 1 : 0;
+  }
+  const Command* bench = find_command(kBenchmarks, sub);
+  if (!bench) {
+    return fail("bench", "unknown benchmark '" + sub + "' (benchmarks: " + names(kBenchmarks) +
+                             "; see 'wisesr bench --help')");
+  }
+  return guarded("bench " + sub, [&] { return bench->run(argc, argv, Args(args.begin() + 1, args.end())); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace wisesr;
   if (argc < 2) {
-    std::fputs(kUsage, stderr);
+    std::fputs(main_usage().c_str(), stderr);
     return 1;
   }
-  std::string command = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
+  const std::string command = argv[1];
   if (command == "-h" || command == "--help" || command == "help") {
-    std::fputs(kUsage, stdout);
+    std::fputs(main_usage().c_str(), stdout);
     return 0;
   }
   if (command == "--version") {
     std::printf("wisesr %s (LibTorch %s)\n", WISESR_VERSION, TORCH_VERSION);
     return 0;
   }
-  try {
-    if (command == "synth") {
-      config::SynthConfig cfg;
-      if (parse_or_help(config::parse_synth_args, args, cfg)) prep::run_synth(cfg);
-    } else if (command == "prep") {
-      config::PrepConfig cfg;
-      if (parse_or_help(config::parse_prep_args, args, cfg)) prep::run_prep(cfg);
-    } else if (command == "verify") {
-      config::VerifyConfig cfg;
-      if (!parse_or_help(config::parse_verify_args, args, cfg)) return 0;
-      if (prep::run_verify(cfg) != 0) return 1;
-    } else if (command == "train") {
-      // First, before anything slow: a stop signal from now on is recorded, not fatal (core/stop_signal.h).
-      StopSignalScope::Options so;
-      so.watch_launcher = StopSignalScope::launched_by_launcher();
-      StopSignalScope signals(so);
-      config::Config cfg;
-      if (!parse_or_help(config::parse_train_args, args, cfg)) return 0;
-      int code = 0;
-      {
-        comm::MpiRuntime mpi(&argc, &argv);
-        log::set_rank(mpi.info().rank, mpi.info().world_size);
-        const auto result = train::run_train(cfg, mpi.info());
-        if (result.preempted) code = preempt_exit_status(cfg.train.preempt_exit_code, mpi.info());
-      }  // MPI_Finalize: every rank is past training and the checkpoint
-      if (code != 0) std::this_thread::sleep_for(std::chrono::seconds(1));  // see preempt_exit_status
-      return code;
-    } else if (command == "eval") {
-      config::EvalConfig cfg;
-      if (!parse_or_help(config::parse_eval_args, args, cfg)) return 0;
-      comm::MpiRuntime mpi(&argc, &argv);
-      log::set_rank(mpi.info().rank, mpi.info().world_size);
-      train::run_eval(cfg, mpi.info());
-    } else if (command == "params") {
-      config::ParamsConfig cfg;
-      if (!parse_or_help(config::parse_params_args, args, cfg)) return 0;
-      config::ModelConfig mc;
-      mc.backbone = cfg.model;
-      mc.head = cfg.head;
-      mc.pool = cfg.pool;
-      models::check_model_config(mc);
-      std::cout << models::format_summary(models::summarize(mc, cfg.classes, cfg.image_size));
-    } else if (command == "bench") {
-      const std::string sub = args.empty() ? "" : args.front();
-      if (sub.empty() || sub == "-h" || sub == "--help" || sub == "help") {
-        std::fputs(kBenchUsage, sub.empty() ? stderr : stdout);
-        return sub.empty() ? 1 : 0;
-      }
-      if (sub != "train" && sub != "data" && sub != "comm")
-        return fail(command, "unknown benchmark '" + sub +
-                                 "' (benchmarks: train, data, comm; see 'wisesr bench --help')");
-      command += " " + sub;  // errors name "bench train" / "bench comm"
-      args.erase(args.begin());
-      if (sub == "train") {
-        config::BenchTrainConfig cfg;
-        if (!parse_or_help(config::parse_bench_train_args, args, cfg)) return 0;
-        comm::MpiRuntime mpi(&argc, &argv);
-        log::set_rank(mpi.info().rank, mpi.info().world_size);
-        tools::run_train_bench(cfg, mpi.info());
-      } else if (sub == "data") {
-        config::BenchDataConfig cfg;
-        if (!parse_or_help(config::parse_bench_data_args, args, cfg)) return 0;
-        tools::run_data_bench(cfg);
-      } else {
-        config::BenchCommConfig cfg;
-        if (!parse_or_help(config::parse_bench_comm_args, args, cfg)) return 0;
-        comm::MpiRuntime mpi(&argc, &argv);
-        log::set_rank(mpi.info().rank, mpi.info().world_size);
-        tools::run_comm_bench(cfg, mpi.info());
-      }
-    } else if (command == "export") {
-      config::ExportConfig cfg;
-      if (!parse_or_help(config::parse_export_args, args, cfg)) return 0;
-      train::export_checkpoint(cfg.checkpoint, cfg.out);
-    } else {
-      return fail(
-          "",
-          "unknown command '" + command +
-              "' (commands: synth, prep, verify, train, eval, params, export, bench; see 'wisesr --help')");
-    }
-  } catch (const Error& e) {
-    return fail(command, e.what());
-  } catch (const c10::Error& e) {
-    return fail(command, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    return fail(command, e.what());
-  }
-  return 0;
+  const Command* c = find_command(kCommands, command);
+  if (!c)
+    return fail(
+        "", "unknown command '" + command + "' (commands: " + names(kCommands) + "; see 'wisesr --help')");
+  return guarded(command, [&] { return c->run(&argc, &argv, Args(argv + 2, argv + argc)); });
 }

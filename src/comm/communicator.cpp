@@ -22,13 +22,11 @@ std::unique_ptr<Work> Communicator::all_reduce_async(torch::Tensor& tensor, Redu
   return std::make_unique<DoneWork>();
 }
 
-std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessGroupInfo& info,
+std::unique_ptr<Communicator> make_communicator(Backend backend, const ProcessGroupInfo& info,
                                                 const torch::Device& device) {
-  const bool want_nccl = backend == "nccl" || (backend == "auto" && device.is_cuda() && nccl_available());
-  if (!want_nccl) {
-    WISESR_CHECK(backend == "auto" || backend == "mpi", "unknown communication backend '", backend, "'");
-    return std::make_unique<MpiCommunicator>();
-  }
+  const bool want_nccl =
+      backend == Backend::kNccl || (backend == Backend::kAuto && device.is_cuda() && nccl_available());
+  if (!want_nccl) return std::make_unique<MpiCommunicator>();
   WISESR_CHECK(device.is_cuda(), "backend 'nccl' needs a CUDA device (got ", device.str(), ")");
 #if WISESR_HAVE_NCCL
   return std::make_unique<NcclCommunicator>(info, device.index());

@@ -80,6 +80,10 @@ class GradSync {
   void synchronize();
 
   size_t num_buckets() const { return buckets_.size(); }
+  /// Whether backward issues collectives: world size > 1, or single_rank_collectives.
+  bool active() const { return active_; }
+  /// The communicator the gradients are all-reduced with.
+  Communicator& communicator() const { return comm_; }
   /// Bytes of each bucket, in launch order (for logs and tests).
   std::vector<size_t> bucket_bytes() const;
   /// Buckets launched from hooks during the last synchronised backward (overlap diagnostics and tests).

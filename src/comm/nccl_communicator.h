@@ -38,6 +38,7 @@ class NcclCommunicator final : public Communicator {
   /// makes the current stream wait for it. Safe from autograd's threads.
   std::unique_ptr<Work> all_reduce_async(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum) override;
   bool any_thread() const override { return true; }
+  bool capturable() const override { return true; }
   /// Polls ncclCommGetAsyncError; on an error aborts the communicator (peers then fail instead of hanging).
   std::string poll_error() override;
 

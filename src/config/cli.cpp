@@ -1,5 +1,6 @@
 #include "config/cli.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <fstream>
@@ -7,7 +8,9 @@
 #include <sstream>
 #include <type_traits>
 
+#include "core/enum.h"
 #include "core/error.h"
+#include "prep_options.h"
 
 namespace po = boost::program_options;
 
@@ -16,7 +19,9 @@ namespace {
 
 template <typename T>
 std::string format_value(const T& v) {
-  if constexpr (std::is_same_v<T, bool>) {
+  if constexpr (NamedEnum<T>) {
+    return to_string(v);
+  } else if constexpr (std::is_same_v<T, bool>) {
     return v ? "true" : "false";
   } else if constexpr (std::is_floating_point_v<T>) {
     char buf[64];
@@ -29,10 +34,46 @@ std::string format_value(const T& v) {
   }
 }
 
+// Binds an option to its member with the member's value as the default shown by --help. A mode (a named
+// enum) is read as text and parsed when stored, so a bad value is an error naming the option and its
+// values; --help shows the values as the placeholder ("--train.precision auto|fp32|bf16|fp16 (=auto)").
 template <typename T>
-po::typed_value<T>* bound(T& member) {
-  auto* v = po::value<T>(&member)->default_value(member, format_value(member));
-  return v;
+po::value_semantic* bound(T& member, const std::string& option) {
+  if constexpr (NamedEnum<T>) {
+    return po::value<std::string>()
+        ->default_value(to_string(member))
+        ->value_name(enum_choices<T>("|"))
+        ->notifier([&member, option](const std::string& text) { member = parse_enum<T>(option, text); });
+  } else {
+    return po::value<T>(&member)->default_value(member, format_value(member));
+  }
+}
+
+// Adds the options of `group` that `keys` names (all of them when empty) as --<section>.<key>.
+template <typename G>
+void add_group(po::options_description& desc, G& group, const Keys& keys) {
+  size_t added = 0;
+  visit_options(group, [&](const char* key, auto& member, const std::string& help) {
+    const bool wanted = keys.size() == 0 || std::any_of(keys.begin(), keys.end(),
+                                                        [&](const char* k) { return std::string(k) == key; });
+    if (!wanted) return;
+    ++added;
+    const std::string name = std::string(G::kSection) + "." + key;
+    desc.add_options()(name.c_str(), bound(member, "--" + name), help.c_str());
+  });
+  WISESR_CHECK(keys.size() == 0 || added == keys.size(), "a subcommand takes an option that group '",
+               G::kCaption, "' does not declare");
+}
+
+// Every group `cfg` takes (config.h: visit_groups), one --help section each.
+template <typename Cfg>
+void add_groups(po::options_description& all, Cfg& cfg) {
+  visit_groups(cfg, [&](auto& group, const Keys& keys) {
+    using G = std::remove_reference_t<decltype(group)>;
+    po::options_description d(std::string(G::kCaption) + " (--" + G::kSection + ".*)");
+    add_group(d, group, keys);
+    all.add(d);
+  });
 }
 
 // Runs the parse, turning Boost's exceptions into one-line wisesr errors that name the subcommand.
@@ -62,82 +103,6 @@ std::string help_for(const std::string& usage, const po::options_description& de
   return os.str();
 }
 
-void add_config_fields(po::options_description& desc, Config& cfg) {
-  visit_fields(cfg, [&](const char* section, const char* key, auto& member, const char* help) {
-    const std::string name = std::string(section) + "." + key;
-    desc.add_options()(name.c_str(), bound(member), help);
-  });
-}
-
-}  // namespace
-
-Parsed parse_train_args(const std::vector<std::string>& args, Config& cfg) {
-  Parsed out;
-  std::string config_file;
-  po::options_description general("General");
-  general.add_options()("help,h", "show this help")(
-      "config", po::value<std::string>(&config_file),
-      "INI file ([section] key = value); the command line overrides it");
-  po::options_description fields("Training options (also valid as [section] key = value in the INI file)");
-  add_config_fields(fields, cfg);
-  po::options_description all;
-  all.add(general).add(fields);
-  guarded("train", [&] {
-    po::variables_map vm = parse_command_line(args, all);
-    if (vm.count("help")) {
-      out.help = true;
-      out.help_text = help_for(
-          "Usage: mpirun -np N wisesr train --config FILE [--section.key value ...]\n"
-          "Train a classifier on prepared shards; one process per GPU (or per CPU slot without GPUs).",
-          all);
-      return;
-    }
-    if (vm.count("config")) {
-      const std::string file = vm["config"].as<std::string>();
-      std::ifstream in(file);
-      WISESR_CHECK(in.good(), "cannot read config file '", file, "'");
-      try {
-        po::store(po::parse_config_file(in, fields, /*allow_unregistered=*/false), vm);
-      } catch (const po::error& e) {
-        WISESR_THROW("config file '", file, "': ", e.what());
-      }
-    }
-    po::notify(vm);
-  });
-  return out;
-}
-
-Config from_ini(const std::string& text) {
-  Config cfg;
-  po::options_description fields;
-  add_config_fields(fields, cfg);
-  std::istringstream in(text);
-  guarded("train", [&] {
-    po::variables_map vm;
-    po::store(po::parse_config_file(in, fields, /*allow_unregistered=*/true), vm);
-    po::notify(vm);
-  });
-  return cfg;
-}
-
-std::string to_ini(const Config& cfg) {
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> sections;
-  std::vector<std::string> order;
-  visit_fields(cfg, [&](const char* section, const char* key, const auto& member, const char*) {
-    if (!sections.count(section)) order.push_back(section);
-    sections[section].emplace_back(key, format_value(member));
-  });
-  std::ostringstream os;
-  for (const auto& s : order) {
-    os << "[" << s << "]\n";
-    for (const auto& [k, v] : sections[s]) os << k << " = " << v << "\n";
-    os << "\n";
-  }
-  return os.str();
-}
-
-namespace {
-
 // Parses a subcommand whose options are all in desc (plus --help); stores into the bound members.
 Parsed parse_simple(const std::string& command, const char* usage, po::options_description& desc,
                     const std::vector<std::string>& args,
@@ -156,32 +121,108 @@ Parsed parse_simple(const std::string& command, const char* usage, po::options_d
   return out;
 }
 
+// A subcommand's own options (in `own`) followed by the groups it takes.
+template <typename Cfg>
+Parsed parse_with_groups(const std::string& command, const char* usage, po::options_description& own,
+                         Cfg& cfg, const std::vector<std::string>& args) {
+  po::options_description all;
+  add_groups(all, cfg);
+  own.add(all);
+  return parse_simple(command, usage, own, args);
+}
+
+void store_config_file(const std::string& file, const po::options_description& fields,
+                       po::variables_map& vm) {
+  std::ifstream in(file);
+  WISESR_CHECK(in.good(), "cannot read config file '", file, "'");
+  try {
+    po::store(po::parse_config_file(in, fields, /*allow_unregistered=*/false), vm);
+  } catch (const po::error& e) {
+    WISESR_THROW("config file '", file, "': ", e.what());
+  }
+}
+
 }  // namespace
+
+Parsed parse_train_args(const std::vector<std::string>& args, Config& cfg) {
+  Parsed out;
+  std::string config_file;
+  po::options_description general("General");
+  general.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(&config_file),
+      "INI file ([section] key = value); the command line overrides it");
+  po::options_description fields("Training options (also valid as [section] key = value in the INI file)");
+  add_groups(fields, cfg);
+  po::options_description all;
+  all.add(general).add(fields);
+  guarded("train", [&] {
+    po::variables_map vm = parse_command_line(args, all);
+    if (vm.count("help")) {
+      out.help = true;
+      out.help_text = help_for(
+          "Usage: mpirun -np N wisesr train --config FILE [--section.key value ...]\n"
+          "Train a classifier on prepared shards; one process per GPU (or per CPU slot without GPUs).",
+          all);
+      return;
+    }
+    if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), fields, vm);
+    po::notify(vm);
+  });
+  return out;
+}
+
+Config from_ini(const std::string& text) {
+  Config cfg;
+  po::options_description fields;
+  add_groups(fields, cfg);
+  std::istringstream in(text);
+  guarded("train", [&] {
+    po::variables_map vm;
+    po::store(po::parse_config_file(in, fields, /*allow_unregistered=*/true), vm);
+    po::notify(vm);
+  });
+  return cfg;
+}
+
+std::string to_ini(const Config& resolved) {
+  Config cfg = resolved;  // visit_fields hands out mutable members
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> sections;
+  std::vector<std::string> order;
+  visit_fields(cfg, [&](const char* section, const char* key, const auto& member, const std::string&) {
+    if (!sections.count(section)) order.push_back(section);
+    sections[section].emplace_back(key, format_value(member));
+  });
+  std::ostringstream os;
+  for (const auto& s : order) {
+    os << "[" << s << "]\n";
+    for (const auto& [k, v] : sections[s]) os << k << " = " << v << "\n";
+    os << "\n";
+  }
+  return os.str();
+}
 
 Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg) {
   po::options_description desc("Options");
   desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(),
-                     "checkpoint file written by 'wisesr train'")("data", po::value(&cfg.data)->required(),
-                                                                  "prepared dataset directory")(
-      "split", bound(cfg.split), "split to evaluate")("batch_size", bound(cfg.batch_size),
-                                                      "batch size per rank")(
-      "device", bound(cfg.device), "auto | cpu | cuda")(
-      "decode", bound(cfg.decode), "JPEG decoding: auto | cpu | nvjpeg (as --data.decode of train)")(
-      "threads", bound(cfg.threads), "intra-op threads per rank; 0 = automatic")(
+                     "checkpoint file written by 'wisesr train'")(
       "json", po::value(&cfg.json), "also write the result as JSON to this file");
-  return parse_simple("eval",
-                      "Usage: [mpirun -np N] wisesr eval --checkpoint FILE --data DIR\n"
-                      "Top-1/top-5 accuracy and loss over a split; every sample is counted exactly once.",
-                      desc, args);
+  return parse_with_groups(
+      "eval",
+      "Usage: [mpirun -np N] wisesr eval --checkpoint FILE --data.dir DIR\n"
+      "Top-1/top-5 accuracy and loss over a split (--data.val_split); every sample is counted\n"
+      "exactly once. The model, image size and normalisation are the checkpoint's.",
+      desc, cfg, args);
 }
 
-Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg) {
+Parsed parse_synth_args(const std::vector<std::string>& args, prep::SynthOptions& cfg) {
   po::options_description desc("Options");
   desc.add_options()("out", po::value(&cfg.out)->required(), "output directory (one subfolder per class)")(
-      "classes", bound(cfg.classes), "number of classes (2..24)")(
-      "per-class", bound(cfg.per_class), "images per class")("size", bound(cfg.size), "image side in pixels")(
-      "seed", bound(cfg.seed), "random seed")("format", bound(cfg.format), "jpeg | png")(
-      "task", bound(cfg.task),
+      "classes", bound(cfg.classes, "--classes"), "number of classes (2..24)")(
+      "per-class", bound(cfg.per_class, "--per-class"), "images per class")("size", bound(cfg.size, "--size"),
+                                                                            "image side in pixels")(
+      "seed", bound(cfg.seed, "--seed"), "random seed")("format", bound(cfg.format, "--format"),
+                                                        "jpeg | png")(
+      "task", bound(cfg.task, "--task"),
       "spatial: the label is where the shapes are, not what they are; texture: the label is which pattern, "
       "drawn anywhere");
   return parse_simple(
@@ -191,7 +232,7 @@ Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg) 
       desc, args);
 }
 
-Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
+Parsed parse_prep_args(const std::vector<std::string>& args, prep::PrepOptions& cfg) {
   po::options_description desc("Options");
   desc.add_options()("input", po::value(&cfg.input),
                      "training images: one subfolder per class (nested folders allowed)")(
@@ -204,17 +245,19 @@ Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
       "class-index", po::value(&cfg.class_index),
       "file with one class name per line, fixing label order (default: sorted folder names/labels)")(
       "out", po::value(&cfg.out)->required(), "output directory for shards and index.json")(
-      "size", bound(cfg.size), "stored image side (short side with --resize short-side)")(
-      "resize", bound(cfg.resize),
+      "size", bound(cfg.size, "--size"), "stored image side (short side with --resize short-side)")(
+      "resize", bound(cfg.resize, "--resize"),
       "squash (the paper's) | center-crop | short-side (keep aspect, crop at train time)")(
-      "storage", bound(cfg.storage), "jpeg (re-encoded) | raw (uint8 RGB, no decode at train time)")(
-      "quality", bound(cfg.quality), "JPEG quality")(
-      "val-fraction", bound(cfg.val_fraction),
+      "storage", bound(cfg.storage, "--storage"),
+      "jpeg (re-encoded) | raw (uint8 RGB, no decode at train time)")(
+      "quality", bound(cfg.quality, "--quality"), "JPEG quality")(
+      "val-fraction", bound(cfg.val_fraction, "--val-fraction"),
       "without a separate validation source: stratified fraction of each class held out")(
-      "seed", bound(cfg.seed), "seed of the train/val split and record order")(
-      "shard-mb", bound(cfg.shard_mb), "target payload size of a shard in MiB")(
-      "shard-records", bound(cfg.shard_records), "records per shard instead of --shard-mb (0 = by size)")(
-      "threads", bound(cfg.threads), "decode/encode threads; 0 = all cores")(
+      "seed", bound(cfg.seed, "--seed"), "seed of the train/val split and record order")(
+      "shard-mb", bound(cfg.shard_mb, "--shard-mb"), "target payload size of a shard in MiB")(
+      "shard-records", bound(cfg.shard_records, "--shard-records"),
+      "records per shard instead of --shard-mb (0 = by size)")("threads", bound(cfg.threads, "--threads"),
+                                                               "decode/encode threads; 0 = all cores")(
       "strict", po::bool_switch(&cfg.strict), "fail on the first unusable input instead of skipping it")(
       "dry-run", po::bool_switch(&cfg.dry_run),
       "print counts per class and the expected size, write nothing");
@@ -226,32 +269,28 @@ Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg) {
                       desc, args);
 }
 
-Parsed parse_verify_args(const std::vector<std::string>& args, VerifyConfig& cfg) {
+Parsed parse_verify_args(const std::vector<std::string>& args, prep::VerifyOptions& cfg) {
   po::options_description desc("Options");
   desc.add_options()("dir", po::value(&cfg.dir)->required(), "prepared dataset directory (also positional)")(
-      "threads", bound(cfg.threads), "decode threads; 0 = all cores");
+      "threads", bound(cfg.threads, "--threads"), "decode threads; 0 = all cores");
   po::positional_options_description pos;
   pos.add("dir", 1);
   return parse_simple(
       "verify",
       "Usage: wisesr verify DIR\n"
-      "Check index.json against the shards (counts, SHA-256) and decode every record; exit 0 only if\n"
-      "everything is intact.",
+      "Check index.json against the shards (counts, SHA-256) and decode every record; exit 0 only "
+      "if\neverything is intact.",
       desc, args, &pos);
 }
 
 Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg) {
   po::options_description desc("Options");
-  desc.add_options()("model", bound(cfg.model), "backbone (see 'wisesr train --help', --model.backbone)")(
-      "head", bound(cfg.head), "head: gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc")(
-      "classes", bound(cfg.classes), "number of classes")(
-      "image-size", bound(cfg.image_size), "input side in pixels")("pool", bound(cfg.pool),
-                                                                   "wise/avg-fc pool size; 0 = automatic");
-  return parse_simple(
+  desc.add_options()("classes", bound(cfg.classes, "--classes"), "number of classes");
+  return parse_with_groups(
       "params",
-      "Usage: wisesr params --model M --head H --classes C --image-size S\n"
+      "Usage: wisesr params --model.backbone M --model.head H --classes C --data.image_size S\n"
       "Parameter counts (total, head, delta over GAP, Keras-comparable), feature map and FLOPs.",
-      desc, args);
+      desc, cfg, args);
 }
 
 Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg) {
@@ -268,89 +307,66 @@ Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg
 }
 
 Parsed parse_bench_train_args(const std::vector<std::string>& args, BenchTrainConfig& cfg) {
-  po::options_description desc("Options");
+  po::options_description desc("Benchmark");
   bool synthetic = true;
-  desc.add_options()("model", bound(cfg.model), "backbone (see 'wisesr train --help', --model.backbone)")(
-      "head", bound(cfg.head), "head: gap | gap-dropout | dw | dw-nonneg | wise | wise-dropout | avg-fc")(
-      "image-size", bound(cfg.image_size), "input side in pixels")(
-      "batch", bound(cfg.batch), "batch size per rank")("classes", bound(cfg.classes), "number of classes")(
-      "pool", bound(cfg.pool), "wise/avg-fc pool size; 0 = automatic")(
-      "steps", bound(cfg.steps), "timed steps (img/s = batch / median step time)")(
-      "warmup", bound(cfg.warmup), "untimed steps before them (cuDNN autotuning, allocator growth)")(
-      "breakdown-steps", bound(cfg.breakdown_steps),
-      "extra steps with a device sync after each phase for the forward / backward+sync / optimizer "
-      "breakdown; 0 = none")("precision", bound(cfg.precision),
-                             "auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16 (loss scaling)")(
-      "channels-last", bound(cfg.channels_last), "NHWC memory format (CUDA only, as in training)")(
-      "device", bound(cfg.device), "auto | cpu | cuda")(
-      "sync", bound(cfg.sync),
-      "gradient sync: none (no GradSync at all) | auto | nccl | mpi (GradSync over all ranks, as in "
-      "training)")(
-      "cuda-graph", bound(cfg.cuda_graph),
-      "capture the whole step as one CUDA graph and replay it: auto (on CUDA with bf16/fp32 and sync none or "
-      "nccl) | on (error where impossible) | off")(
-      "threads", bound(cfg.threads), "intra-op CPU threads; 0 = cores / ranks on the node")(
-      "seed", bound(cfg.seed), "seed of the weights and the synthetic batch")(
-      "synthetic", po::bool_switch(&synthetic), "random input made once on the device (the default)")(
-      "data", bound(cfg.data),
-      "train from these prepared shards instead (the trainer's input pipeline; reports the data-wait "
-      "fraction)")("split", bound(cfg.split), "with --data: the split to read")(
-      "augment", bound(cfg.augment), "with --data: keras | imagenet | flip | none")(
-      "decode", bound(cfg.decode), "with --data: auto | cpu | nvjpeg")(
-      "workers", bound(cfg.workers), "with --data: decode threads per rank; 0 = cores per rank - 1")(
+  desc.add_options()("classes", bound(cfg.classes, "--classes"), "number of classes")(
+      "steps", bound(cfg.steps, "--steps"), "timed steps (img/s = batch / median step time)")(
+      "warmup", bound(cfg.warmup, "--warmup"),
+      "untimed steps before them (cuDNN autotuning, allocator growth)")(
+      "breakdown-steps", bound(cfg.breakdown_steps, "--breakdown-steps"),
+      "extra steps of the same training step reporting its phases, with a device sync after each, for the "
+      "forward / backward+sync / optimizer breakdown; 0 = none")(
+      "no-sync", po::bool_switch(&cfg.no_sync),
+      "no GradSync at all (without it: GradSync over all ranks with --train.backend, as in training, its "
+      "all-reduces issued even with one rank)")("synthetic", po::bool_switch(&synthetic),
+                                                "random input made once on the device (the default)")(
       "json", po::value(&cfg.json), "also write the result as JSON to this file");
-  return parse_simple(
+  return parse_with_groups(
       "bench train",
-      "Usage: wisesr bench train --model M --head H --image-size S --batch B [--steps N --warmup W ...]\n"
-      "Training throughput on a synthetic batch with the trainer's step (autocast forward, cross-entropy,\n"
-      "backward with GradSync, SGD, Wise-SrNet clamp): img/s from the median step time, a\n"
-      "forward / backward+sync / optimizer breakdown and peak device memory. With --data DIR the batches\n"
-      "come from prepared shards through the trainer's input pipeline instead (real vs synthetic input).",
-      desc, args);
+      "Usage: wisesr bench train --model.backbone M --model.head H --data.image_size S --train.batch_size B\n"
+      "                          [--steps N --warmup W ...]\n"
+      "Training throughput with the trainer's own Trainer and step (autocast forward, cross-entropy,\n"
+      "backward with GradSync, SGD, Wise-SrNet clamp) on a synthetic batch: img/s from the median step "
+      "time,\n"
+      "a forward / backward+sync / optimizer breakdown and peak device memory. With --data.dir DIR the\n"
+      "batches come from prepared shards through the trainer's input pipeline instead (real vs synthetic).",
+      desc, cfg, args);
 }
 
 Parsed parse_bench_data_args(const std::vector<std::string>& args, BenchDataConfig& cfg) {
-  po::options_description desc("Options");
-  desc.add_options()("data", po::value(&cfg.data)->required(), "prepared dataset directory ('wisesr prep')")(
-      "split", bound(cfg.split), "split to read")("image-size", bound(cfg.image_size),
-                                                  "output side in pixels; 0 = as stored")(
-      "batch", bound(cfg.batch), "batch size")("batches", bound(cfg.batches), "timed batches per mode")(
-      "warmup", bound(cfg.warmup), "untimed batches before them")(
-      "threads", bound(cfg.threads), "decode threads, the 'cores' of img/s/core; 0 = all cores")(
-      "prefetch", bound(cfg.prefetch), "batches decoded ahead")(
-      "augment", bound(cfg.augment), "recipe timed next to plain decoding: keras | imagenet | flip | none")(
-      "normalize", bound(cfg.normalize), "caffe | imagenet")(
-      "device", bound(cfg.device),
-      "cpu (transform on the CPU) | cuda (pinned batches, async copy, transform on the GPU)")(
-      "decode", bound(cfg.decode),
-      "auto (nvjpeg with --device cuda when available) | cpu (libjpeg-turbo threads) | nvjpeg (GPU)")(
-      "seed", bound(cfg.seed), "augmentation seed")("json", po::value(&cfg.json),
-                                                    "also write the result as JSON to this file");
-  return parse_simple(
+  po::options_description desc("Benchmark");
+  desc.add_options()("batches", bound(cfg.batches, "--batches"), "timed batches per mode")(
+      "warmup", bound(cfg.warmup, "--warmup"), "untimed batches before them")(
+      "threads", bound(cfg.threads, "--threads"),
+      "decode threads (the prefetch thread and --threads - 1 workers), also the CPU transform's intra-op "
+      "threads: the 'cores' of img/s/core; 0 = all cores")("json", po::value(&cfg.json),
+                                                           "also write the result as JSON to this file");
+  return parse_with_groups(
       "bench data",
-      "Usage: wisesr bench data --data DIR [--image-size S --threads N --augment keras --device cpu|cuda\n"
-      "                         --decode auto|cpu|nvjpeg]\n"
+      "Usage: wisesr bench data --data.dir DIR [--data.image_size S --threads N --data.augment keras\n"
+      "                         --train.device cpu|cuda --data.decode auto|cpu|nvjpeg]\n"
       "Input-pipeline throughput on prepared shards: read (pread) + JPEG decode + transform, in img/s and\n"
-      "img/s per decode thread, for plain decoding (normalisation only) and for the augmentation recipe,\n"
-      "side by side in one run.",
-      desc, args);
+      "img/s per decode thread, for plain decoding (normalisation only) and for the augmentation recipe\n"
+      "(--data.augment and its parameters), side by side in one run. --train.device cuda: pinned batches, "
+      "async\n"
+      "copy and the transform on the GPU, as in training.",
+      desc, cfg, args);
 }
 
 Parsed parse_bench_comm_args(const std::vector<std::string>& args, BenchCommConfig& cfg) {
-  po::options_description desc("Options");
-  desc.add_options()("sizes", bound(cfg.sizes),
+  po::options_description desc("Benchmark");
+  desc.add_options()("sizes", bound(cfg.sizes, "--sizes"),
                      "message sizes in bytes, comma-separated; suffix K, M, G = 2^10, 2^20, 2^30")(
-      "iters", bound(cfg.iters), "timed all-reduces per size (the median is reported)")(
-      "warmup", bound(cfg.warmup), "untimed all-reduces per size before them")(
-      "backend", bound(cfg.backend), "auto (nccl with GPUs, else mpi) | nccl | mpi")(
-      "dtype", bound(cfg.dtype), "float | bf16 (the MPI backend reduces bf16 as float)")(
+      "iters", bound(cfg.iters, "--iters"), "timed all-reduces per size (the median is reported)")(
+      "warmup", bound(cfg.warmup, "--warmup"), "untimed all-reduces per size before them")(
+      "dtype", bound(cfg.dtype, "--dtype"), "float | bf16 (the MPI backend reduces bf16 as float)")(
       "json", po::value(&cfg.json), "also write the result as JSON to this file");
-  return parse_simple(
+  return parse_with_groups(
       "bench comm",
-      "Usage: mpirun -np N wisesr bench comm [--sizes 1K,1M,64M --iters N --backend auto|nccl|mpi]\n"
+      "Usage: mpirun -np N wisesr bench comm [--sizes 1K,1M,64M --iters N --train.backend auto|nccl|mpi]\n"
       "In-place all-reduce (sum) timing across all ranks, as nccl-tests reports it: median time, algorithm\n"
       "bandwidth (bytes / time) and bus bandwidth (algbw x 2(n-1)/n), and a check of the result.",
-      desc, args);
+      desc, cfg, args);
 }
 
 }  // namespace wisesr::config

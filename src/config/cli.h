@@ -1,11 +1,27 @@
 #pragma once
-// Command-line and INI parsing for every subcommand (the only Boost.Program_options user).
+// Command-line and INI parsing for every subcommand (the only Boost.Program_options user). The options
+// of each subcommand are its own few plus the option groups config.h says it takes; every group option
+// is generated from its layer's declaration (visit_options in the layer's *_options.h): the same
+// spelling --<section>.<key>, help text, default and, for a mode, the names of its values, in every
+// subcommand, in --help, in INI files and in the config.ini of a run.
 // Precedence: command line > --config file > built-in defaults.
+//
+// Usage:
+//   config::Config cfg;
+//   const config::Parsed p = config::parse_train_args(args, cfg);
+//   if (p.help) { std::cout << p.help_text; return 0; }
+//   cfg.validate();
 
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+
+namespace wisesr::prep {  // data_prep/prep_options.h
+struct SynthOptions;
+struct PrepOptions;
+struct VerifyOptions;
+}  // namespace wisesr::prep
 
 namespace wisesr::config {
 
@@ -17,9 +33,9 @@ struct Parsed {
 
 Parsed parse_train_args(const std::vector<std::string>& args, Config& cfg);
 Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg);
-Parsed parse_synth_args(const std::vector<std::string>& args, SynthConfig& cfg);
-Parsed parse_prep_args(const std::vector<std::string>& args, PrepConfig& cfg);
-Parsed parse_verify_args(const std::vector<std::string>& args, VerifyConfig& cfg);
+Parsed parse_synth_args(const std::vector<std::string>& args, prep::SynthOptions& cfg);
+Parsed parse_prep_args(const std::vector<std::string>& args, prep::PrepOptions& cfg);
+Parsed parse_verify_args(const std::vector<std::string>& args, prep::VerifyOptions& cfg);
 Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg);
 Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg);
 Parsed parse_bench_train_args(const std::vector<std::string>& args, BenchTrainConfig& cfg);
@@ -28,7 +44,8 @@ Parsed parse_bench_comm_args(const std::vector<std::string>& args, BenchCommConf
 
 /// The resolved configuration as an INI document that parse_train_args(--config) reads back.
 std::string to_ini(const Config& cfg);
-/// Parse an INI document (e.g. the one stored in a checkpoint) over the defaults.
+/// Parse an INI document (e.g. the one stored in a checkpoint) over the defaults; keys it does not know
+/// (from another version) are ignored.
 Config from_ini(const std::string& text);
 
 }  // namespace wisesr::config

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <vector>
 
-#include "config/config.h"
 #include "core/error.h"
 #include "data/sampler.h"
 #include "data/warp_cpu.h"
@@ -70,22 +69,6 @@ uint64_t crop_offset(uint64_t seed, uint64_t epoch, uint64_t record, int axis) {
   return mix64(mix64(seed ^ 0xC409u) ^ mix64(epoch * 2 + static_cast<uint64_t>(axis)) ^ mix64(record + 0x51));
 }
 
-void AugmentOptions::validate() const {
-  config::check_choice("--data.augment", recipe, config::kAugmentRecipes);
-  config::check_choice("--data.normalize", normalize, config::kNormalizations);
-  WISESR_CHECK(rotation >= 0 && rotation <= 360, "--data.rotation must be in [0, 360], got ", rotation);
-  WISESR_CHECK(width_shift >= 0 && width_shift < 1 && height_shift >= 0 && height_shift < 1,
-               "--data.shift must be in [0, 1)");
-  WISESR_CHECK(zoom >= 0 && zoom < 1, "--data.zoom must be in [0, 1), got ", zoom);
-  WISESR_CHECK(channel_shift >= 0 && channel_shift <= 255, "--data.channel_shift must be in [0, 255]");
-  WISESR_CHECK(brightness_min >= 0 && brightness_min <= brightness_max,
-               "--data.brightness must be 'min,max' with 0 <= min <= max, got ", brightness_min, ",",
-               brightness_max);
-  WISESR_CHECK(crop_scale_min > 0 && crop_scale_min <= 1, "--data.crop_scale_min must be in (0, 1], got ",
-               crop_scale_min);
-  WISESR_CHECK(crop_ratio_max >= 1, "--data.crop_ratio_max must be >= 1, got ", crop_ratio_max);
-}
-
 BatchTransform::BatchTransform(AugmentOptions options, bool train, int out_size)
     : opt_(std::move(options)), train_(train), out_size_(out_size) {
   opt_.validate();
@@ -98,17 +81,17 @@ SampleTransform BatchTransform::sample(uint64_t seed, uint64_t epoch, uint64_t r
   SampleTransform t;
   Mat3 m = resize_map(s, in_h, in_w);
   const SampleRng rng(seed, epoch, record);
-  if (!train_ || opt_.recipe == "none") {
+  if (!train_ || opt_.augment == Augment::kNone) {
     // identity up to resizing
-  } else if (opt_.recipe == "flip") {
+  } else if (opt_.augment == Augment::kFlip) {
     m = m * flip_map(s, opt_.hflip && rng.coin(0), opt_.vflip && rng.coin(1));
-  } else if (opt_.recipe == "keras") {
+  } else if (opt_.augment == Augment::kKeras) {
     // ImageDataGenerator.get_random_transform, then apply_transform: the affine (rotation, shift,
     // zoom about the image centre) maps output to input coordinates; flips come after it in Keras,
     // i.e. they act on output coordinates first.
     const double theta = rng.uniform(0, -opt_.rotation, opt_.rotation) * kPi / 180;
-    const double tx = rng.uniform(1, -opt_.width_shift, opt_.width_shift) * in_w;
-    const double ty = rng.uniform(2, -opt_.height_shift, opt_.height_shift) * in_h;
+    const double tx = rng.uniform(1, -opt_.shift, opt_.shift) * in_w;
+    const double ty = rng.uniform(2, -opt_.shift, opt_.shift) * in_h;
     const double zx = rng.uniform(3, 1 - opt_.zoom, 1 + opt_.zoom);
     const double zy = rng.uniform(4, 1 - opt_.zoom, 1 + opt_.zoom);
     const bool hflip = opt_.hflip && rng.coin(5), vflip = opt_.vflip && rng.coin(6);
@@ -166,14 +149,14 @@ torch::Tensor BatchTransform::apply(const torch::Tensor& pixels, const torch::Te
                "BatchTransform expects (N,H,W,3) uint8 pixels, got ", pixels.sizes());
   const int64_t n = pixels.size(0), h = pixels.size(1), w = pixels.size(2), s = out_size_;
   auto x = pixels.permute({0, 3, 1, 2}).to(torch::kFloat);  // (N,3,H,W) RGB, 0..255
-  const bool random = train_ && opt_.recipe != "none";
+  const bool random = train_ && opt_.augment != Augment::kNone;
   torch::Tensor p;
   if (random && n > 0) {
     WISESR_CHECK(params.dim() == 2 && params.size(0) == n && params.size(1) == kTransformParams,
                  "BatchTransform expects (", n, ",", kTransformParams, ") params, got ", params.sizes());
     p = params.to(x.device(), torch::kFloat);
   }
-  if (random && n > 0 && opt_.recipe == "flip" && s == h && s == w) {
+  if (random && n > 0 && opt_.augment == Augment::kFlip && s == h && s == w) {
     // Flips alone are exact index maps: no resampling. A flip shows up as a -1 in the affine.
     auto hf = (p.select(1, 0) < 0).view({n, 1, 1, 1}), vf = (p.select(1, 4) < 0).view({n, 1, 1, 1});
     x = torch::where(hf, x.flip({3}), x);
@@ -191,12 +174,12 @@ torch::Tensor BatchTransform::apply(const torch::Tensor& pixels, const torch::Te
     x = F::grid_sample(
         x, torch::stack({gx, gy}, -1),
         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(true));
-    if (opt_.recipe == "keras" && opt_.channel_shift > 0) {
+    if (opt_.augment == Augment::kKeras && opt_.channel_shift > 0) {
       // apply_channel_shift: one offset for every channel, clipped to the image's own range.
       auto lo = x.amin({1, 2, 3}, true), hi = x.amax({1, 2, 3}, true);
       x = torch::min(torch::max(x + p.select(1, 6).view({n, 1, 1, 1}), lo), hi);
     }
-    if (opt_.recipe == "keras" && (opt_.brightness_min != 1 || opt_.brightness_max != 1)) {
+    if (opt_.augment == Augment::kKeras && (opt_.brightness_min != 1 || opt_.brightness_max != 1)) {
       // apply_brightness_shift(scale=False): to uint8 (truncation), PIL ImageEnhance.Brightness
       // (blend with black: trunc(b * x), clipped to 255), back to float.
       // A negative factor (a sample built by hand) means no brightness change.
@@ -211,7 +194,7 @@ torch::Tensor BatchTransform::apply(const torch::Tensor& pixels, const torch::Te
                               .antialias(true));
   }
   auto o = x.options();
-  if (opt_.normalize == "caffe") {
+  if (opt_.normalize == Normalize::kCaffe) {
     auto mean = torch::tensor({kCaffeMeanBgr[0], kCaffeMeanBgr[1], kCaffeMeanBgr[2]}, o).view({1, 3, 1, 1});
     return (x.flip({1}) - mean).contiguous();
   }
@@ -223,7 +206,7 @@ torch::Tensor BatchTransform::apply(const torch::Tensor& pixels, const torch::Te
 }
 
 bool BatchTransform::fused_cpu(int in_h, int in_w) const {
-  const bool random = train_ && opt_.recipe != "none";
+  const bool random = train_ && opt_.augment != Augment::kNone;
   return random || (in_h == out_size_ && in_w == out_size_);
 }
 
@@ -234,7 +217,7 @@ void BatchTransform::apply_cpu(const uint8_t* rgb, int in_h, int in_w, size_t ro
   const int s = out_size_;
   const size_t plane = static_cast<size_t>(s) * s;
   // Normalisation: channel c of the output (BGR for caffe) = (value - mean) * scale.
-  const bool caffe = opt_.normalize == "caffe";
+  const bool caffe = opt_.normalize == Normalize::kCaffe;
   float mean[3], scale[3];
   int src_channel[3];
   for (int c = 0; c < 3; ++c) {
@@ -242,15 +225,15 @@ void BatchTransform::apply_cpu(const uint8_t* rgb, int in_h, int in_w, size_t ro
     mean[c] = caffe ? static_cast<float>(kCaffeMeanBgr[c]) : static_cast<float>(kImagenetMeanRgb[c] * 255);
     scale[c] = caffe ? 1.0f : static_cast<float>(1.0 / (255 * kImagenetStdRgb[c]));
   }
-  const bool random = train_ && opt_.recipe != "none";
-  const bool shift = random && opt_.recipe == "keras" && opt_.channel_shift > 0;
-  const bool bright = random && opt_.recipe == "keras" &&
+  const bool random = train_ && opt_.augment != Augment::kNone;
+  const bool shift = random && opt_.augment == Augment::kKeras && opt_.channel_shift > 0;
+  const bool bright = random && opt_.augment == Augment::kKeras &&
                       (opt_.brightness_min != 1 || opt_.brightness_max != 1) && t.brightness >= 0;
   auto emit = [&](float v0, float v1, float v2, size_t at) {
     const float v[3] = {v0, v1, v2};
     for (int c = 0; c < 3; ++c) out[c * plane + at] = (v[src_channel[c]] - mean[c]) * scale[c];
   };
-  if (!random || (opt_.recipe == "flip" && in_h == s && in_w == s)) {
+  if (!random || (opt_.augment == Augment::kFlip && in_h == s && in_w == s)) {
     // Same size, at most exact flips: a copy with normalisation.
     const bool hf = t.affine[0] < 0, vf = t.affine[4] < 0;
     for (int v = 0; v < s; ++v) {

@@ -18,6 +18,13 @@
 //   imagenet : random-resized-crop (scale 0.08-1, ratio 3/4-4/3) + horizontal flip.
 // Normalisation (--data.normalize): caffe (RGB->BGR, minus the ImageNet BGR means; Keras
 // preprocess_input mode 'caffe', the paper's) or imagenet ((x/255 - mean) / std, RGB; torchvision's).
+// The options (AugmentOptions, --data.*) are declared in data/data_options.h.
+//
+// Usage:
+//   BatchTransform t(augment_options, /*train=*/true, /*out_size=*/224);
+//   SampleTransform s = t.sample(seed, epoch, record, in_h, in_w);   // in a decode thread, per record
+//   BatchTransform::store(s, params, i);                            // row i of the batch's params
+//   torch::Tensor images = t.apply(pixels, params);                 // on the pixels' device
 
 #include <torch/torch.h>
 
@@ -25,26 +32,9 @@
 #include <cstdint>
 #include <string>
 
+#include "data/data_options.h"
+
 namespace wisesr::data {
-
-struct AugmentOptions {
-  std::string recipe = "keras";     // none | flip | keras | imagenet
-  std::string normalize = "caffe";  // caffe | imagenet
-  bool hflip = true;                // flip, keras, imagenet (horizontal only)
-  bool vflip = true;                // flip, keras
-  double rotation = 360;            // keras: degrees, uniform in [-r, r]
-  double width_shift = 0.1;         // keras: fraction of the width, uniform in [-s, s]
-  double height_shift = 0.1;        // keras: fraction of the height
-  double zoom = 0.2;                // keras: x and y zoom independently uniform in [1 - z, 1 + z]
-  double channel_shift = 50;        // keras: one offset for all channels, uniform in [-c, c]
-  double brightness_min = 0.0;      // keras: brightness factor uniform in [min, max];
-  double brightness_max = 1.2;      //        min = max = 1 turns it off
-  double crop_scale_min = 0.08;     // imagenet: area fraction of the random-resized crop
-  double crop_ratio_max = 4.0 / 3;  // imagenet: aspect ratio in [1/r, r] (log-uniform)
-
-  /// Throws naming the bad option (as --data.<name>).
-  void validate() const;
-};
 
 /// One sample's transform: a 2x3 affine from output to input pixel coordinates (pixel centres at
 /// integers), then a channel shift and a brightness factor (negative = off).

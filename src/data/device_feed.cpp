@@ -3,7 +3,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/strings.h"
-#include "config/config.h"
 
 #if __has_include(<ATen/cuda/CUDAEvent.h>)
 #include <ATen/cuda/CUDAEvent.h>
@@ -28,34 +27,40 @@ std::string DecodePlan::describe() const {
   return mode + " (" + gpu->backend() + ", cuda:" + std::to_string(gpu->device()) + ")";
 }
 
-DecodePlan plan_decode(const std::string& mode, const torch::Device& device, const std::string& storage,
-                       const std::string& option) {
-  config::check_choice(option, mode, config::kDecodeModes);
+DecodePlan plan_decode(Decode mode, const torch::Device& device, const std::string& storage) {
   DecodePlan plan;
   if (storage == "raw") {
     plan.mode = "none";
     return plan;
   }
-  if (mode == "cpu" || (mode == "auto" && (!device.is_cuda() || !nvjpeg_compiled()))) return plan;
-  WISESR_CHECK(device.is_cuda(), option, " nvjpeg needs a CUDA device (this run is on ", device.str(), "); use ",
-               option, " cpu or auto");
+  if (mode == Decode::kCpu || (mode == Decode::kAuto && (!device.is_cuda() || !nvjpeg_compiled())))
+    return plan;
+  WISESR_CHECK(device.is_cuda(), "--data.decode nvjpeg needs a CUDA device (this run is on ", device.str(),
+               "); use --data.decode cpu or auto");
   try {
-    plan.gpu = GpuJpegDecoder::shared(device.index() < 0 ? 0 : device.index());
+    plan.gpu = GpuJpegDecoder::create_checked(device.index() < 0 ? 0 : device.index());
     plan.mode = "nvjpeg";
   } catch (const std::exception& e) {  // wisesr::Error, or torch's for a CUDA failure in the self-check
-    if (mode == "nvjpeg") throw;
+    if (mode == Decode::kNvjpeg) throw;
     const auto* ours = dynamic_cast<const Error*>(&e);
-    LOG_WARN(option << " auto: decoding on the CPU, nvJPEG is not usable: "
-                    << first_line(ours ? ours->message() : e.what()));
+    LOG_WARN("--data.decode auto: decoding on the CPU, nvJPEG is not usable: "
+             << first_line(ours ? ours->message() : e.what()));
   }
   return plan;
 }
 
-void configure_for_device(LoaderOptions& options, const torch::Device& device, const DecodePlan& plan) {
-  const bool cuda = device.is_cuda();
-  options.transform_in_loader = !cuda;
-  options.pin_memory = cuda && !plan.gpu;  // nvJPEG writes to the GPU; nothing big is copied
-  options.gpu_decoder = cuda ? plan.gpu : nullptr;
+void set_delivery(LoaderOptions& options, const torch::Device& device, const DecodePlan& plan) {
+  options.pin_memory = false;
+  options.gpu_decoder = nullptr;
+  if (!device.is_cuda()) {
+    options.delivery = Delivery::kHostImages;
+  } else if (plan.gpu) {
+    options.delivery = Delivery::kDevicePixels;  // nvJPEG writes to the GPU; nothing big is copied
+    options.gpu_decoder = plan.gpu;
+  } else {
+    options.delivery = Delivery::kHostPixels;
+    options.pin_memory = true;
+  }
 }
 
 DeviceFeed::DeviceFeed(Loader& loader, torch::Device device) : loader_(loader), device_(device) {
@@ -69,7 +74,7 @@ std::unique_ptr<DeviceFeed::Staged> DeviceFeed::stage(std::optional<Batch> host)
   auto staged = std::make_unique<Staged>();
   Batch& b = host.value();
 #if WISESR_FEED_CUDA
-  if (device_.is_cuda() && !b.images.defined()) {
+  if (device_.is_cuda() && loader_.delivery() != Delivery::kHostImages) {
     // Copy on a side stream so the copy overlaps the model's work on the current batch. The tensors
     // are allocated on the side stream; next() marks them as used by the consumer's stream.
     auto side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device_.index());

@@ -8,8 +8,14 @@
 // With --data.decode nvjpeg the loader's batches arrive with their pixels already on the GPU (decoded
 // by nvJPEG in the prefetch thread) and only the small tensors are copied.
 //
-// Usage: plan_decode(...) once, configure_for_device(options, device, plan) for each Loader, then
-// `while (auto b = feed.next()) ...`. Not thread-safe: one consumer thread.
+// Usage:
+//   1. DecodePlan plan = plan_decode(options.decode, device, set.manifest().storage);   // once per run
+//   2. per Loader: set_delivery(loader_options, device, plan);
+//   3. Loader loader(set, indices, loader_options);  DeviceFeed feed(loader, device);
+//   4. while (auto b = feed.next()) ...   // b->images, labels, valid on the device
+// Not thread-safe: one consumer thread. Keep the plan alive as long as loaders use its decoder; pass
+// it (not the decode mode) to whoever else reads the same data on the same device (evaluation), so one
+// nvJPEG decoder serves them all.
 
 #include <torch/torch.h>
 
@@ -17,11 +23,13 @@
 #include <optional>
 #include <string>
 
+#include "data/data_options.h"
 #include "data/loader.h"
 
 namespace wisesr::data {
 
-/// How records are decoded on their way to a device.
+/// How records are decoded on their way to a device: resolved once from --data.decode and passed
+/// explicitly to every loader (and evaluation) that reads them.
 struct DecodePlan {
   std::string mode = "cpu";  // cpu (libjpeg-turbo threads) | nvjpeg (GPU, batched) | none (raw shards)
   std::shared_ptr<GpuJpegDecoder> gpu;  // with nvjpeg; keep the plan alive to keep the decoder
@@ -29,17 +37,17 @@ struct DecodePlan {
   std::string describe() const;
 };
 
-/// Resolve --data.decode `mode` (auto | cpu | nvjpeg) for shards of `storage` (jpeg | raw) read onto
-/// `device`. auto: nvJPEG on a CUDA device when this build has it and its self-check passes (a
-/// warning says why not otherwise), else the CPU. nvjpeg without a CUDA device or without nvJPEG in
-/// the build throws a one-line wisesr::Error. Raw shards need no decoding whatever the mode.
-/// `option` names the setting in messages (--data.decode for train, --decode for eval and bench data).
-DecodePlan plan_decode(const std::string& mode, const torch::Device& device, const std::string& storage,
-                       const std::string& option = "--data.decode");
+/// Resolve --data.decode `mode` for shards of `storage` (jpeg | raw) read onto `device`. kAuto: nvJPEG
+/// on a CUDA device when this build has it and its self-check passes (a warning says why not
+/// otherwise), else the CPU. kNvjpeg without a CUDA device or without nvJPEG in the build throws a
+/// one-line wisesr::Error. Raw shards need no decoding whatever the mode. With nvJPEG the plan holds a
+/// new, self-checked decoder.
+DecodePlan plan_decode(Decode mode, const torch::Device& device, const std::string& storage);
 
-/// Adjust loader options for batches that will be fed to `device` (pinned pixels + deferred
-/// transform on CUDA; transform in the loader on the CPU) and decoded as `plan` says.
-void configure_for_device(LoaderOptions& options, const torch::Device& device, const DecodePlan& plan = {});
+/// How a loader whose batches go to `device`, decoded as `plan` says, delivers them (Note [Batch
+/// delivery] in data/loader.h): transformed on the CPU for a CPU device; for CUDA, pinned pixels the
+/// GPU transforms, or pixels nvJPEG decoded on it. Sets options.delivery, pin_memory and gpu_decoder.
+void set_delivery(LoaderOptions& options, const torch::Device& device, const DecodePlan& plan = {});
 
 class DeviceFeed {
  public:

@@ -8,6 +8,15 @@
 #include "data/jpeg_decoder.h"
 
 namespace wisesr::data {
+namespace {
+
+// One reusable decompressor per decoding thread.
+JpegDecoder& thread_decoder() {
+  thread_local JpegDecoder decoder;
+  return decoder;
+}
+
+}  // namespace
 
 Loader::Loader(const ShardSet& set, std::vector<uint64_t> indices, LoaderOptions options)
     : set_(set), indices_(std::move(indices)), opt_(std::move(options)) {
@@ -30,13 +39,25 @@ Loader::Loader(const ShardSet& set, std::vector<uint64_t> indices, LoaderOptions
   transform_ = opt_.transform;
   if (!transform_) {
     AugmentOptions none;
-    none.recipe = "none";
+    none.augment = Augment::kNone;
     transform_ =
         std::make_shared<BatchTransform>(none, false, static_cast<int>(std::max<int64_t>(1, crop_h_)));
   }
   if (!opt_.bad_records) opt_.bad_records = std::make_shared<std::atomic<int64_t>>(0);
-  WISESR_CHECK(!opt_.gpu_decoder || !opt_.transform_in_loader,
-               "a loader that decodes on the GPU leaves the transform to the consumer (transform_in_loader = false)");
+  raw_ = set_.manifest().storage == "raw";
+  crop_ = crop;
+  delivery_ = opt_.delivery;
+  WISESR_CHECK(
+      (delivery_ == Delivery::kDevicePixels) == (opt_.gpu_decoder != nullptr),
+      "a loader decodes on the GPU (Delivery::kDevicePixels) exactly when it is given a GPU decoder");
+  WISESR_CHECK(!opt_.pin_memory || delivery_ == Delivery::kHostPixels,
+               "pinned memory is for pixels a GPU copies (Delivery::kHostPixels)");
+  if (raw_ && delivery_ == Delivery::kDevicePixels) {  // nothing to decode: pinned pixels for the GPU
+    delivery_ = Delivery::kHostPixels;
+    opt_.pin_memory = true;
+  }
+  fused_ = delivery_ == Delivery::kHostImages &&
+           transform_->fused_cpu(static_cast<int>(crop_h_), static_cast<int>(crop_w_));
   pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(std::max(0, opt_.workers)));
   thread_ = std::thread([this] { produce(); });
 }
@@ -102,116 +123,184 @@ torch::Tensor Loader::buffer(at::IntArrayRef sizes, const torch::TensorOptions& 
   return t;
 }
 
+// ---- one batch: the three paths of Note [Batch delivery] ---------------------------------------
+
+struct Loader::Window {
+  RecordShape shape;       // the stored record
+  int64_t y0 = 0, x0 = 0;  // top-left corner of the crop_h_ x crop_w_ window the batch takes
+};
+
+struct Loader::Slots {
+  size_t first = 0, count = 0;  // indices_[first, first + count)
+  std::vector<int64_t> labels;
+  torch::Tensor params;          // (count, kTransformParams)
+  std::vector<std::string> bad;  // why sample i is skipped ("" = fine); each i has one writer
+};
+
 Batch Loader::make_batch(size_t b) {
-  const size_t bs = static_cast<size_t>(opt_.batch_size);
-  const size_t first = b * bs, count = std::min(bs, indices_.size() - first);
-  const int64_t h = crop_h_, w = crop_w_, n = static_cast<int64_t>(count);
-  const bool crop = set_.manifest().size_policy == "short-side";
-  const bool raw = set_.manifest().storage == "raw";
-  // nvJPEG: the workers read and check the records; the batch is decoded on the GPU below.
-  const bool gpu = opt_.gpu_decoder && !raw;
-  // CPU runs: each worker transforms its sample right after decoding it (BatchTransform::apply_cpu)
-  // into the float batch. Otherwise the uint8 pixels are kept for apply() on the consumer's device.
-  const int out = transform_->out_size();
-  const bool fused = !gpu && opt_.transform_in_loader && !opt_.pin_memory &&
-                     transform_->fused_cpu(static_cast<int>(h), static_cast<int>(w));
-  torch::Tensor pixels, images;
-  const size_t image_bytes = static_cast<size_t>(h * w * 3);
-  const size_t out_floats = static_cast<size_t>(3) * out * out;
-  if (fused) {
-    images = buffer({n, 3, out, out}, torch::TensorOptions().dtype(torch::kFloat));
-  } else if (!gpu) {
-    pixels = buffer({n, h, w, 3}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(opt_.pin_memory));
+  Slots s = slots(b);
+  Batch batch;
+  switch (delivery_) {
+    case Delivery::kHostImages:
+      if (fused_) {
+        batch = decode_transformed(s);
+      } else {
+        batch = decode_pixels(s, /*pinned=*/false);
+        batch.images = transform_->apply(batch.pixels, s.params);
+        batch.pixels = torch::Tensor();
+      }
+      break;
+    case Delivery::kHostPixels:
+      batch = decode_pixels(s, opt_.pin_memory);
+      batch.params = s.params;
+      break;
+    case Delivery::kDevicePixels:
+      batch = decode_on_device(s);
+      batch.params = s.params;
+      break;
   }
-  if (gpu && encoded_.size() < count) encoded_.resize(count);
-  std::vector<GpuJpegDecoder::Item> items(gpu ? count : 0);
-  torch::Tensor params = torch::empty({n, kTransformParams}, torch::kFloat);
-  std::vector<int64_t> labels(count);
-  std::vector<std::string> bad(count);  // why sample i is skipped ("" = fine); each i has one writer
-  pool_->parallel_for(count, [&](size_t i) {
-    thread_local JpegDecoder decoder;  // one reusable decompressor per decoding thread
-    thread_local std::vector<uint8_t> bytes_local, scratch;
-    const uint64_t rec = indices_[first + i];
-    std::vector<uint8_t>& bytes = gpu ? encoded_[i] : bytes_local;
-    uint8_t* slot = fused || gpu ? nullptr : pixels.data_ptr<uint8_t>() + i * image_bytes;
-    labels[i] = set_.label(rec);
-    const SampleTransform t = transform_->sample(opt_.seed, opt_.epoch, rec, static_cast<int>(h), static_cast<int>(w));
-    BatchTransform::store(t, params, static_cast<int64_t>(i));
+  batch.labels = torch::tensor(s.labels, torch::kInt64);
+  skip_invalid(s, batch);
+  return batch;
+}
+
+Loader::Slots Loader::slots(size_t b) const {
+  const size_t bs = static_cast<size_t>(opt_.batch_size);
+  Slots s;
+  s.first = b * bs;
+  s.count = std::min(bs, indices_.size() - s.first);
+  s.labels.resize(s.count);
+  s.params = torch::empty({static_cast<int64_t>(s.count), kTransformParams}, torch::kFloat);
+  s.bad.resize(s.count);
+  return s;
+}
+
+SampleTransform Loader::prepare(Slots& s, size_t i) const {
+  const uint64_t rec = indices_[s.first + i];
+  s.labels[i] = set_.label(rec);
+  const SampleTransform t =
+      transform_->sample(opt_.seed, opt_.epoch, rec, static_cast<int>(crop_h_), static_cast<int>(crop_w_));
+  BatchTransform::store(t, s.params, static_cast<int64_t>(i));
+  return t;
+}
+
+Loader::Window Loader::read(uint64_t record, std::vector<uint8_t>& bytes) const {
+  const int64_t h = crop_h_, w = crop_w_;
+  set_.read(record, bytes);  // CRC-checked
+  Window win{set_.shape(record)};
+  const RecordShape& s = win.shape;
+  WISESR_CHECK(s.channels == 3, "record has ", s.channels, " channels, expected 3");
+  WISESR_CHECK(crop_ ? (s.height >= h && s.width >= w) : (s.height == h && s.width == w), "record is ",
+               s.width, "x", s.height, ", batch needs ", w, "x", h);
+  WISESR_CHECK(!raw_ || bytes.size() == static_cast<size_t>(s.height) * s.width * 3, "raw record holds ",
+               bytes.size(), " bytes, not ", s.width, "x", s.height, "x3");
+  win.y0 = (s.height - h) / 2;
+  win.x0 = (s.width - w) / 2;
+  if (opt_.random_crop) {
+    win.y0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, record, 0) % (s.height - h + 1));
+    win.x0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, record, 1) % (s.width - w + 1));
+  }
+  return win;
+}
+
+// The window's top-left pixel in the decoded record (rows s.width * 3 bytes apart): the raw bytes
+// themselves, or the record decoded into `scratch` by this thread's decompressor.
+const uint8_t* Loader::decoded(const std::vector<uint8_t>& bytes, const Window& w,
+                               std::vector<uint8_t>& scratch) const {
+  const uint8_t* src = bytes.data();
+  if (!raw_) {
+    scratch.resize(static_cast<size_t>(w.shape.height) * w.shape.width * 3);
+    thread_decoder().decode_rgb(bytes.data(), bytes.size(), scratch.data(), w.shape);
+    src = scratch.data();
+  }
+  return src + (w.y0 * w.shape.width + w.x0) * 3;
+}
+
+// kHostImages, fused: decode and transform each sample in the worker that read it.
+Batch Loader::decode_transformed(Slots& s) {
+  const int out = transform_->out_size();
+  const size_t out_floats = static_cast<size_t>(3) * out * out;
+  Batch batch;
+  batch.images =
+      buffer({static_cast<int64_t>(s.count), 3, out, out}, torch::TensorOptions().dtype(torch::kFloat));
+  float* images = batch.images.data_ptr<float>();
+  pool_->parallel_for(s.count, [&](size_t i) {
+    thread_local std::vector<uint8_t> bytes, scratch;
+    const SampleTransform t = prepare(s, i);
     try {
-      set_.read(rec, bytes);  // CRC-checked
-      const RecordShape s = set_.shape(rec);
-      WISESR_CHECK(s.channels == 3, "record has ", s.channels, " channels, expected 3");
-      WISESR_CHECK(crop ? (s.height >= h && s.width >= w) : (s.height == h && s.width == w), "record is ",
-                   s.width, "x", s.height, ", batch needs ", w, "x", h);
-      int64_t y0 = (s.height - h) / 2, x0 = (s.width - w) / 2;
-      if (opt_.random_crop) {
-        y0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 0) % (s.height - h + 1));
-        x0 = static_cast<int64_t>(crop_offset(opt_.seed, opt_.epoch, rec, 1) % (s.width - w + 1));
-      }
-      if (gpu) {
-        items[i] = GpuJpegDecoder::Item{bytes.data(), bytes.size(), s, y0, x0};
-        return;
-      }
-      const bool whole = s.height == h && s.width == w;
-      const uint8_t* src = bytes.data();  // the decoded record, s.width x s.height
-      if (raw) {
-        WISESR_CHECK(bytes.size() == static_cast<size_t>(s.height) * s.width * 3, "raw record holds ",
-                     bytes.size(), " bytes, not ", s.width, "x", s.height, "x3");
-      } else if (whole && !fused) {
-        decoder.decode_rgb(bytes.data(), bytes.size(), slot, s);
-        return;
-      } else {
-        scratch.resize(static_cast<size_t>(s.height) * s.width * 3);
-        decoder.decode_rgb(bytes.data(), bytes.size(), scratch.data(), s);
-        src = scratch.data();
-      }
-      const uint8_t* corner = src + (y0 * s.width + x0) * 3;
-      if (fused) {
-        transform_->apply_cpu(corner, static_cast<int>(h), static_cast<int>(w), static_cast<size_t>(s.width) * 3, t,
-                              images.data_ptr<float>() + i * out_floats);
-        return;
-      }
-      for (int64_t y = 0; y < h; ++y) {
-        std::memcpy(slot + y * w * 3, corner + y * s.width * 3, static_cast<size_t>(w) * 3);
-      }
+      const Window w = read(indices_[s.first + i], bytes);
+      transform_->apply_cpu(decoded(bytes, w, scratch), static_cast<int>(crop_h_), static_cast<int>(crop_w_),
+                            static_cast<size_t>(w.shape.width) * 3, t, images + i * out_floats);
     } catch (const Error& e) {
-      bad[i] = e.message();
-      if (gpu) {
-        items[i] = GpuJpegDecoder::Item{};  // zeros
-      } else if (fused) {
-        std::memset(images.data_ptr<float>() + i * out_floats, 0, out_floats * sizeof(float));
-      } else {
-        std::memset(slot, 0, image_bytes);
-      }
+      s.bad[i] = e.message();
+      std::memset(images + i * out_floats, 0, out_floats * sizeof(float));
     }
   });
-  if (gpu) pixels = opt_.gpu_decoder->decode(items, h, w, bad);
-  torch::Tensor valid = torch::ones({n}, torch::kBool);
-  int64_t invalid = 0;
-  for (size_t i = 0; i < count; ++i) {
-    if (bad[i].empty()) continue;
-    const uint64_t rec = indices_[first + i];
-    valid[static_cast<int64_t>(i)] = false;
-    ++invalid;
+  return batch;
+}
+
+// kHostPixels (and the unfused kHostImages): each sample's window as uint8 RGB into the pixel buffer.
+Batch Loader::decode_pixels(Slots& s, bool pinned) {
+  const int64_t h = crop_h_, w = crop_w_;
+  const size_t image_bytes = static_cast<size_t>(h * w * 3);
+  Batch batch;
+  batch.pixels = buffer({static_cast<int64_t>(s.count), h, w, 3},
+                        torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(pinned));
+  uint8_t* pixels = batch.pixels.data_ptr<uint8_t>();
+  pool_->parallel_for(s.count, [&](size_t i) {
+    thread_local std::vector<uint8_t> bytes, scratch;
+    uint8_t* slot = pixels + i * image_bytes;
+    prepare(s, i);
+    try {
+      const Window win = read(indices_[s.first + i], bytes);
+      if (!raw_ && win.shape.height == h && win.shape.width == w) {
+        thread_decoder().decode_rgb(bytes.data(), bytes.size(), slot,
+                                    win.shape);  // the whole record: no copy
+        return;
+      }
+      const uint8_t* corner = decoded(bytes, win, scratch);
+      for (int64_t y = 0; y < h; ++y)
+        std::memcpy(slot + y * w * 3, corner + y * win.shape.width * 3, static_cast<size_t>(w) * 3);
+    } catch (const Error& e) {
+      s.bad[i] = e.message();
+      std::memset(slot, 0, image_bytes);
+    }
+  });
+  return batch;
+}
+
+// kDevicePixels: the workers read and check the records, then nvJPEG decodes the batch on the GPU.
+Batch Loader::decode_on_device(Slots& s) {
+  if (encoded_.size() < s.count) encoded_.resize(s.count);
+  std::vector<GpuJpegDecoder::Item> items(s.count);
+  pool_->parallel_for(s.count, [&](size_t i) {
+    prepare(s, i);
+    try {
+      const Window w = read(indices_[s.first + i], encoded_[i]);
+      items[i] = GpuJpegDecoder::Item{encoded_[i].data(), encoded_[i].size(), w.shape, w.y0, w.x0};
+    } catch (const Error& e) {
+      s.bad[i] = e.message();
+      items[i] = GpuJpegDecoder::Item{};  // zeros
+    }
+  });
+  Batch batch;
+  batch.pixels = opt_.gpu_decoder->decode(items, crop_h_, crop_w_, s.bad);
+  return batch;
+}
+
+void Loader::skip_invalid(const Slots& s, Batch& batch) const {
+  batch.valid = torch::ones({static_cast<int64_t>(s.count)}, torch::kBool);
+  for (size_t i = 0; i < s.count; ++i) {
+    if (s.bad[i].empty()) continue;
+    const uint64_t rec = indices_[s.first + i];
+    batch.valid[static_cast<int64_t>(i)] = false;
+    ++batch.num_invalid;
     const int64_t total = ++*opt_.bad_records;
-    WISESR_CHECK(total <= opt_.max_bad_records, set_.describe(rec), ": ", bad[i], " (corrupt record ", total,
-                 "; --data.max_bad_records is ", opt_.max_bad_records, ")");
-    LOG_WARN("skipping corrupt " << set_.describe(rec) << ": " << bad[i] << " (" << total << " of at most "
+    WISESR_CHECK(total <= opt_.max_bad_records, set_.describe(rec), ": ", s.bad[i], " (corrupt record ",
+                 total, "; --data.max_bad_records is ", opt_.max_bad_records, ")");
+    LOG_WARN("skipping corrupt " << set_.describe(rec) << ": " << s.bad[i] << " (" << total << " of at most "
                                  << opt_.max_bad_records << ")");
   }
-  Batch batch;
-  batch.labels = torch::tensor(labels, torch::kInt64);
-  batch.valid = valid;
-  batch.num_invalid = invalid;
-  if (fused) {
-    batch.images = images;
-  } else if (opt_.transform_in_loader) {
-    batch.images = transform_->apply(pixels, params);
-  } else {
-    batch.pixels = pixels;
-    batch.params = params;
-  }
-  return batch;
 }
 
 }  // namespace wisesr::data

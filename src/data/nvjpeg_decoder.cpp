@@ -43,9 +43,12 @@ const char* status_name(nvjpegStatus_t s) {
   return "unknown status";
 }
 
+// Note [Decoder streams outlive decoders]
 // One stream per device for all decoders, created on first use and never destroyed: the caching
 // allocator keeps freed blocks keyed by the stream they were allocated on, and destroying it while
-// such blocks exist would leave the allocator holding a dead handle.
+// such blocks exist would leave the allocator holding a dead handle. This cache of CUDA handles is the
+// one piece of process-wide state here, and it holds no configuration: decoders themselves are made by
+// their owner (data::plan_decode) and passed where they are used.
 cudaStream_t decoder_stream(int device) {
   static std::mutex mutex;
   static std::map<int, cudaStream_t> streams;
@@ -77,7 +80,7 @@ struct GpuJpegDecoder::Impl {
   nvjpegHandle_t handle = nullptr;
   nvjpegJpegState_t state = nullptr;
   nvjpegJpegStream_t header = nullptr;  // host-side header parse for the routing checks
-  cudaStream_t raw_stream = nullptr;    // decoder_stream(device): shared, never destroyed
+  cudaStream_t raw_stream = nullptr;    // decoder_stream(device): Note [Decoder streams outlive decoders]
   bool hardware = false;
   int initialized_batch = -1;  // nvjpegDecodeBatchedInitialize's batch size; -1 = initialise again
   JpegDecoder cpu;             // libjpeg-turbo for what the backend does not take
@@ -92,6 +95,21 @@ struct GpuJpegDecoder::Impl {
   c10::cuda::CUDAStream stream() const {
     return c10::cuda::getStreamFromExternal(raw_stream, static_cast<c10::DeviceIndex>(device));
   }
+
+  // Where each record of a batch is decoded, and where in scratch memory a record larger than the
+  // batch's window lands before it is cropped.
+  enum class Route { zeros, gpu, cpu };
+  struct Routes {
+    std::vector<Route> route;
+    std::vector<int64_t> scratch_at;  // byte offset of a whole image that is cropped after; -1: none
+    int64_t scratch_bytes = 0;
+  };
+  // decode()'s three passes.
+  Routes route_items(const std::vector<Item>& items, int64_t h, int64_t w, std::vector<std::string>& errors);
+  void decode_on_gpu(const std::vector<Item>& items, Routes& r, torch::Tensor& out,
+                     const c10::cuda::CUDAStream& stream);
+  void decode_on_cpu(const std::vector<Item>& items, Routes& r, torch::Tensor& out,
+                     std::vector<std::string>& errors);
 };
 
 GpuJpegDecoder::GpuJpegDecoder(int device) : impl_(std::make_unique<Impl>()) {
@@ -128,25 +146,13 @@ GpuJpegDecoder::GpuJpegDecoder(int device) : impl_(std::make_unique<Impl>()) {
   m.raw_stream = decoder_stream(device);
 }
 
-torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, int64_t w,
-                                     std::vector<std::string>& errors) {
-  WISESR_CHECK(errors.size() == items.size(), "nvJPEG decode: ", errors.size(), " error slots for ", items.size(),
-               " items");
-  Impl& m = *impl_;
-  std::lock_guard<std::mutex> lock(m.mutex);
-  c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(m.device));
-  const c10::cuda::CUDAStream stream = m.stream();
-  c10::cuda::CUDAStreamGuard on_stream(stream);  // the torch ops below (allocations, crops, zeros) run on it
-  const auto n = static_cast<int64_t>(items.size());
-  const auto u8 = torch::TensorOptions().dtype(torch::kUInt8).device(torch::kCUDA, m.device);
-  torch::Tensor out = torch::empty({n, h, w, 3}, u8);
-  const auto slot_bytes = static_cast<size_t>(h * w * 3);
-
-  // Pass 1, on the host: check each header against the record and route it to the GPU or the CPU.
-  enum class Route { zeros, gpu, cpu };
-  std::vector<Route> route(items.size(), Route::zeros);
-  std::vector<int64_t> scratch_at(items.size(), -1);  // byte offset of a whole image that is cropped after
-  int64_t scratch_bytes = 0;
+// Pass 1, on the host: check each header against the record and route it to the GPU or the CPU.
+GpuJpegDecoder::Impl::Routes GpuJpegDecoder::Impl::route_items(const std::vector<Item>& items, int64_t h,
+                                                               int64_t w, std::vector<std::string>& errors) {
+  Impl& m = *this;
+  Routes r;
+  r.route.assign(items.size(), Route::zeros);
+  r.scratch_at.assign(items.size(), -1);
   for (size_t i = 0; i < items.size(); ++i) {
     const Item& it = items[i];
     if (it.data == nullptr) continue;
@@ -158,7 +164,7 @@ torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, 
     int widths[NVJPEG_MAX_COMPONENT] = {}, heights[NVJPEG_MAX_COMPONENT] = {};
     if (nvjpegGetImageInfo(m.handle, it.data, it.size, &components, &css, widths, heights) !=
         NVJPEG_STATUS_SUCCESS) {
-      route[i] = Route::cpu;  // libjpeg-turbo says what is wrong with it, or decodes it
+      r.route[i] = Route::cpu;  // libjpeg-turbo says what is wrong with it, or decodes it
       continue;
     }
     if (widths[0] != static_cast<int>(it.shape.width) || heights[0] != static_cast<int>(it.shape.height)) {
@@ -180,24 +186,32 @@ torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, 
       gpu = nvjpegJpegStreamGetJpegEncoding(m.header, &encoding) == NVJPEG_STATUS_SUCCESS &&
             (encoding == NVJPEG_ENCODING_BASELINE_DCT || encoding == NVJPEG_ENCODING_EXTENDED_SEQUENTIAL_DCT_HUFFMAN);
     }
-    route[i] = gpu ? Route::gpu : Route::cpu;
+    r.route[i] = gpu ? Route::gpu : Route::cpu;
     if (gpu && (it.shape.height != h || it.shape.width != w)) {
-      scratch_at[i] = scratch_bytes;
-      scratch_bytes += static_cast<int64_t>(it.shape.height) * it.shape.width * 3;
+      r.scratch_at[i] = r.scratch_bytes;
+      r.scratch_bytes += static_cast<int64_t>(it.shape.height) * it.shape.width * 3;
     }
   }
+  return r;
+}
 
-  // Pass 2: one batched decode of everything routed to the GPU, straight into the batch (or into
-  // scratch for records larger than the window, cropped afterwards).
-  torch::Tensor scratch = scratch_bytes > 0 ? torch::empty({scratch_bytes}, u8) : torch::Tensor();
+// Pass 2: one batched decode of everything routed to the GPU, straight into the batch (or into scratch
+// for records larger than the window, cropped afterwards). A batch nvJPEG fails is routed to the CPU.
+void GpuJpegDecoder::Impl::decode_on_gpu(const std::vector<Item>& items, Routes& r, torch::Tensor& out,
+                                         const c10::cuda::CUDAStream& stream) {
+  Impl& m = *this;
+  const int64_t h = out.size(1), w = out.size(2);
+  const auto slot_bytes = static_cast<size_t>(h * w * 3);
+  torch::Tensor scratch =
+      r.scratch_bytes > 0 ? torch::empty({r.scratch_bytes}, out.options()) : torch::Tensor();
   std::vector<const unsigned char*> data;
   std::vector<size_t> lengths, which;
   std::vector<nvjpegImage_t> dst;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (route[i] != Route::gpu) continue;
+    if (r.route[i] != Route::gpu) continue;
     nvjpegImage_t img{};
-    if (scratch_at[i] >= 0) {
-      img.channel[0] = scratch.data_ptr<uint8_t>() + scratch_at[i];
+    if (r.scratch_at[i] >= 0) {
+      img.channel[0] = scratch.data_ptr<uint8_t>() + r.scratch_at[i];
       img.pitch[0] = static_cast<size_t>(items[i].shape.width) * 3;
     } else {
       img.channel[0] = out.data_ptr<uint8_t>() + i * slot_bytes;
@@ -208,39 +222,46 @@ torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, 
     dst.push_back(img);
     which.push_back(i);
   }
-  if (!data.empty()) {
-    const int batch = static_cast<int>(data.size());
-    nvjpegStatus_t st = NVJPEG_STATUS_SUCCESS;
-    if (m.initialized_batch != batch) {
-      st = nvjpegDecodeBatchedInitialize(m.handle, m.state, batch, 1, NVJPEG_OUTPUT_RGBI);
-      if (st == NVJPEG_STATUS_SUCCESS) m.initialized_batch = batch;
-    }
-    if (st == NVJPEG_STATUS_SUCCESS) {
-      st = nvjpegDecodeBatched(m.handle, m.state, data.data(), lengths.data(), dst.data(), stream.stream());
-    }
-    if (st != NVJPEG_STATUS_SUCCESS) {
-      // A record that parses but does not decode fails the whole batch: redo it on the CPU, where the
-      // culprit gets its own error (and re-initialise, which resets the failed batch).
-      m.initialized_batch = -1;
-      stream.synchronize();  // nothing the failed call queued may land on the slots redone below
-      const int64_t failed = ++m.failed_batches;
-      LOG_WARN("nvJPEG failed a batch of " << batch << " images (" << status_name(st)
-                                           << "); decoding it on the CPU (" << failed << " batch(es) so far)");
-      for (size_t i : which) route[i] = Route::cpu;
-    } else {
-      for (size_t i : which) {
-        if (scratch_at[i] < 0) continue;
-        const Item& it = items[i];
-        const int64_t hh = it.shape.height, ww = it.shape.width;
-        out.select(0, static_cast<int64_t>(i))
-            .copy_(scratch.narrow(0, scratch_at[i], hh * ww * 3).view({hh, ww, 3}).narrow(0, it.y0, h).narrow(1, it.x0, w));
-      }
-    }
+  if (data.empty()) return;
+  const int batch = static_cast<int>(data.size());
+  nvjpegStatus_t st = NVJPEG_STATUS_SUCCESS;
+  if (m.initialized_batch != batch) {
+    st = nvjpegDecodeBatchedInitialize(m.handle, m.state, batch, 1, NVJPEG_OUTPUT_RGBI);
+    if (st == NVJPEG_STATUS_SUCCESS) m.initialized_batch = batch;
   }
+  if (st == NVJPEG_STATUS_SUCCESS) {
+    st = nvjpegDecodeBatched(m.handle, m.state, data.data(), lengths.data(), dst.data(), stream.stream());
+  }
+  if (st != NVJPEG_STATUS_SUCCESS) {
+    // A record that parses but does not decode fails the whole batch: redo it on the CPU, where the
+    // culprit gets its own error (and re-initialise, which resets the failed batch).
+    m.initialized_batch = -1;
+    stream.synchronize();  // nothing the failed call queued may land on the slots redone below
+    const int64_t failed = ++m.failed_batches;
+    LOG_WARN("nvJPEG failed a batch of " << batch << " images (" << status_name(st)
+                                         << "); decoding it on the CPU (" << failed << " batch(es) so far)");
+    for (size_t i : which) r.route[i] = Route::cpu;
+    return;
+  }
+  for (size_t i : which) {
+    if (r.scratch_at[i] < 0) continue;
+    const Item& it = items[i];
+    const int64_t hh = it.shape.height, ww = it.shape.width;
+    out.select(0, static_cast<int64_t>(i))
+        .copy_(scratch.narrow(0, r.scratch_at[i], hh * ww * 3)
+                   .view({hh, ww, 3})
+                   .narrow(0, it.y0, h)
+                   .narrow(1, it.x0, w));
+  }
+}
 
-  // Pass 3: libjpeg-turbo for the rest; its errors are the records' errors.
+// Pass 3: libjpeg-turbo for the rest; its errors are the records' errors (their slots become zeros).
+void GpuJpegDecoder::Impl::decode_on_cpu(const std::vector<Item>& items, Routes& r, torch::Tensor& out,
+                                         std::vector<std::string>& errors) {
+  Impl& m = *this;
+  const int64_t h = out.size(1), w = out.size(2);
   for (size_t i = 0; i < items.size(); ++i) {
-    if (route[i] != Route::cpu) continue;
+    if (r.route[i] != Route::cpu) continue;
     const Item& it = items[i];
     try {
       m.host.resize(static_cast<size_t>(it.shape.height) * it.shape.width * 3);
@@ -251,11 +272,27 @@ torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, 
       ++m.cpu_images;
     } catch (const Error& e) {
       errors[i] = e.message();
-      route[i] = Route::zeros;
+      r.route[i] = Route::zeros;
     }
   }
+}
+
+torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>& items, int64_t h, int64_t w,
+                                     std::vector<std::string>& errors) {
+  WISESR_CHECK(errors.size() == items.size(), "nvJPEG decode: ", errors.size(), " error slots for ",
+               items.size(), " items");
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mutex);
+  c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(m.device));
+  const c10::cuda::CUDAStream stream = m.stream();
+  c10::cuda::CUDAStreamGuard on_stream(stream);  // the torch ops below (allocations, crops, zeros) run on it
+  const auto u8 = torch::TensorOptions().dtype(torch::kUInt8).device(torch::kCUDA, m.device);
+  torch::Tensor out = torch::empty({static_cast<int64_t>(items.size()), h, w, 3}, u8);
+  Impl::Routes routes = m.route_items(items, h, w, errors);
+  m.decode_on_gpu(items, routes, out, stream);
+  m.decode_on_cpu(items, routes, out, errors);
   for (size_t i = 0; i < items.size(); ++i) {
-    if (route[i] == Route::zeros) out.select(0, static_cast<int64_t>(i)).zero_();
+    if (routes.route[i] == Impl::Route::zeros) out.select(0, static_cast<int64_t>(i)).zero_();
   }
   stream.synchronize();
   return out;
@@ -329,14 +366,9 @@ void GpuJpegDecoder::self_check() {
                "): mean |difference| to libjpeg-turbo ", mean, ", max ", max, " (bounds 2 and 24)");
 }
 
-std::shared_ptr<GpuJpegDecoder> GpuJpegDecoder::shared(int device) {
-  static std::mutex mutex;
-  static std::map<int, std::weak_ptr<GpuJpegDecoder>> decoders;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (auto alive = decoders[device].lock()) return alive;
+std::shared_ptr<GpuJpegDecoder> GpuJpegDecoder::create_checked(int device) {
   auto made = std::make_shared<GpuJpegDecoder>(device);
   made->self_check();
-  decoders[device] = made;
   return made;
 }
 

@@ -10,7 +10,10 @@
 // at all gets an error message and a zero image, exactly like the CPU path (the loader counts it).
 //
 // The header has no CUDA or nvJPEG types: it compiles in every build; without nvJPEG (or without a
-// GPU) the constructor throws and resolve_decode() never picks it.
+// GPU) the constructor throws and plan_decode() never picks it.
+//
+// Usage: auto dec = GpuJpegDecoder::create_checked(0);  pixels = dec->decode(items, h, w, errors);
+// (normally through data::plan_decode and a Loader with Delivery::kDevicePixels, data/device_feed.h)
 
 #include <torch/torch.h>
 
@@ -45,9 +48,9 @@ class GpuJpegDecoder {
   GpuJpegDecoder(const GpuJpegDecoder&) = delete;
   GpuJpegDecoder& operator=(const GpuJpegDecoder&) = delete;
 
-  /// The process-wide decoder of a device, created (and self-checked, see self_check()) on first use;
-  /// the trainer's and the evaluator's loaders share it.
-  static std::shared_ptr<GpuJpegDecoder> shared(int device);
+  /// A new decoder on `device` that has passed self_check(). Its owner passes it to every loader that
+  /// decodes with it (data::DecodePlan: the trainer's and its evaluation's loaders share one).
+  static std::shared_ptr<GpuJpegDecoder> create_checked(int device);
 
   /// "hardware" (with the engine count) or "gpu-hybrid".
   const std::string& backend() const;

@@ -1,6 +1,10 @@
 #pragma once
 // All shards of one split of a prepared dataset, addressed by a global record index
 // (shards in manifest order, records in shard order).
+//
+// Usage:
+//   ShardSet set(dir, "train");                  // reads index.json, checks sizes and counts
+//   set.read(i, bytes);  set.label(i);  set.shape(i);   // from any thread
 
 #include <cstdint>
 #include <filesystem>

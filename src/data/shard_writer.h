@@ -1,6 +1,9 @@
 #pragma once
 // Writes one shard: records are collected in memory (a shard is bounded by the caller's size
 // target) and written at finish() into a temporary file that is fsync'ed and renamed into place.
+//
+// Usage: ShardWriter w(dir / "train-00000.h5", info);  w.add(bytes, label, shape, rel_path) ...;
+//        ShardSummary s = w.finish();   // name, records, bytes and SHA-256 for index.json
 
 #include <cstdint>
 #include <filesystem>

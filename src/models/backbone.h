@@ -22,7 +22,16 @@ class BackboneImpl : public torch::nn::Module {
   virtual int64_t keras_conv_bias_params() { return 0; }
 };
 
-/// Names accepted by make_backbone().
+/// The backbone registry: the one list of the names --model.backbone accepts, how each is built and the
+/// line --help shows for it (models/model_options.h); validation and messages come from it too.
+struct BackboneEntry {
+  const char* name;
+  std::shared_ptr<BackboneImpl> (*make)();
+  const char* help;
+};
+const std::vector<BackboneEntry>& backbone_registry();
+
+/// The registered names, in registry order.
 std::vector<std::string> backbone_names();
 /// Throws naming the backbone and the valid names if unknown.
 std::shared_ptr<BackboneImpl> make_backbone(const std::string& name);

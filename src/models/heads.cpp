@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "models/model_options.h"
 
 namespace wisesr::models {
 namespace nn = torch::nn;
@@ -26,12 +27,6 @@ int64_t checked_pool(int64_t pool, int64_t map_size) {
 int64_t pooled(int64_t map_size, int64_t p) { return (map_size - p) / p + 1; }
 
 }  // namespace
-
-const std::vector<std::string>& head_names() {
-  static const std::vector<std::string> names = {"gap",  "gap-dropout",  "dw",    "dw-nonneg",
-                                                 "wise", "wise-dropout", "avg-fc"};
-  return names;
-}
 
 int64_t auto_pool_size(int64_t map_size) {
   WISESR_CHECK(map_size >= 1, "feature map size must be >= 1, got ", map_size);
@@ -83,24 +78,76 @@ AvgFcHeadImpl::AvgFcHeadImpl(int64_t channels, int64_t map_size, int64_t classes
 
 torch::Tensor AvgFcHeadImpl::forward(torch::Tensor x) { return fc(dropout(avgpool(x).flatten(1))); }
 
+namespace {
+
+double dropout_of(const HeadOptions& o, double default_p) { return o.dropout >= 0 ? o.dropout : default_p; }
+
+}  // namespace
+
+const std::vector<HeadEntry>& head_registry() {
+  using Ptr = std::shared_ptr<HeadImpl>;
+  static const std::vector<HeadEntry> r = {
+      {"gap",
+       [](const HeadOptions& o) -> Ptr {
+         return std::make_shared<GapHeadImpl>(o.channels, o.classes, dropout_of(o, 0.0));
+       },
+       "global average pool -> dense"},
+      {"gap-dropout",
+       [](const HeadOptions& o) -> Ptr {
+         return std::make_shared<GapHeadImpl>(o.channels, o.classes, dropout_of(o, 0.5));
+       },
+       "global average pool -> dropout 0.5 -> dense"},
+      {"dw",
+       [](const HeadOptions& o) -> Ptr {
+         return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, 1, false,
+                                               dropout_of(o, 0.0));
+       },
+       "depthwise conv, kernel = the whole map (valid, bias) -> dense"},
+      {"dw-nonneg",
+       [](const HeadOptions& o) -> Ptr {
+         return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, 1, true,
+                                               dropout_of(o, 0.0));
+       },
+       "dw with the kernel clamped to >= 0 after every update"},
+      {"wise",
+       [](const HeadOptions& o) -> Ptr {
+         return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes,
+                                               checked_pool(o.pool, o.map_size), true, dropout_of(o, 0.0));
+       },
+       "Wise-SrNet: avgpool(p x p, stride p) -> dw-nonneg on the pooled map -> dense"},
+      {"wise-dropout",
+       [](const HeadOptions& o) -> Ptr {
+         return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes,
+                                               checked_pool(o.pool, o.map_size), true, dropout_of(o, 0.5));
+       },
+       "wise with dropout 0.5 before the dense layer"},
+      {"avg-fc",
+       [](const HeadOptions& o) -> Ptr {
+         return std::make_shared<AvgFcHeadImpl>(o.channels, o.map_size, o.classes,
+                                                checked_pool(o.pool, o.map_size), dropout_of(o, 0.0));
+       },
+       "avgpool(p x p, stride p) -> flatten -> dense (the paper's Fig. 8b baseline)"},
+  };
+  return r;
+}
+
+std::vector<std::string> head_names() {
+  std::vector<std::string> names;
+  for (const auto& e : head_registry()) names.push_back(e.name);
+  return names;
+}
+
+std::string head_help() {
+  std::string out;
+  for (const auto& e : head_registry()) out += std::string(out.empty() ? "" : "\n") + e.name + ": " + e.help;
+  return out;
+}
+
 std::shared_ptr<HeadImpl> make_head(const HeadOptions& o) {
   WISESR_CHECK(o.channels > 0 && o.classes > 0 && o.map_size > 0, "invalid head options (channels ",
                o.channels, ", classes ", o.classes, ", map ", o.map_size, ")");
-  const bool with_dropout = o.kind == "gap-dropout" || o.kind == "wise-dropout";
-  const double p = o.dropout >= 0 ? o.dropout : (with_dropout ? 0.5 : 0.0);
-  if (o.kind == "gap" || o.kind == "gap-dropout")
-    return std::make_shared<GapHeadImpl>(o.channels, o.classes, p);
-  if (o.kind == "dw" || o.kind == "dw-nonneg") {
-    return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, 1, o.kind == "dw-nonneg", p);
-  }
-  if (o.kind == "wise" || o.kind == "wise-dropout") {
-    return std::make_shared<WiseHeadImpl>(o.channels, o.map_size, o.classes, checked_pool(o.pool, o.map_size),
-                                          true, p);
-  }
-  if (o.kind == "avg-fc") {
-    return std::make_shared<AvgFcHeadImpl>(o.channels, o.map_size, o.classes,
-                                           checked_pool(o.pool, o.map_size), p);
-  }
+  for (const auto& e : head_registry())
+    if (o.kind == e.name) return e.make(o);
   WISESR_THROW("unknown head '", o.kind, "' (valid: ", join(head_names()), ")");
 }
 

@@ -1,15 +1,17 @@
 #pragma once
-// Classifier heads on top of a (N,C,h,w) feature map, selected by name (--model.head):
-//  gap          global average pool -> flatten -> dense
-//  gap-dropout  gap with dropout 0.5 before the dense layer
-//  dw           depthwise conv, kernel = the whole map (valid, bias, no activation) -> flatten -> dense
-//  dw-nonneg    dw with the kernel clamped to >= 0 after every update
-//  wise         Wise-SrNet (Rahimzadeh et al. 2021): avgpool(p x p, stride p, valid) -> dw-nonneg with
-//               kernel = the remaining map -> flatten -> dense
-//  wise-dropout wise with dropout 0.5 before the dense layer
-//  avg-fc       avgpool(p x p, stride p, valid) -> flatten -> dense (the paper's Fig. 8b baseline)
+// Classifier heads on top of a (N,C,h,w) feature map, selected by name (--model.head) from
+// head_registry() (heads.cpp: the one list of names, with each head's one-line description). Three
+// families: GapHeadImpl (global average pool -> [dropout] -> dense), WiseHeadImpl (the depthwise family:
+// [avgpool(p x p, stride p, valid)] -> depthwise conv with kernel = the remaining map (valid, bias, no
+// activation), optionally clamped >= 0 -> flatten -> [dropout] -> dense; Wise-SrNet, Rahimzadeh et al.
+// 2021, is the pooled, clamped one) and AvgFcHeadImpl (avgpool(p) -> flatten -> dense).
 // Paper initialisation: depthwise kernel ~ N(0, 0.01), bias 0; dense weight ~ N(0, 0.01), bias 0.
 // apply_constraints() implements Keras NonNeg: kernel entries < 0 become 0, the bias stays free.
+//
+// Usage:
+//   HeadOptions o;  o.kind = "wise";  o.channels = 2048;  o.map_size = 7;  o.classes = 1000;
+//   std::shared_ptr<HeadImpl> head = make_head(o);   // avgpool 2 -> 3x3 depthwise kernel -> dense
+//   ... after every optimizer update: head->apply_constraints();
 
 #include <torch/torch.h>
 
@@ -28,8 +30,19 @@ struct HeadOptions {
   double dropout = -1.0;  // < 0: the head's default (0.5 for *-dropout heads, else none)
 };
 
-/// The heads make_head() accepts.
-const std::vector<std::string>& head_names();
+class HeadImpl;  // below
+
+/// The head registry: the one list of the names --model.head accepts, how each is built and the line
+/// --help shows for it (models/model_options.h); validation and messages come from it too.
+struct HeadEntry {
+  const char* name;
+  std::shared_ptr<HeadImpl> (*make)(const HeadOptions&);
+  const char* help;
+};
+const std::vector<HeadEntry>& head_registry();
+
+/// The registered names, in registry order.
+std::vector<std::string> head_names();
 
 /// The pool size the paper's cases imply: the smallest p >= 1 with floor(map / p) <= 5.
 /// 7 -> 2 (3x3 kernel), 16 -> 3 (5x5), 14 -> 3 (4x4), 10 -> 2 (5x5), 8 -> 2 (4x4), 4 -> 1 (4x4).
@@ -84,8 +97,8 @@ class AvgFcHeadImpl : public HeadImpl {
   torch::nn::Linear fc{nullptr};
 };
 
-/// Builds the head named in o.kind; throws naming it (and the valid names) if unknown, or if the pool
-/// does not fit the map.
+/// Builds the head named in o.kind (from head_registry()); throws naming it (and the valid names) if
+/// unknown, or if the pool does not fit the map.
 std::shared_ptr<HeadImpl> make_head(const HeadOptions& o);
 
 }  // namespace wisesr::models

@@ -58,7 +58,7 @@ double traced_flops(ClassifierImpl& model, int64_t image_size) {
 
 }  // namespace
 
-ModelSummary summarize(const config::ModelConfig& cfg, int64_t classes, int64_t image_size) {
+ModelSummary summarize(const ModelOptions& cfg, int64_t classes, int64_t image_size) {
   ModelSummary s;
   s.backbone = cfg.backbone;
   s.head = cfg.head;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "config/config.h"
+#include "models/model_options.h"
 
 namespace wisesr::models {
 
@@ -21,7 +21,7 @@ struct ModelSummary {
   double gflops = 0;              // 2 x multiply-adds of convolutions and dense layers, per image
 };
 
-ModelSummary summarize(const config::ModelConfig& cfg, int64_t classes, int64_t image_size);
+ModelSummary summarize(const ModelOptions& cfg, int64_t classes, int64_t image_size);
 /// Human-readable multi-line report.
 std::string format_summary(const ModelSummary& s);
 

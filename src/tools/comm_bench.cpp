@@ -31,21 +31,50 @@ std::string human_bytes(int64_t bytes) {
 
 double allreduce_bus_factor(int ranks) { return ranks > 0 ? 2.0 * (ranks - 1) / ranks : 0.0; }
 
+namespace {
+
+void write_json(const config::BenchCommConfig& cfg, const CommBenchResult& r) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : r.rows)
+    rows.push_back({{"bytes", row.bytes},
+                    {"count", row.count},
+                    {"time_us", row.time_us},
+                    {"algbw_gbps", row.algbw_gbps},
+                    {"busbw_gbps", row.busbw_gbps},
+                    {"wrong", row.wrong}});
+  const nlohmann::json j = {{"op", "all_reduce_sum_in_place"},
+                            {"backend", r.backend},
+                            {"device", r.device},
+                            {"ranks", r.ranks},
+                            {"dtype", to_string(cfg.dtype)},
+                            {"iters", cfg.iters},
+                            {"warmup", cfg.warmup},
+                            {"bus_factor", allreduce_bus_factor(r.ranks)},
+                            {"rows", rows}};
+  fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
+}
+
+}  // namespace
+
 CommBenchResult run_comm_bench(const config::BenchCommConfig& cfg, const comm::ProcessGroupInfo& info) {
-  const bool nccl = cfg.backend == "nccl" ||
-                    (cfg.backend == "auto" && torch::cuda::is_available() && comm::nccl_available());
-  WISESR_CHECK(!nccl || comm::nccl_available(), "--backend nccl: this build has no NCCL");
+  const comm::Backend backend = cfg.comm.backend;
+  const bool nccl =
+      backend == comm::Backend::kNccl ||
+      (backend == comm::Backend::kAuto && torch::cuda::is_available() && comm::nccl_available());
+  WISESR_CHECK(!nccl || comm::nccl_available(), "--train.backend nccl: this build has no NCCL");
   WISESR_CHECK(!nccl || torch::cuda::is_available(),
-               "--backend nccl needs a CUDA GPU, and none is available");
+               "--train.backend nccl needs a CUDA GPU, and none is available");
   // MPI reduces host memory: its buffers stay on the CPU even on GPU machines.
-  const torch::Device device = nccl ? train::select_device("cuda", info) : torch::Device(torch::kCPU);
-  auto comm = comm::make_communicator(nccl ? "nccl" : "mpi", info, device);
+  const torch::Device device =
+      nccl ? train::select_device(train::DeviceKind::kCuda, info) : torch::Device(torch::kCPU);
+  auto comm = comm::make_communicator(nccl ? comm::Backend::kNccl : comm::Backend::kMpi, info, device);
   comm::MpiCommunicator control;  // barriers and the reduction of the timings, on the host
   auto device_sync = [&] {
     if (device.is_cuda()) torch::cuda::synchronize(device.index());
   };
-  const auto dtype = cfg.dtype == "bf16" ? torch::kBFloat16 : torch::kFloat;
-  const int64_t elem = cfg.dtype == "bf16" ? 2 : 4;
+  const bool bf16 = cfg.dtype == config::CommDtype::kBf16;
+  const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
+  const int64_t elem = bf16 ? 2 : 4;
 
   CommBenchResult r;
   r.backend = comm->name();
@@ -84,26 +113,7 @@ CommBenchResult run_comm_bench(const config::BenchCommConfig& cfg, const comm::P
   if (info.rank == 0) {
     std::fputs(format_comm_bench(cfg, r).c_str(), stdout);
     std::fflush(stdout);
-    if (!cfg.json.empty()) {
-      nlohmann::json rows = nlohmann::json::array();
-      for (const auto& row : r.rows)
-        rows.push_back({{"bytes", row.bytes},
-                        {"count", row.count},
-                        {"time_us", row.time_us},
-                        {"algbw_gbps", row.algbw_gbps},
-                        {"busbw_gbps", row.busbw_gbps},
-                        {"wrong", row.wrong}});
-      const nlohmann::json j = {{"op", "all_reduce_sum_in_place"},
-                                {"backend", r.backend},
-                                {"device", r.device},
-                                {"ranks", r.ranks},
-                                {"dtype", cfg.dtype},
-                                {"iters", cfg.iters},
-                                {"warmup", cfg.warmup},
-                                {"bus_factor", allreduce_bus_factor(r.ranks)},
-                                {"rows", rows}};
-      fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
-    }
+    if (!cfg.json.empty()) write_json(cfg, r);
   }
   int64_t wrong_total = 0;
   for (const auto& row : r.rows) wrong_total += row.wrong;
@@ -115,12 +125,13 @@ CommBenchResult run_comm_bench(const config::BenchCommConfig& cfg, const comm::P
 std::string format_comm_bench(const config::BenchCommConfig& cfg, const CommBenchResult& r) {
   std::ostringstream os;
   char line[256];
-  std::snprintf(line, sizeof(line),
-                "# wisesr bench comm: all-reduce (sum, in place), backend %s on %s, %d rank(s), dtype %s%s\n"
-                "# median of %d iteration(s) after %d warm-up; busbw = algbw x 2(n-1)/n = algbw x %.3f\n",
-                r.backend.c_str(), r.device.c_str(), r.ranks, cfg.dtype.c_str(),
-                r.backend == "mpi" && cfg.dtype == "bf16" ? " (reduced as float by MPI)" : "", cfg.iters,
-                cfg.warmup, allreduce_bus_factor(r.ranks));
+  std::snprintf(
+      line, sizeof(line),
+      "# wisesr bench comm: all-reduce (sum, in place), backend %s on %s, %d rank(s), dtype %s%s\n"
+      "# median of %d iteration(s) after %d warm-up; busbw = algbw x 2(n-1)/n = algbw x %.3f\n",
+      r.backend.c_str(), r.device.c_str(), r.ranks, to_string(cfg.dtype).c_str(),
+      r.backend == "mpi" && cfg.dtype == config::CommDtype::kBf16 ? " (reduced as float by MPI)" : "",
+      cfg.iters, cfg.warmup, allreduce_bus_factor(r.ranks));
   os << line;
   std::snprintf(line, sizeof(line), "#%12s %12s %8s %12s %12s %12s %7s\n", "size", "count", "type",
                 "time(us)", "algbw(GB/s)", "busbw(GB/s)", "#wrong");
@@ -128,8 +139,9 @@ std::string format_comm_bench(const config::BenchCommConfig& cfg, const CommBenc
   double busbw_sum = 0;
   for (const auto& row : r.rows) {
     std::snprintf(line, sizeof(line), " %12s %12lld %8s %12.2f %12.3f %12.3f %7lld\n",
-                  human_bytes(row.bytes).c_str(), static_cast<long long>(row.count), cfg.dtype.c_str(),
-                  row.time_us, row.algbw_gbps, row.busbw_gbps, static_cast<long long>(row.wrong));
+                  human_bytes(row.bytes).c_str(), static_cast<long long>(row.count),
+                  to_string(cfg.dtype).c_str(), row.time_us, row.algbw_gbps, row.busbw_gbps,
+                  static_cast<long long>(row.wrong));
     os << line;
     busbw_sum += row.busbw_gbps;
   }

@@ -16,29 +16,29 @@
 #include "data/sampler.h"
 #include "data/shard_set.h"
 #include "data/warp_cpu.h"
+#include "train/runtime.h"
 
 namespace wisesr::tools {
 namespace {
 
-
-DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig& cfg,
-                       const std::string& recipe, int threads, int out_size, const torch::Device& device,
-                       const data::DecodePlan& plan) {
-  const uint64_t total = static_cast<uint64_t>(cfg.warmup + cfg.batches) * static_cast<uint64_t>(cfg.batch);
-  const auto order = data::epoch_permutation(set.size(), cfg.seed, 0);
+// Times one mode: `augment` (the configured recipe, or kNone for plain decoding) on the same records.
+DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig& cfg, data::Augment augment,
+                       int threads, int out_size, const torch::Device& device, const data::DecodePlan& plan) {
+  const uint64_t total =
+      static_cast<uint64_t>(cfg.warmup + cfg.batches) * static_cast<uint64_t>(cfg.train.batch_size);
+  const auto order = data::epoch_permutation(set.size(), cfg.train.seed, 0);
   std::vector<uint64_t> idx(total);
   for (uint64_t i = 0; i < total; ++i) idx[i] = order[i % order.size()];
-  data::AugmentOptions ao;
-  ao.recipe = recipe;
-  ao.normalize = cfg.normalize;
+  data::AugmentOptions ao = cfg.augment;
+  ao.augment = augment;
   data::LoaderOptions lo;
-  lo.batch_size = cfg.batch;
+  lo.batch_size = cfg.train.batch_size;
   lo.workers = threads - 1;  // the prefetch thread decodes too
-  lo.prefetch = cfg.prefetch;
+  lo.prefetch = cfg.data.prefetch;
   lo.random_crop = true;
-  lo.seed = cfg.seed;
-  lo.transform = std::make_shared<data::BatchTransform>(ao, recipe != "none", out_size);
-  data::configure_for_device(lo, device, plan);
+  lo.seed = cfg.train.seed;
+  lo.transform = std::make_shared<data::BatchTransform>(ao, augment != data::Augment::kNone, out_size);
+  data::set_delivery(lo, device, plan);
   data::Loader loader(set, idx, lo);
   data::DeviceFeed feed(loader, device);
   auto sync = [&] {
@@ -55,7 +55,7 @@ DataBenchRow time_mode(const data::ShardSet& set, const config::BenchDataConfig&
   }
   sync();
   DataBenchRow row;
-  row.mode = recipe == "none" ? "decode" : recipe;
+  row.mode = augment == data::Augment::kNone ? "decode" : to_string(augment);
   row.images = images;
   row.seconds = seconds_since(t0);
   row.img_per_s = row.seconds > 0 ? static_cast<double>(images) / row.seconds : 0;
@@ -70,24 +70,22 @@ DataBenchResult run_data_bench(const config::BenchDataConfig& cfg) {
   const int threads =
       cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);  // the CPU transform's intra-op threads
-  WISESR_CHECK(cfg.device == "cpu" || torch::cuda::is_available(), "--device cuda: no CUDA GPU is available");
-  const torch::Device device =
-      cfg.device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-  data::ShardSet set(cfg.data, cfg.split);
-  WISESR_CHECK(set.size() > 0, "split '", cfg.split, "' of '", cfg.data, "' is empty");
+  const torch::Device device = train::select_device(cfg.runtime.device, comm::ProcessGroupInfo{});
+  data::ShardSet set(cfg.data.dir, cfg.data.train_split);
+  WISESR_CHECK(set.size() > 0, "split '", cfg.data.train_split, "' of '", cfg.data.dir, "' is empty");
   DataBenchResult r;
   r.device = device.str();
   r.storage = set.manifest().storage;
   r.stored_size = set.manifest().image_size;
-  r.out_size = cfg.image_size > 0 ? cfg.image_size : set.manifest().image_size;
-  WISESR_CHECK(r.out_size > 0, "the dataset's images vary in size: set --image-size");
+  r.out_size = cfg.data.image_size > 0 ? cfg.data.image_size : set.manifest().image_size;
+  WISESR_CHECK(r.out_size > 0, "the dataset's images vary in size: set --data.image_size");
   r.threads = threads;
   r.cpu_kernel = data::detail::isa_name(data::detail::best_isa());
-  const data::DecodePlan plan = data::plan_decode(cfg.decode, device, r.storage, "--decode");
+  const data::DecodePlan plan = data::plan_decode(cfg.data.decode, device, r.storage);
   r.decode = plan.describe();
-  r.rows.push_back(time_mode(set, cfg, "none", threads, r.out_size, device, plan));
-  if (cfg.augment != "none") {
-    r.rows.push_back(time_mode(set, cfg, cfg.augment, threads, r.out_size, device, plan));
+  r.rows.push_back(time_mode(set, cfg, data::Augment::kNone, threads, r.out_size, device, plan));
+  if (cfg.augment.augment != data::Augment::kNone) {
+    r.rows.push_back(time_mode(set, cfg, cfg.augment.augment, threads, r.out_size, device, plan));
   }
   std::cout << format_data_bench(r) << std::flush;
   if (!cfg.json.empty()) {
@@ -99,10 +97,16 @@ DataBenchResult run_data_bench(const config::BenchDataConfig& cfg) {
                       {"img_per_s", row.img_per_s},
                       {"img_per_s_per_core", row.img_per_s_per_core}});
     }
-    nlohmann::json j = {{"device", r.device},     {"storage", r.storage},   {"stored_size", r.stored_size},
-                        {"out_size", r.out_size}, {"threads", r.threads},   {"cpu_kernel", r.cpu_kernel},
+    nlohmann::json j = {{"device", r.device},
+                        {"storage", r.storage},
+                        {"stored_size", r.stored_size},
+                        {"out_size", r.out_size},
+                        {"threads", r.threads},
+                        {"cpu_kernel", r.cpu_kernel},
                         {"decode", r.decode},
-                        {"batch", cfg.batch},     {"augment", cfg.augment}, {"rows", rows}};
+                        {"batch", cfg.train.batch_size},
+                        {"augment", to_string(cfg.augment.augment)},
+                        {"rows", rows}};
     fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
   }
   return r;

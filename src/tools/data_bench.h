@@ -4,13 +4,16 @@
 // Two modes timed side by side in one run, each over the same records (the split's first
 // (warmup + batches) x batch records in training order, repeated if the split is smaller):
 //   decode : pread + CRC + libjpeg-turbo decode into the batch buffer + normalisation (no augmentation)
-//   <recipe>: the same plus the training augmentation (--augment, default the paper's keras recipe)
-// On --device cpu the transform runs on the CPU (in the loader's prefetch thread, with --threads
-// intra-op threads); on --device cuda the batch is decoded into pinned memory, copied on a side stream
-// and transformed on the GPU, exactly as in training (data::DeviceFeed); with --decode nvjpeg (or auto
-// on a GPU build with nvJPEG) the threads only read the records and nvJPEG decodes each batch on the
-// GPU. Time runs from the end of the
-// warm-up batches to the last batch being ready (device synchronised); img/s/core divides by --threads.
+//   <recipe>: the same plus the training augmentation (--data.augment and its parameters, default the
+//             paper's keras recipe)
+// On --train.device cpu (the default) the transform runs on the CPU (in the loader's decode threads,
+// with --threads intra-op threads); on --train.device cuda the batch is decoded into pinned memory,
+// copied on a side stream and transformed on the GPU, exactly as in training (data::DeviceFeed); with
+// --data.decode nvjpeg (or auto on a GPU build with nvJPEG) the threads only read the records and nvJPEG
+// decodes each batch on the GPU. Time runs from the end of the warm-up batches to the last batch being
+// ready (device synchronised); img/s/core divides by --threads.
+//
+// Usage: DataBenchResult r = run_data_bench(cfg);   std::cout << format_data_bench(r);
 
 #include <cstdint>
 #include <string>

@@ -2,31 +2,24 @@
 
 #include <sys/resource.h>
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "comm/grad_sync.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "comm/mpi_communicator.h"
 #include "core/fs.h"
-#include "core/log.h"
 #include "data/device_feed.h"
 #include "data/loader.h"
 #include "data/sampler.h"
-#include "models/classifier.h"
+#include "data/shard_set.h"
 #include "tools/stats.h"
-#include "train/loss_scaler.h"
-#include "train/optimizer.h"
-#include "train/runtime.h"
-#include "train/train_step.h"
+#include "train/trainer.h"
 
 namespace wisesr::tools {
 namespace {
 
-namespace F = torch::nn::functional;
+constexpr double kLr = 0.01;  // small enough that random labels do not blow the weights up
 
 int64_t max_rss_bytes() {
   rusage usage{};
@@ -43,232 +36,211 @@ std::vector<double> max_over_ranks(std::vector<double> v, comm::Communicator& co
 
 nlohmann::json ms_or_null(double ms) { return ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(ms); }
 
-}  // namespace
+train::TrainerOptions trainer_options(const config::BenchTrainConfig& cfg) {
+  train::TrainerOptions o;
+  o.runtime = cfg.runtime;
+  o.comm = cfg.comm;
+  o.model = cfg.model;
+  o.optim = cfg.optim;
+  o.seed = cfg.train.seed;
+  o.grad_sync = !cfg.no_sync;
+  o.single_rank_collectives = true;
+  o.fixed_inputs = cfg.data.dir.empty();  // the synthetic batch: read in place, no copy per step
+  return o;
+}
 
-TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm::ProcessGroupInfo& info) {
-  config::ModelConfig mc;
-  mc.backbone = cfg.model;
-  mc.head = cfg.head;
-  mc.pool = cfg.pool;
-  models::check_model_config(mc);
-  train::configure_threads(cfg.threads, info);
-  const torch::Device device = train::select_device(cfg.device, info);
-  const std::string precision = train::resolve_precision(cfg.precision, device);
-  const bool channels_last = cfg.channels_last && device.is_cuda();
-  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
-  const train::TrainingStream training_stream(device);  // as the trainer: before GradSync and forward
-  comm::MpiCommunicator control;  // host-side reductions of the timings
-  std::unique_ptr<comm::Communicator> comm;
-  if (cfg.sync != "none") comm = comm::make_communicator(cfg.sync, info, device);
-  auto device_sync = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize(device.index());
-  };
-
-  torch::manual_seed(cfg.seed);
-  auto model = models::make_classifier(mc, cfg.classes, cfg.image_size);
-  model->to(device);
-  if (channels_last) train::to_channels_last(*model);
-  model->train();
-  if (comm) comm::broadcast_module(*model, *comm);
-  train::Optimizer optimizer(*model,
-                             train::OptimizerOptions{});  // SGD, momentum 0.9, as the trainer's default
-  train::LossScaler scaler(device, precision == "fp16", 65536.0);
-  std::unique_ptr<comm::GradSync> sync;
-  if (comm) {
-    // With one rank the trainer skips communication; here the all-reduces run anyway, so `--sync nccl`
-    // vs `--sync none` measures what bucketing plus a one-rank NCCL all-reduce cost (as DDP pays).
-    comm::GradSyncOptions so;
-    so.single_rank_collectives = true;
-    sync = std::make_unique<comm::GradSync>(model->parameters(), *comm, so);
+// The batches: one random batch made once on the device, or (--data.dir) the trainer's input pipeline
+// (shard reader, decode, augmentation, device feed) over as many epochs as the steps need.
+class BenchInput {
+ public:
+  BenchInput(const config::BenchTrainConfig& cfg, const comm::ProcessGroupInfo& info,
+             const train::Trainer& trainer) {
+    const auto& device = trainer.device();
+    const int64_t batch = cfg.train.batch_size, size = cfg.data.image_size;
+    auto x = torch::randn({batch, 3, size, size}, torch::TensorOptions().device(device));
+    if (trainer.channels_last()) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+    auto y =
+        torch::randint(0, cfg.classes, {batch}, torch::TensorOptions().dtype(torch::kLong).device(device));
+    synthetic_ = data::Batch{x, {}, {}, y, torch::ones({batch}, y.options().dtype(torch::kBool)), 0};
+    if (!cfg.data.dir.empty()) open_shards(cfg, info, device);
   }
-  constexpr double kLr = 0.01;  // small enough that random labels do not blow the weights up
 
-  auto x =
-      torch::randn({cfg.batch, 3, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(device));
-  if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  auto y =
-      torch::randint(0, cfg.classes, {cfg.batch}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  data::Batch next() {
+    if (!feed_) return synthetic_;
+    auto b = feed_->next();
+    WISESR_CHECK(b.has_value(), "bench train: the input pipeline ended early");
+    return std::move(*b);
+  }
+  bool shards() const { return feed_ != nullptr; }
+  std::string decode() const { return plan_.describe(); }
 
-  // Real input (--data): the trainer's pipeline (shard reader, decode, augmentation, device feed). Each
-  // step first copies its batch into x and y, which stay the same tensors (what a CUDA graph replays).
-  std::unique_ptr<data::ShardSet> set;
-  std::unique_ptr<data::Loader> loader;
-  std::unique_ptr<data::DeviceFeed> feed;
-  data::DecodePlan decode_plan;
-  if (!cfg.data.empty()) {
-    set = std::make_unique<data::ShardSet>(cfg.data, cfg.split);
-    const uint64_t n = set->size(), per_step = static_cast<uint64_t>(cfg.batch);
-    WISESR_CHECK(data::train_steps(n, info.world_size, per_step) > 0, "split '", cfg.split, "' of '", cfg.data,
-                 "' has ", n, " records, fewer than one global batch (", cfg.batch * info.world_size, ")");
-    WISESR_CHECK(set->manifest().classes.size() <= static_cast<size_t>(cfg.classes), "'", cfg.data, "' has ",
-                 set->manifest().classes.size(), " classes, more than --classes ", cfg.classes);
-    // Enough batches for every step below (warm-up, capture, timed, breakdown), epoch after epoch.
+ private:
+  void open_shards(const config::BenchTrainConfig& cfg, const comm::ProcessGroupInfo& info,
+                   const torch::Device& device) {
+    set_ = std::make_unique<data::ShardSet>(cfg.data.dir, cfg.data.train_split);
+    const uint64_t n = set_->size(), per_step = static_cast<uint64_t>(cfg.train.batch_size);
+    WISESR_CHECK(data::train_steps(n, info.world_size, per_step) > 0, "split '", cfg.data.train_split,
+                 "' of '", cfg.data.dir, "' has ", n, " records, fewer than one global batch (",
+                 cfg.train.batch_size * info.world_size, ")");
+    WISESR_CHECK(set_->manifest().classes.size() <= static_cast<size_t>(cfg.classes), "'", cfg.data.dir,
+                 "' has ", set_->manifest().classes.size(), " classes, more than --classes ", cfg.classes);
+    // Enough batches for every step of the benchmark (warm-up, capture, timed, breakdown), epoch after epoch.
     const uint64_t needed = static_cast<uint64_t>(cfg.warmup + cfg.steps + cfg.breakdown_steps + 8) * per_step;
     std::vector<uint64_t> idx;
     for (uint64_t epoch = 0; idx.size() < needed; ++epoch) {
-      const auto e = data::train_indices(n, cfg.seed, epoch, info.rank, info.world_size, per_step);
+      const auto e = data::train_indices(n, cfg.train.seed, epoch, info.rank, info.world_size, per_step);
       idx.insert(idx.end(), e.begin(), e.end());
     }
-    data::AugmentOptions ao;
-    ao.recipe = cfg.augment;
     data::LoaderOptions lo;
-    lo.batch_size = cfg.batch;
-    lo.workers = cfg.workers > 0 ? cfg.workers : std::max(0, torch::get_num_threads() - 1);
-    lo.prefetch = 3;
+    lo.batch_size = cfg.train.batch_size;
+    lo.workers = cfg.data.workers > 0 ? cfg.data.workers : std::max(0, torch::get_num_threads() - 1);
+    lo.prefetch = cfg.data.prefetch;
     lo.random_crop = true;
-    lo.seed = cfg.seed;
-    lo.transform = std::make_shared<data::BatchTransform>(ao, /*train=*/true, cfg.image_size);
-    decode_plan = data::plan_decode(cfg.decode, device, set->manifest().storage, "--decode");
-    data::configure_for_device(lo, device, decode_plan);
-    loader = std::make_unique<data::Loader>(*set, std::move(idx), lo);
-    feed = std::make_unique<data::DeviceFeed>(*loader, device);
+    lo.seed = cfg.train.seed;
+    lo.transform = std::make_shared<data::BatchTransform>(cfg.augment, /*train=*/true, cfg.data.image_size);
+    plan_ = data::plan_decode(cfg.data.decode, device, set_->manifest().storage);
+    data::set_delivery(lo, device, plan_);
+    loader_ = std::make_unique<data::Loader>(*set_, std::move(idx), lo);
+    feed_ = std::make_unique<data::DeviceFeed>(*loader_, device);
   }
-  // The trainer's step (train/train_step.h): eager, or static and replayed from a CUDA graph.
-  train::TrainStepOptions to;
-  to.precision = precision;
-  to.channels_last = channels_last;
-  to.cuda_graph = cfg.cuda_graph;
-  to.cuda_graph_option = "--cuda-graph";
-  to.backend = comm ? comm->name() : "none";
-  to.seed = cfg.seed;
-  to.rank = info.rank;
-  to.fixed_inputs = cfg.data.empty();  // the synthetic batch: read in place, no copy per step
-  train::TrainStep train_step(model, optimizer, scaler, sync.get(), device, to);
-  const data::Batch synthetic{x, {}, {}, y, torch::ones({cfg.batch}, y.options().dtype(torch::kBool)), 0};
-  auto next = [&]() -> data::Batch {
-    if (!feed) return synthetic;
-    auto b = feed->next();
-    WISESR_CHECK(b.has_value(), "bench train: the input pipeline ended early");
-    return std::move(*b);
+
+  data::Batch synthetic_;
+  data::DecodePlan plan_;
+  std::unique_ptr<data::ShardSet> set_;
+  std::unique_ptr<data::Loader> loader_;
+  std::unique_ptr<data::DeviceFeed> feed_;
+};
+
+// What the timing loops measured on this rank.
+struct Timings {
+  std::vector<double> step_ms;        // the timed steps
+  double wait_s = 0;                  // of them, waiting for batches
+  std::vector<double> fwd, bwd, opt;  // the breakdown steps' phases
+  std::string graph_note;             // why steps are not replayed from a graph ("" when they are)
+};
+
+Timings time_steps(const config::BenchTrainConfig& cfg, train::Trainer& trainer, BenchInput& input) {
+  const auto& device = trainer.device();
+  auto device_sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());
   };
+  train::TrainStep& step = trainer.step();
   int64_t steps_run = 0;
-  auto one_step = [&] { return train_step.run(steps_run++, kLr, next); };  // seconds waiting for data
-
-  // The breakdown pass: an eager step on x and y (the batch copied in first, with --data) with a device
-  // sync after each phase, and the phase times in ms.
-  auto breakdown_step = [&](double* phases) {
-    const auto t0 = Clock::now();
-    torch::Tensor logits;
-    {
-      train::AutocastScope autocast(device, precision);
-      logits = model->forward(x);
-    }
-    auto loss = F::cross_entropy(logits.to(torch::kFloat), y);
-    device_sync();
-    phases[0] = ms_since(t0);
-    const auto t1 = Clock::now();
-    scaler.scale(loss).backward();
-    if (sync) sync->synchronize();
-    device_sync();
-    phases[1] = ms_since(t1);
-    const auto t2 = Clock::now();
-    const bool finite = !scaler.enabled() || scaler.unscale(optimizer.grads());
-    if (finite) {
-      optimizer.step(kLr);
-      model->apply_constraints();
-    }
-    optimizer.zero_grad();
-    device_sync();
-    phases[2] = ms_since(t2);
-  };
-
-  double phases[3] = {0, 0, 0};
-  TrainBenchResult r;
+  auto next = [&] { return input.next(); };
+  Timings t;
   // With a graph to capture, the warm-up must reach past the capture step.
-  const int warmup = train_step.graph_note().empty() ? std::max(cfg.warmup, to.eager_steps + 2) : cfg.warmup;
-  for (int i = 0; i < warmup; ++i) one_step();
-  r.graph_note = train_step.graph_note();
+  const int warmup = step.graph_note().empty()
+                         ? std::max(cfg.warmup, train::TrainStepOptions{}.eager_steps + 2)
+                         : cfg.warmup;
+  for (int i = 0; i < warmup; ++i) step.run(steps_run++, kLr, next);
+  t.graph_note = step.graph_note();
   device_sync();
-  control.barrier();
-  double timed_wait_s = 0;
-  std::vector<double> step_ms;
+  trainer.control().barrier();
   for (int i = 0; i < cfg.steps; ++i) {
-    const auto t = Clock::now();
-    timed_wait_s += one_step();
+    const auto t0 = Clock::now();
+    t.wait_s += step.run(steps_run++, kLr, next);
     device_sync();
-    step_ms.push_back(ms_since(t));
+    t.step_ms.push_back(ms_since(t0));
   }
-  std::vector<double> fwd, bwd, opt;
-  for (int i = 0; i < cfg.breakdown_steps; ++i) {
-    if (feed) {
-      const data::Batch b = next();
-      x.copy_(b.images);
-      y.copy_(b.labels);
-    }
-    breakdown_step(phases);
-    fwd.push_back(phases[0]);
-    bwd.push_back(phases[1]);
-    opt.push_back(phases[2]);
-  }
+  // The breakdown: the same step, eager, timing each phase (Note [Phase timing] in train/train_step.h).
+  Clock::time_point since;
+  auto phase_ended = [&](train::StepPhase phase) {
+    device_sync();
+    if (phase == train::StepPhase::kForward) t.fwd.push_back(ms_since(since));
+    if (phase == train::StepPhase::kBackward) t.bwd.push_back(ms_since(since));
+    if (phase == train::StepPhase::kOptimizer) t.opt.push_back(ms_since(since));
+    since = Clock::now();
+  };
+  for (int i = 0; i < cfg.breakdown_steps; ++i) step.run(steps_run++, kLr, next, phase_ended);
+  return t;
+}
 
-  r.cuda_graph = train_step.graphed();
-  if (feed) {
+TrainBenchResult summarize(const config::BenchTrainConfig& cfg, train::Trainer& trainer,
+                           const BenchInput& input, Timings t) {
+  comm::Communicator& control = trainer.control();
+  TrainBenchResult r;
+  r.graph_note = t.graph_note;
+  r.cuda_graph = trainer.step().graphed();
+  if (input.shards()) {
     r.input = "shards";
-    r.decode = decode_plan.describe();
+    r.decode = input.decode();
     double total_ms = 0;
-    for (double ms : step_ms) total_ms += ms;
-    const auto waits = max_over_ranks({total_ms > 0 ? 1000.0 * timed_wait_s / total_ms : 0.0}, control);
-    r.data_wait_frac = waits[0];  // the slowest rank's
+    for (double ms : t.step_ms) total_ms += ms;
+    r.data_wait_frac =
+        max_over_ranks({total_ms > 0 ? 1000.0 * t.wait_s / total_ms : 0.0}, control)[0];  // slowest
   }
-  r.device = device.str();
-  r.precision = precision;
-  r.channels_last = channels_last;
-  r.backend = comm ? comm->name() : "none";
-  r.ranks = info.world_size;
-  r.params = models::count_parameters(*model);
-  r.grad_buckets = sync ? sync->num_buckets() : 0;
-  step_ms = max_over_ranks(step_ms, control);
+  r.device = trainer.device().str();
+  r.precision = to_string(trainer.precision());
+  r.channels_last = trainer.channels_last();
+  r.backend = trainer.comm() ? trainer.comm()->name() : "none";
+  r.ranks = trainer.info().world_size;
+  r.params = trainer.parameters();
+  r.grad_buckets = trainer.grad_sync() ? trainer.grad_sync()->num_buckets() : 0;
+  const auto step_ms = max_over_ranks(t.step_ms, control);
   r.step_ms = median(step_ms);
   r.step_ms_min = *std::min_element(step_ms.begin(), step_ms.end());
   r.step_ms_max = *std::max_element(step_ms.begin(), step_ms.end());
-  r.img_per_s = r.step_ms > 0 ? 1000.0 * cfg.batch * info.world_size / r.step_ms : 0.0;
+  r.img_per_s = r.step_ms > 0 ? 1000.0 * cfg.train.batch_size * r.ranks / r.step_ms : 0.0;
   if (cfg.breakdown_steps > 0) {
-    r.forward_ms = median(max_over_ranks(fwd, control));
-    r.backward_ms = median(max_over_ranks(bwd, control));
-    r.optimizer_ms = median(max_over_ranks(opt, control));
+    r.forward_ms = median(max_over_ranks(t.fwd, control));
+    r.backward_ms = median(max_over_ranks(t.bwd, control));
+    r.optimizer_ms = median(max_over_ranks(t.opt, control));
   }
-  auto mem = max_over_ranks(
-      {static_cast<double>(train::peak_memory_bytes(device)), static_cast<double>(max_rss_bytes())}, control);
+  const auto mem = max_over_ranks(
+      {static_cast<double>(train::peak_memory_bytes(trainer.device())), static_cast<double>(max_rss_bytes())},
+      control);
   r.peak_mem_bytes = static_cast<int64_t>(mem[0]);
   r.max_rss_bytes = static_cast<int64_t>(mem[1]);
+  return r;
+}
 
+// The same keys as tests/bench/train_reference.py, so scripts can divide one by the other.
+void write_json(const config::BenchTrainConfig& cfg, const TrainBenchResult& r) {
+  const nlohmann::json j = {{"impl", "wisesr"},
+                            {"model", cfg.model.backbone},
+                            {"head", cfg.model.head},
+                            {"image_size", cfg.data.image_size},
+                            {"batch", cfg.train.batch_size},
+                            {"classes", cfg.classes},
+                            {"precision", r.precision},
+                            {"channels_last", r.channels_last},
+                            {"device", r.device},
+                            {"sync", cfg.no_sync ? "none" : to_string(cfg.comm.backend)},
+                            {"backend", r.backend},
+                            {"ranks", r.ranks},
+                            {"grad_buckets", r.grad_buckets},
+                            {"cuda_graph", r.cuda_graph},
+                            {"input", r.input},
+                            {"data_wait_frac", r.data_wait_frac},
+                            {"params", r.params},
+                            {"steps", cfg.steps},
+                            {"warmup", cfg.warmup},
+                            {"breakdown_steps", cfg.breakdown_steps},
+                            {"img_per_s", r.img_per_s},
+                            {"step_ms", r.step_ms},
+                            {"step_ms_min", r.step_ms_min},
+                            {"step_ms_max", r.step_ms_max},
+                            {"forward_ms", ms_or_null(r.forward_ms)},
+                            {"backward_ms", ms_or_null(r.backward_ms)},
+                            {"optimizer_ms", ms_or_null(r.optimizer_ms)},
+                            {"peak_mem_bytes", r.peak_mem_bytes},
+                            {"max_rss_bytes", r.max_rss_bytes},
+                            {"torch", TORCH_VERSION}};
+  fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
+}
+
+}  // namespace
+
+TrainBenchResult run_train_bench(const config::BenchTrainConfig& cfg, const comm::ProcessGroupInfo& info) {
+  train::Trainer trainer(trainer_options(cfg), info, cfg.classes, cfg.data.image_size);
+  trainer.broadcast_state();
+  trainer.model()->train();
+  BenchInput input(cfg, info, trainer);
+  const TrainBenchResult r = summarize(cfg, trainer, input, time_steps(cfg, trainer, input));
   if (info.rank == 0) {
     std::printf("%s\n", format_train_bench(cfg, r).c_str());
     std::fflush(stdout);
-    if (!cfg.json.empty()) {
-      // The same keys as tests/bench/train_reference.py, so scripts can divide one by the other.
-      const nlohmann::json j = {{"impl", "wisesr"},
-                                {"model", cfg.model},
-                                {"head", cfg.head},
-                                {"image_size", cfg.image_size},
-                                {"batch", cfg.batch},
-                                {"classes", cfg.classes},
-                                {"precision", r.precision},
-                                {"channels_last", r.channels_last},
-                                {"device", r.device},
-                                {"sync", cfg.sync},
-                                {"backend", r.backend},
-                                {"ranks", r.ranks},
-                                {"grad_buckets", r.grad_buckets},
-                                {"cuda_graph", r.cuda_graph},
-                                {"input", r.input},
-                                {"data_wait_frac", r.data_wait_frac},
-                                {"params", r.params},
-                                {"steps", cfg.steps},
-                                {"warmup", cfg.warmup},
-                                {"breakdown_steps", cfg.breakdown_steps},
-                                {"img_per_s", r.img_per_s},
-                                {"step_ms", r.step_ms},
-                                {"step_ms_min", r.step_ms_min},
-                                {"step_ms_max", r.step_ms_max},
-                                {"forward_ms", ms_or_null(r.forward_ms)},
-                                {"backward_ms", ms_or_null(r.backward_ms)},
-                                {"optimizer_ms", ms_or_null(r.optimizer_ms)},
-                                {"peak_mem_bytes", r.peak_mem_bytes},
-                                {"max_rss_bytes", r.max_rss_bytes},
-                                {"torch", TORCH_VERSION}};
-      fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
-    }
+    if (!cfg.json.empty()) write_json(cfg, r);
   }
   return r;
 }
@@ -278,10 +250,10 @@ std::string format_train_bench(const config::BenchTrainConfig& cfg, const TrainB
   char line[512];
   int n = std::snprintf(
       line, sizeof(line),
-      "bench train %s+%s %dpx batch %d x %d rank(s), %s%s, %s, sync %s%s: %.1f img/s (step %.2f ms, "
-      "median of %d)",
-      cfg.model.c_str(), cfg.head.c_str(), cfg.image_size, cfg.batch, r.ranks, r.precision.c_str(),
-      r.channels_last ? " channels_last" : "", r.device.c_str(), r.backend.c_str(),
+      "bench train %s+%s %dpx batch %d x %d rank(s), %s%s, %s, sync %s%s: %.1f img/s (step %.2f "
+      "ms, median of %d)",
+      cfg.model.backbone.c_str(), cfg.model.head.c_str(), cfg.data.image_size, cfg.train.batch_size, r.ranks,
+      r.precision.c_str(), r.channels_last ? " channels_last" : "", r.device.c_str(), r.backend.c_str(),
       r.cuda_graph ? ", CUDA graph" : "", r.img_per_s, r.step_ms, cfg.steps);
   std::string out(line, static_cast<size_t>(std::max(0, std::min(n, static_cast<int>(sizeof(line)) - 1))));
   if (r.input != "synthetic") {

@@ -1,27 +1,30 @@
 #pragma once
-// `wisesr bench train`: training throughput of one model with the trainer's step, on a synthetic batch
-// or (--data) on batches from prepared shards through the trainer's input pipeline.
+// `wisesr bench train`: training throughput of one model with the trainer's own parts (train::Trainer)
+// and step (train::TrainStep), on a synthetic batch or (--data.dir) on batches from prepared shards
+// through the trainer's input pipeline.
 //
 // What one timed step is: the trainer's (train/train_step.h), minus the data loader's epochs, the
-// logging and the stop-signal agreement: autocast forward -> per-sample cross-entropy in fp32 and the
-// metric sums -> backward (loss-scaled for fp16), whose gradient hooks launch GradSync's bucketed
-// all-reduces -> GradSync::synchronize -> fp16 unscale -> SGD (momentum 0.9, foreach) -> Wise-SrNet clamp,
-// after zeroing the gradients in place. The batch is random, made once on the device; with --data each
-// step takes the loader's next batch (the time spent waiting for it is reported as the data-wait
-// fraction). With --cuda-graph (auto by default) the step is static and, after the warm-up, replayed
-// from a CUDA graph, exactly as in training: each step copies its batch into fixed input tensors first.
-// The breakdown pass runs a plain eager step (mean cross-entropy, no metrics) with syncs between phases.
+// logging and the stop-signal agreement: autocast forward -> per-sample cross-entropy in fp32 (label
+// smoothing as --optim.label_smoothing) and the metric sums -> backward (loss-scaled for fp16), whose
+// gradient hooks launch GradSync's bucketed all-reduces -> GradSync::synchronize -> fp16 unscale ->
+// clipping -> SGD/LARS (--optim.*) -> Wise-SrNet clamp, after zeroing the gradients in place. The batch is
+// random, made once on the device; with --data.dir each step takes the loader's next batch (the time
+// spent waiting for it is reported as the data-wait fraction). With --train.cuda_graph (auto by default)
+// the step is static and, after the warm-up, replayed from a CUDA graph, exactly as in training.
 //
 // Timing: `warmup` untimed steps, then `steps` steps each ended by a device synchronisation and timed on
 // the host; img/s = batch x ranks / median step time (per step, the slowest rank's time). A separate
-// breakdown pass of `breakdown_steps` steps synchronises after each phase as well (forward+loss /
-// backward+sync / optimizer+clamp+zero_grad); its extra syncs make it slightly slower, which is why it
-// does not feed img/s. Peak memory is the CUDA caching allocator's peak allocated bytes since start-up
-// (model, optimizer state, batch, activations), as torch.cuda.max_memory_allocated() reports it.
+// breakdown pass of `breakdown_steps` steps runs the same step eagerly with its phase hook (Note [Phase
+// timing] in train/train_step.h), synchronising after each phase: forward+loss / backward+sync /
+// optimizer+clamp; its extra syncs make it slightly slower, which is why it does not feed img/s. Peak
+// memory is the CUDA caching allocator's peak allocated bytes since start-up (model, optimizer state,
+// batch, activations), as torch.cuda.max_memory_allocated() reports it.
 //
-// --sync none builds no GradSync at all; otherwise GradSync runs over all ranks of the job, as in training.
-// Note that with one rank GradSync keeps gradients in its buckets but launches no all-reduce (the
-// average of one is itself), so one-rank figures measure exactly what one-rank training does.
+// --no-sync builds no GradSync at all; otherwise GradSync runs over all ranks of the job, as in training,
+// and issues its all-reduces even with one rank (training skips them there), so `--no-sync` against the
+// default measures what bucketing plus a one-rank all-reduce cost (as DDP pays).
+//
+// Usage: TrainBenchResult r = run_train_bench(cfg, info);   // collective; rank 0 prints one line
 
 #include <cstdint>
 #include <string>

@@ -3,15 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <regex>
 #include <sstream>
 
-#include "config/cli.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/sha256.h"
-#include "models/classifier.h"
 #include "models/weights.h"
 #include "train/optimizer.h"
 
@@ -219,13 +220,61 @@ void CheckpointReader::load_optimizer(Optimizer& optimizer) {
   }
 }
 
-void export_checkpoint(const std::filesystem::path& checkpoint, const std::filesystem::path& out) {
-  CheckpointReader reader(checkpoint);
-  auto model = models::make_classifier(config::from_ini(reader.meta().config_ini).model,
-                                       static_cast<int64_t>(reader.meta().class_names.size()),
-                                       reader.meta().image_size);
-  reader.load_model(*model);
-  models::export_state_dict(*model, out);
+// ---- the run's checkpoint directory -----------------------------------------------------------
+
+CheckpointDirectory::CheckpointDirectory(std::filesystem::path dir, int keep)
+    : dir_(std::move(dir)), keep_(keep) {
+  WISESR_CHECK(keep_ >= 1, "--train.keep_checkpoints must be >= 1");
+}
+
+std::filesystem::path CheckpointDirectory::path_for(int64_t step) const {
+  char name[40];
+  std::snprintf(name, sizeof(name), "step-%010lld.pt", static_cast<long long>(step));
+  return dir_ / name;
+}
+
+std::vector<std::pair<int64_t, std::filesystem::path>> CheckpointDirectory::list() const {
+  std::vector<std::pair<int64_t, std::filesystem::path>> out;
+  if (!std::filesystem::is_directory(dir_)) return out;
+  static const std::regex pattern(R"(step-(\d+)\.pt)");
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, m, pattern)) out.emplace_back(std::stoll(m[1].str()), e.path());
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return out;
+}
+
+std::filesystem::path CheckpointDirectory::save(torch::nn::Module& model, const Optimizer* optimizer,
+                                                const CheckpointMeta& meta,
+                                                const std::function<void()>& before_commit) const {
+  const auto path = path_for(meta.step);
+  save_checkpoint(path, model, optimizer, meta, before_commit);
+  update_last_link(path);
+  prune();
+  return path;
+}
+
+void CheckpointDirectory::mark_best(const std::filesystem::path& checkpoint) const {
+  alias_checkpoint(checkpoint, dir_ / "best.pt");
+}
+
+// Points <dir>/last.pt at the checkpoint, atomically (a new symlink renamed over the old one).
+void CheckpointDirectory::update_last_link(const std::filesystem::path& checkpoint) const {
+  const auto link = dir_ / "last.pt";
+  const auto tmp = fs::temp_path_for(link);
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  std::filesystem::create_symlink(checkpoint.filename(), tmp, ec);
+  WISESR_CHECK(!ec, "cannot create symlink '", tmp.string(), "': ", ec.message());
+  std::filesystem::rename(tmp, link, ec);
+  WISESR_CHECK(!ec, "cannot update '", link.string(), "': ", ec.message());
+}
+
+void CheckpointDirectory::prune() const {
+  const auto all = list();
+  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) remove_checkpoint(all[i].second);
 }
 
 }  // namespace wisesr::train

@@ -5,7 +5,21 @@
 // zip CRCs are not checked by LibTorch's reader, so a flipped byte would otherwise load silently).
 // No RNG state is stored: the trainer reseeds every step from (seed, step, rank), and augmentation is a
 // function of (seed, epoch, record), so the position alone determines what comes next.
-
+//
+// Usage:
+//   CheckpointDirectory ckpts(run_dir / "checkpoints", /*keep=*/3);        // rank 0
+//   auto path = ckpts.save(model, &optimizer, meta);   // step-N.pt + sidecar, last.pt, older ones pruned
+//   ckpts.mark_best(path);                             // best.pt
+//   CheckpointReader reader(ckpts.list().front().second);  reader.load_model(model);
+//
+// Note [Checkpoint files]
+// ~~~~~~~~~~~~~~~~~~~~~~~
+// A run's checkpoints/ holds step-NNNNNNNNNN.pt (ten digits, so names sort by step) each with its
+// .sha256 sidecar; last.pt, a symlink to the newest, replaced atomically (a new link renamed over the old
+// one); best.pt, a hard link to (or, where the filesystem has none, a copy of) the checkpoint with the
+// best validation top-1, with its own sidecar, so pruning its original never removes it. Only the
+// newest --train.keep_checkpoints step files are kept. `--train.resume auto` tries the step files newest
+// first and skips any that fail their checksum.
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -28,7 +42,6 @@ struct CheckpointMeta {
   std::string tool_version;
 };
 
-/// Write model (+ optimizer when given) and meta to path via temp file + fsync + rename.
 class Optimizer;
 
 /// Write model (+ optimizer when given) and meta to path via temp file + fsync + rename, then the sidecar.
@@ -62,7 +75,27 @@ class CheckpointReader {
   CheckpointMeta meta_;
 };
 
-/// `wisesr export`: rebuild the model of a checkpoint and write its weights for Python (models/weights.h).
-void export_checkpoint(const std::filesystem::path& checkpoint, const std::filesystem::path& out);
+/// The checkpoints/ directory of a run (Note [Checkpoint files]); rank 0 writes it.
+class CheckpointDirectory {
+ public:
+  CheckpointDirectory(std::filesystem::path dir, int keep);
+  const std::filesystem::path& dir() const { return dir_; }
+  /// <dir>/step-NNNNNNNNNN.pt.
+  std::filesystem::path path_for(int64_t step) const;
+  /// The step files, newest (highest step) first.
+  std::vector<std::pair<int64_t, std::filesystem::path>> list() const;
+  /// save_checkpoint() to path_for(meta.step), then last.pt -> it and all but the newest `keep` removed.
+  std::filesystem::path save(torch::nn::Module& model, const Optimizer* optimizer, const CheckpointMeta& meta,
+                             const std::function<void()>& before_commit = {}) const;
+  /// best.pt := checkpoint (alias_checkpoint).
+  void mark_best(const std::filesystem::path& checkpoint) const;
+
+ private:
+  void update_last_link(const std::filesystem::path& checkpoint) const;
+  void prune() const;
+
+  std::filesystem::path dir_;
+  int keep_;
+};
 
 }  // namespace wisesr::train

@@ -4,6 +4,9 @@
 // the scale x2 after 2000 clean steps or shrinks it x0.5 after an overflow. In data-parallel training the
 // gradients are all-reduced before unscale(), so every rank sees the same overflow and agrees.
 // Disabled (every call a no-op) for fp32 and bf16.
+//
+// Usage: LossScaler s(device, precision == Precision::kFp16, 65536);  s.scale(loss).backward();
+//        (all-reduce) if (s.unscale(optimizer.grads())) optimizer.step(lr);
 
 #include <torch/torch.h>
 

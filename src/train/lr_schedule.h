@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "train/train_options.h"
 
 namespace wisesr::train {
 
@@ -27,13 +27,14 @@ inline double staircase_lr(double lr0, double decay, int every_epochs, int64_t e
   return lr0 * std::pow(decay, static_cast<double>(epoch / every_epochs));
 }
 
+/// Usage: LrSchedule s(options, global_batch, epochs);  lr = s.at(epoch + samples_done / samples_per_epoch);
 class LrSchedule {
  public:
-  LrSchedule(const config::OptimConfig& o, int64_t global_batch, double total_epochs)
+  LrSchedule(const ScheduleOptions& o, int64_t global_batch, double total_epochs)
       : kind_(o.schedule),
         decay_(o.lr_decay),
         decay_epochs_(o.lr_decay_epochs),
-        milestones_(config::parse_milestones(o.milestones)),
+        milestones_(parse_milestones(o.milestones)),
         min_lr_(o.min_lr),
         total_epochs_(total_epochs),
         warmup_epochs_(o.warmup_epochs) {
@@ -50,14 +51,14 @@ class LrSchedule {
     double w = 1.0;
     if (t < warmup_epochs_) w = warmup_from_ + (1.0 - warmup_from_) * t / warmup_epochs_;
     double d = 1.0;
-    if (kind_ == "staircase") {
+    if (kind_ == Schedule::kStaircase) {
       // Constant within an epoch; the epsilon keeps t = 2.0 (computed as 1 + 1.0) from landing just below it.
       d = staircase_lr(1.0, decay_, decay_epochs_, static_cast<int64_t>(std::floor(t + 1e-9)));
-    } else if (kind_ == "step") {
+    } else if (kind_ == Schedule::kStep) {
       int passed = 0;
       for (double m : milestones_) passed += t + 1e-9 >= m ? 1 : 0;
       d = std::pow(decay_, passed);
-    } else if (kind_ == "cosine") {
+    } else if (kind_ == Schedule::kCosine) {
       const double span = total_epochs_ - warmup_epochs_;
       const double u = span > 0 ? std::clamp((t - warmup_epochs_) / span, 0.0, 1.0) : 1.0;
       const double lr = min_lr_ + (peak_ - min_lr_) * 0.5 * (1.0 + std::cos(M_PI * u));
@@ -67,7 +68,7 @@ class LrSchedule {
   }
 
  private:
-  std::string kind_;
+  Schedule kind_;
   double decay_;
   int decay_epochs_;
   std::vector<double> milestones_;

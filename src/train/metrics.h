@@ -1,5 +1,10 @@
 #pragma once
 // Classification metrics and the JSONL metrics log.
+//
+// Usage:
+//   DeviceTally t;  t.add(logits, labels, per_sample_loss, valid);   // per batch, on the device, no sync
+//   Tally window = t.take().reduced(comm);                          // per window: one sync, one collective
+//   window.top1_acc(), window.mean_loss() ...
 
 #include <torch/torch.h>
 

@@ -8,7 +8,6 @@ namespace wisesr::train {
 Optimizer::Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& named_params,
                      OptimizerOptions options)
     : opt_(std::move(options)) {
-  WISESR_CHECK(opt_.kind == "sgd" || opt_.kind == "lars", "unknown optimizer '", opt_.kind, "'");
   torch::NoGradGuard no_grad;
   for (const auto& [name, p] : named_params) {
     if (!p.requires_grad()) continue;
@@ -16,7 +15,7 @@ Optimizer::Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& n
     names_.push_back(name);
     params_.push_back(p);
     buffers_.push_back(torch::zeros_like(p));
-    Group& g = (opt_.exclude_bn_bias && p.dim() <= 1) ? plain_ : decay_;
+    Group& g = (opt_.wd_exclude_bn_bias && p.dim() <= 1) ? plain_ : decay_;
     g.index.push_back(i);
     g.params.push_back(p);
     g.buffers.push_back(buffers_.back());
@@ -73,7 +72,7 @@ void Optimizer::update_buffers(Group& g, bool decay, bool lars) {
 
 void Optimizer::step(double lr) {
   torch::NoGradGuard no_grad;
-  update_buffers(decay_, /*decay=*/true, /*lars=*/opt_.kind == "lars");
+  update_buffers(decay_, /*decay=*/true, /*lars=*/opt_.optimizer == OptimizerKind::kLars);
   update_buffers(plain_, /*decay=*/false, /*lars=*/false);
   for (Group* g : {&decay_, &plain_})
     if (!g->params.empty()) at::_foreach_add_(g->params, g->buffers, -lr);
@@ -81,7 +80,7 @@ void Optimizer::step(double lr) {
 
 void Optimizer::step(const torch::Tensor& lr) {
   torch::NoGradGuard no_grad;
-  update_buffers(decay_, /*decay=*/true, /*lars=*/opt_.kind == "lars");
+  update_buffers(decay_, /*decay=*/true, /*lars=*/opt_.optimizer == OptimizerKind::kLars);
   update_buffers(plain_, /*decay=*/false, /*lars=*/false);
   const auto neg_lr = lr.neg();
   for (Group* g : {&decay_, &plain_})
@@ -108,7 +107,7 @@ torch::Tensor Optimizer::grad_norm() const {
 }
 
 void Optimizer::save(torch::serialize::OutputArchive& archive) const {
-  archive.write("kind", c10::IValue(opt_.kind));
+  archive.write("kind", c10::IValue(to_string(opt_.optimizer)));
   archive.write("names", c10::IValue(join(names_, "\n")));
   for (size_t i = 0; i < buffers_.size(); ++i)
     archive.write("momentum." + std::to_string(i), buffers_[i], true);

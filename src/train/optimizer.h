@@ -4,7 +4,7 @@
 //
 // Parameters fall into two groups. "decay" tensors (weights: >= 2-D) get weight decay and, with LARS,
 // the layer-wise trust ratio; "plain" tensors (biases, BatchNorm scale/shift: 1-D) get neither when
-// exclude_bn_bias is set (Goyal et al.; You et al.), otherwise they are treated like weights.
+// --optim.wd_exclude_bn_bias is set (Goyal et al.; You et al.), otherwise they are treated like weights.
 //
 // SGD (PyTorch semantics, dampening 0, so momentum buffers equal torch.optim.SGD's):
 //     g = grad + wd * p;  buf = momentum * buf + g;  p -= lr * buf
@@ -18,16 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "train/train_options.h"
+
 namespace wisesr::train {
 
-struct OptimizerOptions {
-  std::string kind = "sgd";  // sgd | lars
-  double momentum = 0.9;
-  double weight_decay = 0.0;
-  bool exclude_bn_bias = true;
-  double lars_eta = 0.001;
-};
-
+/// Usage: Optimizer opt(model, options);  then per step: opt.zero_grad(); backward; opt.step(lr);
+/// (OptimizerOptions: --optim.*, train/train_options.h; label_smoothing and clip_grad_norm there are the
+/// training step's, train/train_step.h.)
 class Optimizer {
  public:
   Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& named_params, OptimizerOptions options);

@@ -44,26 +44,29 @@ int gpu_for_rank(const comm::ProcessGroupInfo& info, int gpus_on_node) {
   return info.local_rank;
 }
 
-torch::Device select_device(const std::string& preference, const comm::ProcessGroupInfo& info) {
+torch::Device select_device(DeviceKind preference, const comm::ProcessGroupInfo& info) {
   const bool have_cuda = torch::cuda::is_available();
-  if (preference == "cpu" || (preference == "auto" && !have_cuda)) return torch::Device(torch::kCPU);
-  WISESR_CHECK(have_cuda, "--device cuda requested but no CUDA GPU is available");
+  if (preference == DeviceKind::kCpu || (preference == DeviceKind::kAuto && !have_cuda))
+    return torch::Device(torch::kCPU);
+  WISESR_CHECK(have_cuda, "--train.device cuda requested but no CUDA GPU is available");
   const int gpu = gpu_for_rank(info, static_cast<int>(torch::cuda::device_count()));
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(gpu));
 }
 
-std::string resolve_precision(const std::string& requested, const torch::Device& device) {
-  if (requested == "auto") return device.is_cuda() ? "bf16" : "fp32";
-  WISESR_CHECK(requested != "fp16" || device.is_cuda(), "--train.precision fp16 needs a CUDA device");
+Precision resolve_precision(Precision requested, const torch::Device& device) {
+  if (requested == Precision::kAuto) return device.is_cuda() ? Precision::kBf16 : Precision::kFp32;
+  WISESR_CHECK(requested != Precision::kFp16 || device.is_cuda(),
+               "--train.precision fp16 needs a CUDA device");
   return requested;
 }
 
-AutocastScope::AutocastScope(const torch::Device& device, const std::string& precision)
+AutocastScope::AutocastScope(const torch::Device& device, Precision precision)
     : type_(device.type()), old_dtype_(at::autocast::get_autocast_dtype(device.type())) {
-  if (precision == "fp32") return;
+  WISESR_CHECK(precision != Precision::kAuto, "AutocastScope needs a resolved precision (resolve_precision)");
+  if (precision == Precision::kFp32) return;
   enabled_ = true;
   was_enabled_ = at::autocast::is_autocast_enabled(type_);
-  at::autocast::set_autocast_dtype(type_, precision == "bf16" ? at::kBFloat16 : at::kHalf);
+  at::autocast::set_autocast_dtype(type_, precision == Precision::kBf16 ? at::kBFloat16 : at::kHalf);
   at::autocast::set_autocast_enabled(type_, true);
   at::autocast::increment_nesting();
 }
@@ -103,22 +106,6 @@ int configure_threads(int requested, const comm::ProcessGroupInfo& info) {
   }
   torch::set_num_threads(threads);
   return threads;
-}
-
-data::AugmentOptions augment_options(const config::DataConfig& d) {
-  data::AugmentOptions a;
-  a.recipe = d.augment;
-  a.normalize = d.normalize;
-  a.hflip = d.hflip;
-  a.vflip = d.vflip;
-  a.rotation = d.rotation;
-  a.width_shift = a.height_shift = d.shift;
-  a.zoom = d.zoom;
-  a.channel_shift = d.channel_shift;
-  a.brightness_min = d.brightness_min;
-  a.brightness_max = d.brightness_max;
-  a.crop_scale_min = d.crop_scale_min;
-  return a;
 }
 
 }  // namespace wisesr::train

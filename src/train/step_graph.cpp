@@ -1,6 +1,5 @@
 #include "train/step_graph.h"
 
-#include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -20,22 +19,20 @@
 
 namespace wisesr::train {
 
-std::string graph_unsupported_reason(const std::string& mode, const torch::Device& device,
-                                     const std::string& precision, const std::string& backend,
-                                     const std::string& option) {
-  config::check_choice(option, mode, config::kCudaGraphModes);
-  if (mode == "off") return "off";
+std::string graph_unsupported_reason(CudaGraph mode, const torch::Device& device, Precision precision,
+                                     const comm::Communicator* collectives) {
+  if (mode == CudaGraph::kOff) return "off";
   std::string why;
   if (!device.is_cuda()) {
     why = "the run is on the CPU";
   } else if (!WISESR_CUDA_GRAPHS) {
     why = "this build's LibTorch has no CUDA graphs";
-  } else if (precision == "fp16") {
+  } else if (precision == Precision::kFp16) {
     why = "fp16 needs dynamic loss scaling, which reads the gradients' finiteness on the host every step";
-  } else if (backend != "none" && backend != "nccl") {
-    why = "gradients are all-reduced with " + backend + ", which the host drives";
+  } else if (collectives && !collectives->capturable()) {
+    why = "gradients are all-reduced with " + collectives->name() + ", which the host drives";
   }
-  WISESR_CHECK(why.empty() || mode != "on", option, " on: ", why);
+  WISESR_CHECK(why.empty() || mode != CudaGraph::kOn, "--train.cuda_graph on: ", why);
   return why;
 }
 

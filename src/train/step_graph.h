@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "comm/communicator.h"
 #include "core/error.h"
+#include "train/train_options.h"
 
 namespace wisesr::train {
 
@@ -28,13 +30,12 @@ class GraphCaptureError : public Error {
   using Error::Error;
 };
 
-/// mode (config::kCudaGraphModes): whether to capture: "" if yes, else the reason not to ("off", or why
-/// the configuration rules it out). Mode "on" with a configuration that rules it out throws
-/// wisesr::Error naming `option` and the reason. backend: the gradient-sync communicator's name ("none"
-/// without one).
-std::string graph_unsupported_reason(const std::string& mode, const torch::Device& device,
-                                     const std::string& precision, const std::string& backend,
-                                     const std::string& option = "--cuda-graph");
+/// Whether to capture (--train.cuda_graph `mode`): "" if yes, else the reason not to ("off", or why the
+/// configuration rules it out). kOn with a configuration that rules it out throws wisesr::Error naming
+/// --train.cuda_graph and the reason. precision: resolved (not kAuto). collectives: the communicator the
+/// step's gradients are all-reduced with, or null when the step issues no collectives.
+std::string graph_unsupported_reason(CudaGraph mode, const torch::Device& device, Precision precision,
+                                     const comm::Communicator* collectives);
 
 class StepGraph {
  public:

@@ -18,12 +18,13 @@ TrainStep::TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler&
       device_(device),
       opt_(std::move(options)) {
   WISESR_CHECK(opt_.accum_steps >= 1, "accum_steps must be >= 1, not ", opt_.accum_steps);
-  note_ = graph_unsupported_reason(opt_.cuda_graph, device_, opt_.precision, opt_.backend, opt_.cuda_graph_option);
+  const comm::Communicator* collectives = sync_ && sync_->active() ? &sync_->communicator() : nullptr;
+  note_ = graph_unsupported_reason(opt_.cuda_graph, device_, opt_.precision, collectives);
   if (note_.empty() && opt_.accum_steps > 1) {
     // Each micro-batch would need its own input buffers inside one graph; not worth it: accumulation
     // is for batches too large for memory, where launch overhead is small.
     note_ = "gradient accumulation (accum_steps " + std::to_string(opt_.accum_steps) + ")";
-    WISESR_CHECK(opt_.cuda_graph != "on", opt_.cuda_graph_option, " on: ", note_, " is not captured");
+    WISESR_CHECK(opt_.cuda_graph != CudaGraph::kOn, "--train.cuda_graph on: ", note_, " is not captured");
   }
   capture_ = note_.empty();
   static_ = capture_ || opt_.force_static;
@@ -47,8 +48,8 @@ void TrainStep::seed_randomness(int64_t step, uint64_t micro) const {
                                  data::mix64(0xA11CE + static_cast<uint64_t>(opt_.rank))));
 }
 
-double TrainStep::run(int64_t step, double lr, const NextBatch& next) {
-  return static_ ? run_static(step, lr, next) : run_eager(step, lr, next);
+double TrainStep::run(int64_t step, double lr, const NextBatch& next, const PhaseHook& phases) {
+  return static_ && !phases ? run_static(step, lr, next) : run_eager(step, lr, next, phases);
 }
 
 std::pair<torch::Tensor, torch::Tensor> TrainStep::forward(const torch::Tensor& x, const torch::Tensor& y) {
@@ -69,14 +70,18 @@ void TrainStep::clip_gradients() {
   optimizer_.scale_grads(torch::clamp_max(opt_.clip_grad_norm / (norm + 1e-6), 1.0));
 }
 
-double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
+double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next, const PhaseHook& phases) {
   const auto accum = static_cast<uint64_t>(opt_.accum_steps);
+  auto phase_end = [&phases](StepPhase p) {
+    if (phases) phases(p);
+  };
   double wait = 0;
   optimizer_.zero_grad();
   for (uint64_t m = 0; m < accum; ++m) {
     const auto t0 = Clock::now();
     const data::Batch batch = next();
     wait += seconds_since(t0);
+    phase_end(StepPhase::kBatch);
     auto x = batch.images;
     if (opt_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
     seed_randomness(step, m);
@@ -86,16 +91,19 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next) {
     torch::Tensor valid;
     if (batch.num_invalid > 0) valid = batch.valid;
     auto loss = valid.defined() ? (per_sample * valid).sum() / valid.sum().clamp_min(1) : per_sample.mean();
+    phase_end(StepPhase::kForward);
     scaler_.scale(loss / static_cast<double>(accum)).backward();
     tally_.add(logits.detach(), batch.labels, per_sample.detach(), valid);
   }
   if (sync_) sync_->synchronize();
+  phase_end(StepPhase::kBackward);
   const bool finite = !scaler_.enabled() || scaler_.unscale(optimizer_.grads());
   if (finite) {
     clip_gradients();
     optimizer_.step(lr);
     model_->apply_constraints();  // the Wise-SrNet clamp: after every update
   }
+  phase_end(StepPhase::kOptimizer);
   return wait;
 }
 
@@ -154,7 +162,7 @@ double TrainStep::run_static(int64_t step, double lr, const NextBatch& next) {
     } catch (const GraphCaptureError& e) {
       // Fatal on every rank alike (main aborts the job): PyTorch's capture state cannot be unwound, and
       // ranks that went different ways (graph here, eager there) must not train on together.
-      WISESR_THROW(e.message(), " (", opt_.cuda_graph_option, " off trains with eager steps)");
+      WISESR_THROW(e.message(), " (--train.cuda_graph off trains with eager steps)");
     }
   } else {
     static_body();

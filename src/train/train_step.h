@@ -20,6 +20,24 @@
 //    (PyTorch's capture state cannot be unwound, and all ranks must step alike).
 // On CUDA the caller runs everything on a train::TrainingStream (runtime.h), so that the graph is
 // captured on the stream the gradient accumulators are bound to.
+//
+// Usage (train::Trainer builds it in this order, train/trainer.h):
+//   1. TrainingStream, model on the device (channels_last), Optimizer, LossScaler, GradSync (or none);
+//   2. TrainStep step(model, optimizer, scaler, &sync, device, options);
+//   3. per optimizer step: double waited = step.run(step_index, lr, [&] { return next_batch(); });
+//   4. per logging window: Tally t = step.tally().take();   (one host synchronisation)
+// See Note [Phase timing] for run()'s phase hook.
+//
+// Note [Phase timing]
+// ~~~~~~~~~~~~~~~~~~~
+// run(step, lr, next, phases) with a hook runs this very step (same loss, label smoothing, clipping,
+// GradSync, clamp) eagerly, even where steps are otherwise static or replayed from a graph (a graph
+// cannot stop between its phases), and calls the hook as each phase ends: kBatch when next() returned
+// (per micro-batch), kForward after the autocast forward and the loss (per micro-batch), kBackward after
+// the last backward and GradSync::synchronize, kOptimizer after unscaling, clipping, the update and the
+// constraints. Zeroing the gradients comes before the first kBatch, in no phase. The hook may synchronise
+// the device and read a clock: `wisesr bench train` times its forward / backward+sync / optimizer
+// breakdown this way, with the real step rather than a copy of it.
 
 #include <torch/torch.h>
 
@@ -40,14 +58,12 @@
 namespace wisesr::train {
 
 struct TrainStepOptions {
-  std::string precision = "fp32";  // resolved: fp32 | bf16 | fp16
+  Precision precision = Precision::kFp32;  // resolved (train/runtime.h: resolve_precision)
   bool channels_last = false;
   int accum_steps = 1;
   double label_smoothing = 0;
   double clip_grad_norm = 0;  // 0: no clipping
-  std::string cuda_graph = "auto";  // config::kCudaGraphModes
-  std::string cuda_graph_option = "--train.cuda_graph";  // its name, for errors
-  std::string backend = "none";     // the gradient communicator's name (what it means for graphs)
+  CudaGraph cuda_graph = CudaGraph::kAuto;
   uint64_t seed = 42;
   int rank = 0;
   int eager_steps = 2;  // static steps run eagerly before the capture (allocator, cuDNN, NCCL warm-up)
@@ -58,12 +74,19 @@ struct TrainStepOptions {
   bool fixed_inputs = false;
 };
 
+/// The phases of one step, in order (Note [Phase timing]).
+enum class StepPhase { kBatch, kForward, kBackward, kOptimizer };
+
 class TrainStep {
  public:
   /// Micro-batches come from next(), already on the device; a missing one is an error.
   using NextBatch = std::function<data::Batch()>;
+  /// Called as each phase of a step ends (Note [Phase timing]).
+  using PhaseHook = std::function<void(StepPhase)>;
 
-  /// sync: the gradient synchronisation, or null for none (benchmarks).
+  /// sync: the gradient synchronisation, or null for none (benchmarks). Whether its collectives can be
+  /// captured in a CUDA graph is the communicator's to say (comm::Communicator::capturable); a GradSync
+  /// that issues none (one rank) does not stand in a graph's way.
   TrainStep(models::Classifier model, Optimizer& optimizer, LossScaler& scaler, comm::GradSync* sync,
             const torch::Device& device, TrainStepOptions options);
   ~TrainStep();
@@ -72,8 +95,8 @@ class TrainStep {
 
   /// One optimizer step at learning rate lr; `step` counts the optimizer steps before it (the dropout
   /// seed). Counts the micro-batches into tally(). Returns the seconds spent waiting in next().
-  /// Asynchronous on a GPU, like any eager step.
-  double run(int64_t step, double lr, const NextBatch& next);
+  /// Asynchronous on a GPU, like any eager step. With `phases`, an eager step that reports its phases.
+  double run(int64_t step, double lr, const NextBatch& next, const PhaseHook& phases = {});
 
   /// The training metrics accumulated since the last take() (on the device).
   DeviceTally& tally() { return tally_; }
@@ -89,7 +112,7 @@ class TrainStep {
   /// Autocast forward -> (logits, per-sample fp32 cross-entropy with label smoothing).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& y);
   void clip_gradients();  // to --optim.clip_grad_norm, if set (no host sync)
-  double run_eager(int64_t step, double lr, const NextBatch& next);
+  double run_eager(int64_t step, double lr, const NextBatch& next, const PhaseHook& phases);
   double run_static(int64_t step, double lr, const NextBatch& next);
   void static_body();  // what the graph captures: reads only the static tensors below
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Input-pipeline throughput: `wisesr bench data` on real 512x512 q90 JPEG shards (prepared here from
 # photo-like 1024x768 q90 JPEGs), with 1 decode thread and with every core, on the CPU (and with
-# --device cuda as well when a GPU is present: libjpeg-turbo into pinned batches + async copy, and
+# --train.device cuda as well when a GPU is present: libjpeg-turbo into pinned batches + async copy, and
 # nvJPEG on the GPU, side by side; the augmentation runs on the GPU in both).
 # Usage: tests/bench/data_bench.sh [N_IMAGES] [SIZE] [DATA_DIR]   (from the repo root, after a build)
 # With DATA_DIR holding prepared shards already, they are reused (and N_IMAGES ignored).
@@ -44,16 +44,18 @@ dt = time.perf_counter() - t
 print(f"PIL decode only (1 thread): {len(recs) / dt:.1f} img/s")
 PY
 # The CPU augmentation kernel side by side: the scalar reference, then the vector kernel (AVX2 where present).
-WISESR_CPU_KERNEL=scalar "$bin" bench data --data "$data" --batch 64 --batches 10 --warmup 2 --threads 1 --augment keras
+WISESR_CPU_KERNEL=scalar "$bin" bench data --data.dir "$data" --train.batch_size 64 --batches 10 --warmup 2 \
+  --threads 1 --data.augment keras
 for threads in 1 "$cores"; do
-  "$bin" bench data --data "$data" --batch 64 --batches 10 --warmup 2 --threads "$threads" --augment keras
+  "$bin" bench data --data.dir "$data" --train.batch_size 64 --batches 10 --warmup 2 --threads "$threads" \
+    --data.augment keras
 done
 if "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
   for decode in cpu nvjpeg; do
-    "$bin" bench data --data "$data" --batch 64 --batches 20 --warmup 3 --threads "$cores" --augment keras \
-      --device cuda --decode "$decode"
+    "$bin" bench data --data.dir "$data" --train.batch_size 64 --batches 20 --warmup 3 --threads "$cores" \
+      --data.augment keras --train.device cuda --data.decode "$decode"
   done
   # nvJPEG with a single reader thread: what the GPU decoder needs of the CPU.
-  "$bin" bench data --data "$data" --batch 64 --batches 20 --warmup 3 --threads 1 --augment keras \
-    --device cuda --decode nvjpeg
+  "$bin" bench data --data.dir "$data" --train.batch_size 64 --batches 20 --warmup 3 --threads 1 \
+    --data.augment keras --train.device cuda --data.decode nvjpeg
 fi

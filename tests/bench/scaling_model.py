@@ -4,7 +4,7 @@ usage: scaling_model.py --bench ours.json [--gpus 8,64,512] [--epochs 90] [--ima
                         [--nvlink-busbw 360] [--ib-busbw 45] [--latency-us 10] [--gpu-hour-usd 3.0]
        scaling_model.py --step-ms S --backward-ms B --batch N --params P [...]
 
-ours.json is what `wisesr bench train --sync none --json ours.json` writes on one GPU (step_ms,
+ours.json is what `wisesr bench train --no-sync --json ours.json` writes on one GPU (step_ms,
 backward_ms, batch, params). The model, per optimizer step on N GPUs (batch per GPU fixed):
   gradients: params x 4 bytes (fp32), in GradSync's buckets (first 1 MiB, then 25 MiB), in the order
   backward produces them; backward produces gradient bytes at a constant rate over backward_ms.
@@ -63,7 +63,7 @@ def table(step_ms, backward_ms, batch, params, gpus_list, epochs, images, nvlink
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bench", help="JSON of `wisesr bench train --sync none` on one GPU")
+    p.add_argument("--bench", help="JSON of `wisesr bench train --no-sync` on one GPU")
     p.add_argument("--step-ms", type=float)
     p.add_argument("--backward-ms", type=float)
     p.add_argument("--batch", type=int)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Training throughput: `wisesr bench train` vs the PyTorch eager reference (tests/bench/train_reference.py),
 # side by side in one run on the same synthetic batch, one config after another. For each config:
-#   reference (bf16 autocast + channels_last on CUDA), wisesr --sync none, wisesr --sync auto (GradSync
-#   over one rank, NCCL on a GPU) -- both with a whole-step CUDA graph where it applies (--cuda-graph
-#   auto) -- and wisesr --sync none --cuda-graph off (eager steps), each a separate process; then a
-#   Markdown table of the ratios.
+#   reference (bf16 autocast + channels_last on CUDA), wisesr --no-sync, wisesr with GradSync (over one
+#   rank, NCCL on a GPU: --train.backend auto) -- both with a whole-step CUDA graph where it applies
+#   (--train.cuda_graph auto) -- and wisesr --no-sync --train.cuda_graph off (eager steps), each a separate
+#   process; then a Markdown table of the ratios.
 # Usage: tests/bench/train_bench.sh [MODEL:HEAD:SIZE:BATCH ...]     (from the repo root, after a build)
 #   default configs: the issue's goals, resnet50:wise:224:256 resnet50:wise:512:64 densenet201:wise:512:32
 #   environment: STEPS (50), WARMUP (10), DEVICE (auto), PRECISION (auto), CLASSES (1000), OUT (a temp dir),
@@ -29,14 +29,14 @@ for c in "${configs[@]}"; do
   IFS=: read -r model head size batch <<<"$c"
   [[ -n $batch ]] || { echo "config '$c' is not MODEL:HEAD:SIZE:BATCH" >&2; exit 2; }
   tag="$model-$head-$size-$batch"
-  opts=(--model "$model" --head "$head" --image-size "$size" --batch "$batch" --steps "$steps" --warmup "$warmup"
-        --precision "$precision" --device "$device" --classes "$classes")
+  opts=(--model.backbone "$model" --model.head "$head" --data.image_size "$size" --train.batch_size "$batch"
+        --steps "$steps" --warmup "$warmup" --train.precision "$precision" --train.device "$device" --classes "$classes")
   "$py" "$root/tests/bench/train_reference.py" "${opts[@]}" --json "$out/$tag.ref.json" >&2
-  "$bin" bench train "${opts[@]}" --sync none --json "$out/$tag.none.json" >&2
-  "$bin" bench train "${opts[@]}" --sync auto --json "$out/$tag.sync.json" >&2
-  "$bin" bench train "${opts[@]}" --sync none --cuda-graph off --json "$out/$tag.eager.json" >&2
+  "$bin" bench train "${opts[@]}" --no-sync --json "$out/$tag.none.json" >&2
+  "$bin" bench train "${opts[@]}" --train.backend auto --json "$out/$tag.sync.json" >&2
+  "$bin" bench train "${opts[@]}" --no-sync --train.cuda_graph off --json "$out/$tag.eager.json" >&2
   if [[ -n ${DATA:-} ]]; then
-    "$bin" bench train "${opts[@]}" --sync none --data "$DATA" --decode "${DECODE:-auto}" \
+    "$bin" bench train "${opts[@]}" --no-sync --data.dir "$DATA" --data.decode "${DECODE:-auto}" \
       --json "$out/$tag.real.json" >&2
   fi
 done

@@ -1,8 +1,9 @@
 """PyTorch eager reference for `wisesr bench train`: the same model, batch and step, written the way a
 PyTorch user would (torchvision backbone, torch.autocast, channels_last on CUDA, SGD foreach).
 
-usage: train_reference.py --model resnet50 --head wise --image-size 224 --batch 256 [--steps 50 --warmup 10
-       --breakdown-steps 10 --precision auto --channels-last true --device auto --classes 1000 --json FILE]
+usage: train_reference.py --model.backbone resnet50 --model.head wise --data.image_size 224 --train.batch_size 256
+       [--steps 50 --warmup 10 --breakdown-steps 10 --train.precision auto --train.channels_last true
+        --train.device auto --classes 1000 --json FILE]   (the spellings of `wisesr bench train`)
 
 One step: autocast forward -> cross-entropy in fp32 -> backward (GradScaler for fp16) -> SGD (momentum 0.9,
 foreach=True) -> Wise-SrNet clamp (depthwise kernel >= 0) -> zero_grad() (set_to_none, PyTorch's default).
@@ -111,32 +112,33 @@ def parse_bool(text):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="resnet50", choices=sorted(BACKBONES))
-    ap.add_argument("--head", default="wise", choices=HEADS)
-    ap.add_argument("--image-size", type=int, default=224)
-    ap.add_argument("--batch", type=int, default=64)
+    # The spellings of `wisesr bench train`, so scripts pass both the same options.
+    ap.add_argument("--model.backbone", dest="model", default="resnet50", choices=sorted(BACKBONES))
+    ap.add_argument("--model.head", dest="head", default="wise", choices=HEADS)
+    ap.add_argument("--model.pool", dest="pool", type=int, default=0)
+    ap.add_argument("--data.image_size", dest="image_size", type=int, default=224)
+    ap.add_argument("--train.batch_size", dest="batch", type=int, default=64)
     ap.add_argument("--classes", type=int, default=1000)
-    ap.add_argument("--pool", type=int, default=0)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--breakdown-steps", type=int, default=10)
-    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    ap.add_argument("--channels-last", type=parse_bool, default=True)
-    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=0, help="intra-op CPU threads; 0 = all cores")
-    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--train.precision", dest="precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    ap.add_argument("--train.channels_last", dest="channels_last", type=parse_bool, default=True)
+    ap.add_argument("--train.device", dest="device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--train.threads", dest="threads", type=int, default=0, help="intra-op CPU threads; 0 = all cores")
+    ap.add_argument("--train.seed", dest="seed", type=int, default=42)
     ap.add_argument("--json", default="")
     a = ap.parse_args()
     if a.steps < 1 or a.warmup < 0 or a.breakdown_steps < 0 or a.batch < 1:
-        ap.error("--steps and --batch must be >= 1, --warmup and --breakdown-steps >= 0")
+        ap.error("--steps and --train.batch_size must be >= 1, --warmup and --breakdown-steps >= 0")
 
     cuda = a.device == "cuda" or (a.device == "auto" and torch.cuda.is_available())
     if cuda and not torch.cuda.is_available():
-        ap.error("--device cuda requested but no CUDA GPU is available")
+        ap.error("--train.device cuda requested but no CUDA GPU is available")
     device = torch.device("cuda", 0) if cuda else torch.device("cpu")
     precision = ("bf16" if cuda else "fp32") if a.precision == "auto" else a.precision
     if precision == "fp16" and not cuda:
-        ap.error("--precision fp16 needs a CUDA device")
+        ap.error("--train.precision fp16 needs a CUDA device")
     channels_last = a.channels_last and cuda
     torch.set_num_threads(a.threads if a.threads > 0 else (os.cpu_count() or 1))
     if cuda:

@@ -11,7 +11,7 @@
 #include "test_data.h"
 #include "train/checkpoint.h"
 #include "train/runtime.h"
-#include "train/trainer.h"
+#include "train/train_loop.h"
 
 #include <cmath>
 
@@ -39,8 +39,8 @@ ProcessGroupInfo gpu_info() {
 TEST(Nccl, CollectivesMatchTheMpiBackend) {
   WISESR_REQUIRE_GPU();
   const ProcessGroupInfo info = gpu_info();
-  const torch::Device device = train::select_device("cuda", info);
-  auto nccl = make_communicator("nccl", info, device);
+  const torch::Device device = train::select_device(train::DeviceKind::kCuda, info);
+  auto nccl = make_communicator(Backend::kNccl, info, device);
   MpiCommunicator mpi;
   auto x = torch::arange(1000, torch::kFloat) * (info.rank + 1);
   auto on_gpu = x.to(device);
@@ -49,7 +49,7 @@ TEST(Nccl, CollectivesMatchTheMpiBackend) {
   mpi.all_reduce(on_cpu);
   EXPECT_TRUE(torch::allclose(on_gpu.cpu(), on_cpu));
   // One training step: NCCL-synchronised gradients equal MPI-synchronised ones.
-  config::ModelConfig mc;
+  models::ModelOptions mc;
   torch::manual_seed(3);
   auto a = models::make_classifier(mc, 4, 64);
   torch::manual_seed(3);
@@ -71,8 +71,8 @@ TEST(Nccl, CollectivesMatchTheMpiBackend) {
 TEST(Nccl, AsyncAllReduceOnTheCommunicationStreamAndHealthyPoll) {
   WISESR_REQUIRE_GPU();
   const ProcessGroupInfo info = gpu_info();
-  const torch::Device device = train::select_device("cuda", info);
-  auto nccl = make_communicator("nccl", info, device);
+  const torch::Device device = train::select_device(train::DeviceKind::kCuda, info);
+  auto nccl = make_communicator(Backend::kNccl, info, device);
   EXPECT_TRUE(nccl->any_thread());
   auto x = torch::arange(1 << 20, torch::TensorOptions().dtype(torch::kFloat).device(device));
   auto expected = x * info.world_size;
@@ -97,8 +97,8 @@ config::Config tiny_gpu_training(const testing::TempDir& dir, const ProcessGroup
   cfg.train.out_dir = (dir.path() / "runs").string();
   cfg.train.batch_size = 4;
   cfg.train.epochs = 2;
-  cfg.train.device = "cuda";
-  cfg.train.progress = "lines";
+  cfg.runtime.device = train::DeviceKind::kCuda;
+  cfg.train.progress = train::Progress::kLines;
   return cfg;
 }
 
@@ -123,15 +123,16 @@ TEST(Nccl, TrainerGraphedRunMatchesEagerRun) {
   testing::TempDir dir;
   // 12 steps: 2 eager, the capture, 9 replays across an epoch end and evaluation.
   config::Config cfg = tiny_gpu_training(dir, info);
-  cfg.data.augment = "none";  // the same inputs in both runs, whatever the decoder's rounding
-  auto run = [&](const std::string& mode) {
+  cfg.augment.augment =
+      data::Augment::kNone;  // the same inputs in both runs, whatever the decoder's rounding
+  auto run = [&](train::CudaGraph mode) {
     config::Config c = cfg;
-    c.train.run_name = "graph-" + mode;
-    c.train.cuda_graph = mode;
+    c.train.run_name = "graph-" + to_string(mode);
+    c.runtime.cuda_graph = mode;
     c.validate();
     return train::run_train(c, info);
   };
-  const auto graphed = run("on"), eager = run("off");
+  const auto graphed = run(train::CudaGraph::kOn), eager = run(train::CudaGraph::kOff);
   EXPECT_TRUE(graphed.cuda_graph);
   EXPECT_FALSE(eager.cuda_graph);
   EXPECT_EQ(graphed.steps, eager.steps);

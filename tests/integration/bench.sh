@@ -29,8 +29,9 @@ for row in r["rows"]:
 print("bench comm ok")
 PY
 
-"$mpiexec" -np 2 --oversubscribe "$bin" bench train --model resnet-tiny --head wise --image-size 64 --batch 2 \
-  --steps 3 --warmup 1 --breakdown-steps 1 --device cpu --threads 1 --json train.json | tee train.log
+"$mpiexec" -np 2 --oversubscribe "$bin" bench train --model.backbone resnet-tiny --model.head wise \
+  --data.image_size 64 --train.batch_size 2 --steps 3 --warmup 1 --breakdown-steps 1 --train.device cpu \
+  --train.threads 1 --json train.json | tee train.log
 test "$(wc -l < train.log)" -eq 1 || { echo "FAIL: expected one summary line from rank 0"; exit 1; }
 python3 - train.json <<'PY'
 import json, sys
@@ -41,10 +42,10 @@ print("bench train (2 ranks) ok")
 PY
 
 if "$python" -c 'import torch, torchvision' 2>/dev/null; then
-  "$python" "$src/tests/bench/train_reference.py" --model resnet18 --head wise --image-size 64 --batch 2 \
-    --steps 2 --warmup 1 --breakdown-steps 1 --device cpu --threads 1 --classes 10 --json ref.json
-  "$bin" bench train --model resnet18 --head wise --image-size 64 --batch 2 --steps 2 --warmup 1 \
-    --breakdown-steps 1 --device cpu --threads 1 --classes 10 --sync none --json ours.json
+  opts=(--model.backbone resnet18 --model.head wise --data.image_size 64 --train.batch_size 2 --steps 2 --warmup 1
+        --breakdown-steps 1 --train.device cpu --train.threads 1 --classes 10)
+  "$python" "$src/tests/bench/train_reference.py" "${opts[@]}" --json ref.json
+  "$bin" bench train "${opts[@]}" --no-sync --json ours.json
   python3 - ref.json ours.json <<'PY'
 import json, sys
 ref, ours = (json.load(open(p)) for p in sys.argv[1:])

@@ -59,7 +59,7 @@ TEST(Cli, HelpListsEverySubcommand) {
     EXPECT_EQ(sub.status, 0) << cmd << ": " << sub.err;
     EXPECT_NE(sub.out.find("Usage: "), std::string::npos) << cmd;
   }
-  for (const char* cmd : {"bench train", "bench comm"}) {
+  for (const char* cmd : {"bench train", "bench data", "bench comm"}) {
     auto sub = run(std::string(cmd) + " --help");
     EXPECT_EQ(sub.status, 0) << cmd << ": " << sub.err;
     EXPECT_NE(sub.out.find("Usage: "), std::string::npos) << cmd;
@@ -88,12 +88,12 @@ TEST(Cli, MissingInputsAreNamed) {
   expect_one_line_error(run("prep --input " + missing + " --out " + (tmp.path() / "o").string()), "OpenCV");
 #endif
   expect_one_line_error(run("train --data.dir " + missing + " --train.device cpu"), missing);
-  expect_one_line_error(run("eval --checkpoint " + missing + "/c.pt --data " + missing), missing);
+  expect_one_line_error(run("eval --checkpoint " + missing + "/c.pt --data.dir " + missing), missing);
   expect_one_line_error(run("export --checkpoint " + missing + "/c.pt --out x.pt"), missing);
 #if WISESR_HAVE_OPENCV
   expect_one_line_error(run("verify " + missing), missing);
 #endif
-  expect_one_line_error(run("params --model resnet1000"), "resnet1000");
+  expect_one_line_error(run("params --model.backbone resnet1000"), "--model.backbone 'resnet1000'");
   expect_one_line_error(run("train --data.dir x --model.head max --train.device cpu"), "--model.head 'max'");
 }
 
@@ -111,10 +111,10 @@ TEST(Cli, MalformedConfigIsNamed) {
 TEST(Cli, BenchTrainOnCpuWritesSaneJson) {
   wisesr::testing::TempDir tmp;
   const auto json_path = tmp.path() / "out.json";
-  auto r =
-      run("bench train --model resnet-tiny --head wise --image-size 64 --batch 4 --steps 3 --warmup 1 "
-          "--breakdown-steps 2 --device cpu --threads 1 --synthetic --json " +
-          json_path.string());
+  auto r = run(
+      "bench train --model.backbone resnet-tiny --model.head wise --data.image_size 64 --train.batch_size 4 "
+      "--steps 3 --warmup 1 --breakdown-steps 2 --train.device cpu --train.threads 1 --synthetic --json " +
+      json_path.string());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(lines(r.out), 1) << r.out;  // the one-line summary
   EXPECT_NE(r.out.find("img/s"), std::string::npos) << r.out;
@@ -130,7 +130,8 @@ TEST(Cli, BenchTrainOnCpuWritesSaneJson) {
   EXPECT_EQ(j.at("device"), "cpu");
   EXPECT_EQ(j.at("precision"), "fp32");     // auto on the CPU
   EXPECT_EQ(j.at("channels_last"), false);  // CUDA only
-  EXPECT_EQ(j.at("backend"), "mpi");        // --sync auto on the CPU
+  EXPECT_EQ(j.at("backend"), "mpi");        // --train.backend auto on the CPU
+  EXPECT_EQ(j.at("sync"), "auto");
   EXPECT_EQ(j.at("ranks"), 1);
   EXPECT_GE(j.at("grad_buckets").get<int>(), 1);
   EXPECT_GT(j.at("params").get<int64_t>(), 0);
@@ -145,29 +146,35 @@ TEST(Cli, BenchTrainOnCpuWritesSaneJson) {
   EXPECT_GT(j.at("max_rss_bytes").get<int64_t>(), 0);
 
   // Without GradSync, and without a breakdown pass.
-  auto none =
-      run("bench train --model resnet-tiny --head gap --image-size 32 --batch 2 --steps 2 --warmup 0 "
-          "--breakdown-steps 0 --device cpu --threads 1 --sync none --json " +
-          json_path.string());
+  auto none = run(
+      "bench train --model.backbone resnet-tiny --model.head gap --data.image_size 32 --train.batch_size 2 "
+      "--steps 2 --warmup 0 --breakdown-steps 0 --train.device cpu --train.threads 1 --no-sync --json " +
+      json_path.string());
   ASSERT_EQ(none.status, 0) << none.err;
   std::ifstream in2(json_path);
   const auto k = nlohmann::json::parse(in2);
   EXPECT_EQ(k.at("backend"), "none");
+  EXPECT_EQ(k.at("sync"), "none");
   EXPECT_EQ(k.at("grad_buckets"), 0);
   EXPECT_TRUE(k.at("forward_ms").is_null());
 }
 
 TEST(Cli, BenchBadOptionsAreOneLine) {
   expect_one_line_error(run("bench frob"), "unknown benchmark 'frob'");
-  expect_one_line_error(run("bench train --batch 0"), "--batch");
+  expect_one_line_error(run("bench train --train.batch_size 0"), "--train.batch_size");
   expect_one_line_error(run("bench train --bogus 1"), "bogus");
-  expect_one_line_error(run("bench train --sync gloo"), "--sync");
-  expect_one_line_error(run("bench train --precision fp8"), "--precision");
-  expect_one_line_error(run("bench train --model resnet1000 --device cpu"), "resnet1000");
-  expect_one_line_error(run("bench train --image-size 64 --batch 2 --precision fp16 --device cpu"), "fp16");
-  expect_one_line_error(run("bench train --image-size 32 --batch 2 --device cpu --cuda-graph on"),
-                        "--cuda-graph on: the run is on the CPU");
-  expect_one_line_error(run("bench train --cuda-graph sometimes"), "--cuda-graph");
+  expect_one_line_error(run("bench train --image-size 64"), "image-size");  // the old spelling is gone
+  expect_one_line_error(run("bench train --train.backend gloo"), "--train.backend");
+  expect_one_line_error(run("bench train --train.precision fp8"), "--train.precision");
+  expect_one_line_error(run("bench train --model.backbone resnet1000 --train.device cpu"), "resnet1000");
+  expect_one_line_error(
+      run("bench train --data.image_size 64 --train.batch_size 2 --train.precision fp16 --train.device cpu"),
+      "fp16");
+  expect_one_line_error(run("bench train --data.image_size 32 --train.batch_size 2 --train.device cpu "
+                            "--train.cuda_graph on"),
+                        "--train.cuda_graph on: the run is on the CPU");
+  expect_one_line_error(run("bench train --train.cuda_graph sometimes"), "--train.cuda_graph");
+  expect_one_line_error(run("bench data --data.dir x --data.decode gpu"), "--data.decode");
   expect_one_line_error(run("bench comm --sizes 1K,x"), "--sizes");
   expect_one_line_error(run("bench comm --dtype int8"), "--dtype");
   expect_one_line_error(run("bench comm --iters 0"), "--iters");

@@ -37,7 +37,7 @@ if "$bin" train --data.dir shards --train.out_dir runs --train.run_name graph --
 fi
 grep -q -- "--train.cuda_graph on: the run is on the CPU" graph.err || { cat graph.err; exit 1; }
 
-"$mpiexec" -np 2 --oversubscribe "$bin" eval --checkpoint "$ckpt" --data shards --json eval.json --threads 1 \
+"$mpiexec" -np 2 --oversubscribe "$bin" eval --checkpoint "$ckpt" --data.dir shards --json eval.json --train.threads 1 \
   | tee eval.log
 python3 - eval.json shards/index.json <<'PY'
 import json, math, sys
@@ -50,7 +50,7 @@ assert 0.0 <= r["top1"] <= r["top5"] <= 1.0, r
 print("e2e eval ok:", r)
 PY
 # The paper's head delta, as a user asks for it; and the trained weights exported for Python.
-"$bin" params --model resnet50 --head wise --classes 70 --image-size 224 | tee params.log
+"$bin" params --model.backbone resnet50 --model.head wise --classes 70 --data.image_size 224 | tee params.log
 grep -q "+20,480 vs gap" params.log || { echo "FAIL: wise head delta"; exit 1; }
 "$bin" export --checkpoint "$ckpt" --out export.pt
 test -s export.pt

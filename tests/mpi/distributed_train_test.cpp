@@ -22,7 +22,7 @@
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
 #include "train/optimizer.h"
-#include "train/trainer.h"
+#include "train/train_loop.h"
 
 namespace wisesr::train {
 namespace {
@@ -40,7 +40,7 @@ comm::ProcessGroupInfo world_info() {
 
 TEST(Clamp, KernelIsNonNegativeAfterEveryStepWhileBiasMayBeNegative) {
   comm::MpiCommunicator comm;
-  config::ModelConfig mc;
+  models::ModelOptions mc;
   torch::manual_seed(11);
   auto model = models::make_classifier(mc, 4, 64);
   auto& head = dynamic_cast<models::WiseHeadImpl&>(model->head());
@@ -88,10 +88,10 @@ TEST(Trainer, TrainsOnShardsWritesRunDirectoryAndCheckpoint) {
   cfg.train.epochs = 2;
   cfg.train.max_steps = 3;  // stops inside epoch 2 when 18/world/2 < 3
   cfg.train.log_every = 1;
-  cfg.train.threads = 1;
+  cfg.runtime.threads = 1;
   cfg.data.workers = 1;
-  cfg.train.device = "cpu";
-  cfg.train.check_collectives = true;
+  cfg.runtime.device = DeviceKind::kCpu;
+  cfg.comm.check_collectives = true;
   cfg.validate();
   TrainResult r = run_train(cfg, info);
   EXPECT_EQ(r.steps, 3);
@@ -131,17 +131,17 @@ TEST(TrainBench, RealShardsFeedTheStepOnEveryRankWithTheDataWaitReported) {
   if (world_info().rank == 0) testing::write_tiny_dataset(dir.path(), spec);
   MPI_Barrier(MPI_COMM_WORLD);
   config::BenchTrainConfig cfg;
-  cfg.model = "resnet-tiny";
-  cfg.image_size = 32;
-  cfg.batch = 2;
+  cfg.model.backbone = "resnet-tiny";
+  cfg.data.image_size = 32;
+  cfg.train.batch_size = 2;
   cfg.classes = 3;
   cfg.steps = 4;  // more batches than one epoch holds on 4 ranks: the bench goes on into the next
   cfg.warmup = 1;
   cfg.breakdown_steps = 1;
-  cfg.device = "cpu";
-  cfg.threads = 1;
-  cfg.workers = 1;
-  cfg.data = dir.path().string();
+  cfg.runtime.device = DeviceKind::kCpu;
+  cfg.runtime.threads = 1;
+  cfg.data.workers = 1;
+  cfg.data.dir = dir.path().string();
   cfg.validate();
   const tools::TrainBenchResult r = tools::run_train_bench(cfg, world_info());
   EXPECT_EQ(r.input, "shards");
@@ -154,7 +154,7 @@ TEST(TrainBench, RealShardsFeedTheStepOnEveryRankWithTheDataWaitReported) {
   cfg.classes = 2;  // the dataset has 3
   EXPECT_THROW(tools::run_train_bench(cfg, world_info()), Error);
   cfg.classes = 3;
-  cfg.batch = 16;  // more than one global batch of records on any world size > 1
+  cfg.train.batch_size = 16;  // more than one global batch of records on any world size > 1
   if (world_info().world_size > 1) {
     EXPECT_THROW(tools::run_train_bench(cfg, world_info()), Error);
   }
@@ -170,7 +170,7 @@ TEST(Evaluate, CountsEveryRecordOnceAndMatchesASingleRank) {
   if (world_info().rank == 0) testing::write_tiny_dataset(dir.path(), spec);
   MPI_Barrier(MPI_COMM_WORLD);
   data::ShardSet set(dir.path(), "val");
-  config::ModelConfig mc;
+  models::ModelOptions mc;
   torch::manual_seed(5);
   auto model = models::make_classifier(mc, 7, 32);
   comm::MpiCommunicator world, self(MPI_COMM_SELF);
@@ -205,7 +205,7 @@ TEST(Evaluate, ASkippedCorruptRecordIsNotCountedAndTheRestScoreAsWithoutIt) {
   const data::ShardSet corrupt(dir.path() / "corrupt", "val"), clean(dir.path() / "without", "val");
   ASSERT_EQ(corrupt.size(), 7u);
   ASSERT_EQ(clean.size(), 6u);
-  config::ModelConfig mc;
+  models::ModelOptions mc;
   torch::manual_seed(5);
   auto model = models::make_classifier(mc, 7, 32);
   comm::MpiCommunicator world, self(MPI_COMM_SELF);
@@ -284,11 +284,11 @@ TEST_F(RankReadsTest, TrainingRanksReadDisjointSlicesOfTheEpochPermutationAndEva
   cfg.train.run_name = "reads";
   cfg.train.batch_size = 2;
   cfg.train.epochs = 1;
-  cfg.train.threads = 1;
+  cfg.runtime.threads = 1;
   cfg.data.workers = 1;
-  cfg.train.device = "cpu";
-  cfg.train.progress = "lines";
-  cfg.train.check_collectives = true;
+  cfg.runtime.device = DeviceKind::kCpu;
+  cfg.train.progress = Progress::kLines;
+  cfg.comm.check_collectives = true;
   cfg.validate();
   ::testing::internal::CaptureStderr();
   try {
@@ -347,18 +347,18 @@ class ResumeTest : public ::testing::Test {
     c.train.out_dir = (dir_.path() / "runs").string();
     c.train.run_name = run;
     c.model.head = "wise-dropout";  // dropout: the per-step reseeding must make resumed draws identical
-    c.data.vflip = true;
-    c.optim.lr = 0.02;
-    c.optim.lr_decay_epochs = 1;
+    c.augment.vflip = true;
+    c.schedule.lr = 0.02;
+    c.schedule.lr_decay_epochs = 1;
     c.optim.weight_decay = 1e-4;
     c.train.batch_size = 2;
     c.train.epochs = 2;
     c.train.log_every = 1;
-    c.train.threads = 1;
+    c.runtime.threads = 1;
     c.data.workers = 1;
-    c.train.device = "cpu";
-    c.train.progress = "lines";
-    c.train.check_collectives = true;
+    c.runtime.device = DeviceKind::kCpu;
+    c.train.progress = Progress::kLines;
+    c.comm.check_collectives = true;
     c.validate();
     return c;
   }

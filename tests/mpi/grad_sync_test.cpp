@@ -24,7 +24,7 @@ namespace {
 namespace F = torch::nn::functional;
 
 models::Classifier make_model(const std::string& head) {
-  config::ModelConfig mc;
+  models::ModelOptions mc;
   mc.backbone = "resnet-tiny";
   mc.head = head;
   torch::manual_seed(7);

@@ -22,7 +22,7 @@ constexpr double kPi = 3.14159265358979323846;
 
 AugmentOptions recipe(const std::string& name) {
   AugmentOptions o;
-  o.recipe = name;
+  o.augment = parse_enum<Augment>("--data.augment", name);
   return o;
 }
 
@@ -59,7 +59,7 @@ TEST(Augment, CaffeNormalisationIsBgrMinusImageNetMeans) {
 TEST(Augment, ImagenetNormalisationIsRgbMeanStd) {
   auto img = torch::full({1, 1, 1, 3}, 255, torch::kUInt8);
   auto o = recipe("none");
-  o.normalize = "imagenet";
+  o.normalize = Normalize::kImagenet;
   auto x = BatchTransform(o, false, 1).apply(img, torch::Tensor());
   for (int c = 0; c < 3; ++c) {
     EXPECT_NEAR(x[0][c][0][0].item<float>(), (1 - kImagenetMeanRgb[c]) / kImagenetStdRgb[c], 1e-5);
@@ -210,7 +210,7 @@ TEST(Augment, KerasRecipeFlipsBothWaysHalfTheTimeIndependently) {
   AugmentOptions o = recipe("keras");
   ASSERT_TRUE(o.hflip && o.vflip) << "the keras defaults are the paper's";
   o.rotation = 0;
-  o.width_shift = o.height_shift = 0;
+  o.shift = 0;
   o.zoom = 0;
   BatchTransform t(o, true, 16);
   const int n = 20000;
@@ -275,16 +275,23 @@ TEST(Augment, ParametersDependOnSeedEpochAndRecordOnly) {
 }
 
 TEST(Augment, BadOptionsAreNamed) {
-  auto o = recipe("autoaugment");
   try {
-    BatchTransform t(o, true, 8);
+    recipe("autoaugment");
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--data.augment"), std::string::npos) << e.what();
   }
-  o = recipe("keras");
+  auto o = recipe("keras");
   o.zoom = 1.5;
   EXPECT_THROW(BatchTransform(o, true, 8), Error);
+  o.zoom = 0.2;
+  o.brightness_min = 2;  // above brightness_max
+  try {
+    BatchTransform t(o, true, 8);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--data.brightness_min"), std::string::npos) << e.what();
+  }
 }
 
 // The loader's output is the same whatever its worker count and prefetch depth, and equal to the
@@ -304,7 +311,7 @@ TEST(Augment, LoaderTransformEqualsDeferredTransform) {
     o.workers = workers;
     o.prefetch = 1 + workers;
     o.transform = transform;
-    o.transform_in_loader = in_loader;
+    o.delivery = in_loader ? Delivery::kHostImages : Delivery::kHostPixels;
     o.seed = 4;
     Loader loader(set, idx, o);
     std::vector<torch::Tensor> out;
@@ -328,7 +335,7 @@ TEST(Augment, FusedCpuTransformMatchesTheBatchedOne) {
     for (const char* norm : {"caffe", "imagenet"}) {
       for (int out : {40, 24}) {
         AugmentOptions o = recipe(name);
-        o.normalize = norm;
+        o.normalize = parse_enum<Normalize>("--data.normalize", norm);
         for (bool train : {true, false}) {
           BatchTransform t(o, train, out);
           if (!t.fused_cpu(static_cast<int>(h), static_cast<int>(w))) {

@@ -12,8 +12,8 @@
 namespace wisesr::models {
 namespace {
 
-config::ModelConfig model_config(const std::string& head, const std::string& backbone = "resnet-tiny") {
-  config::ModelConfig c;
+ModelOptions model_config(const std::string& head, const std::string& backbone = "resnet-tiny") {
+  ModelOptions c;
   c.head = head;
   c.backbone = backbone;
   return c;

@@ -27,21 +27,25 @@ std::string message_of(const std::function<void()>& f) {
 }
 
 TEST(Decode, PlanOnTheCpuAndForRawShards) {
-  const torch::Device cpu(torch::kCPU);
-  EXPECT_EQ(plan_decode("auto", cpu, "jpeg").mode, "cpu");
-  EXPECT_EQ(plan_decode("auto", cpu, "jpeg").gpu, nullptr);
-  EXPECT_EQ(plan_decode("cpu", cpu, "jpeg").mode, "cpu");
-  EXPECT_EQ(plan_decode("nvjpeg", cpu, "raw").mode, "none");  // nothing to decode
-  EXPECT_EQ(plan_decode("auto", torch::Device(torch::kCUDA, 0), "raw").mode, "none");
-  const std::string m = message_of([&] { plan_decode("nvjpeg", cpu, "jpeg", "--decode"); });
-  EXPECT_NE(m.find("--decode nvjpeg needs a CUDA device"), std::string::npos) << m;
-  const std::string bad = message_of([&] { plan_decode("gpu", cpu, "jpeg"); });
+  const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
+  EXPECT_EQ(plan_decode(Decode::kAuto, cpu, "jpeg").mode, "cpu");
+  EXPECT_EQ(plan_decode(Decode::kAuto, cpu, "jpeg").gpu, nullptr);
+  EXPECT_EQ(plan_decode(Decode::kCpu, cpu, "jpeg").mode, "cpu");
+  EXPECT_EQ(plan_decode(Decode::kNvjpeg, cpu, "raw").mode, "none");  // nothing to decode
+  EXPECT_EQ(plan_decode(Decode::kAuto, cuda, "raw").mode, "none");
+  const std::string m = message_of([&] { plan_decode(Decode::kNvjpeg, cpu, "jpeg"); });
+  EXPECT_NE(m.find("--data.decode nvjpeg needs a CUDA device"), std::string::npos) << m;
+  const std::string bad = message_of([&] { parse_enum<Decode>("--data.decode", "gpu"); });
   EXPECT_NE(bad.find("--data.decode must be auto, cpu or nvjpeg"), std::string::npos) << bad;
-  // The CPU plan leaves the loader as before: pinned pixels for a GPU, the transform in the loader on a CPU.
+  // The CPU plan leaves the loader as before: the transform in the loader on a CPU, pinned pixels for a GPU.
   LoaderOptions o;
-  configure_for_device(o, cpu, plan_decode("auto", cpu, "jpeg"));
-  EXPECT_TRUE(o.transform_in_loader);
+  set_delivery(o, cpu, plan_decode(Decode::kAuto, cpu, "jpeg"));
+  EXPECT_EQ(o.delivery, Delivery::kHostImages);
   EXPECT_FALSE(o.pin_memory);
+  EXPECT_EQ(o.gpu_decoder, nullptr);
+  set_delivery(o, cuda, DecodePlan{});
+  EXPECT_EQ(o.delivery, Delivery::kHostPixels);
+  EXPECT_TRUE(o.pin_memory);
   EXPECT_EQ(o.gpu_decoder, nullptr);
 }
 
@@ -50,7 +54,7 @@ TEST(Decode, NvjpegWithoutAGpuOrWithoutTheLibraryIsAClearError) {
   const std::string m = message_of([] { GpuJpegDecoder d(0); });
   EXPECT_NE(m.find(nvjpeg_compiled() ? "no CUDA device 0" : "this build has no nvJPEG"), std::string::npos) << m;
   // auto falls back to the CPU (with a warning saying why).
-  EXPECT_EQ(plan_decode("auto", torch::Device(torch::kCUDA, 0), "jpeg").mode, "cpu");
+  EXPECT_EQ(plan_decode(Decode::kAuto, torch::Device(torch::kCUDA, 0), "jpeg").mode, "cpu");
 }
 
 #define WISESR_REQUIRE_NVJPEG()                                                  \
@@ -142,7 +146,7 @@ TEST(NvJpeg, MatchesLibjpegTurboOnTheSameBytes) {
 
 TEST(NvJpeg, CropsBadRecordsAndSkippedItems) {
   WISESR_REQUIRE_NVJPEG();
-  auto dec = GpuJpegDecoder::shared(0);
+  auto dec = GpuJpegDecoder::create_checked(0);
   const int h = 48, w = 40;
   const auto exact = testing::encode_jpeg(wave_image(h, w, 1), h, w, 90, TJSAMP_420);
   const auto large = testing::encode_jpeg(wave_image(90, 70, 2), 90, 70, 90, TJSAMP_420);
@@ -178,16 +182,17 @@ TEST(NvJpeg, TrainingBatchesMatchTheCpuDecodedOnes) {
   std::vector<uint64_t> idx(set.size());
   std::iota(idx.begin(), idx.end(), 0);
   const torch::Device cuda(torch::kCUDA, 0);
-  auto run = [&](const std::string& mode) {
+  auto run = [&](Decode mode) {
     const DecodePlan plan = plan_decode(mode, cuda, "jpeg");
-    EXPECT_EQ(plan.mode, mode);
+    EXPECT_EQ(plan.mode, to_string(mode));
     LoaderOptions o;
     o.batch_size = 5;  // 12 records: batches of 5, 5 and 2 (nvJPEG re-initialises for the last)
     o.drop_last = false;
     o.workers = 2;
     o.seed = 4;
     o.transform = std::make_shared<BatchTransform>(AugmentOptions{}, /*train=*/true, 64);  // keras
-    configure_for_device(o, cuda, plan);
+    set_delivery(o, cuda, plan);
+    EXPECT_EQ(o.delivery, mode == Decode::kNvjpeg ? Delivery::kDevicePixels : Delivery::kHostPixels);
     Loader loader(set, idx, o);
     DeviceFeed feed(loader, cuda);
     std::vector<torch::Tensor> images, labels;
@@ -199,8 +204,8 @@ TEST(NvJpeg, TrainingBatchesMatchTheCpuDecodedOnes) {
     }
     return std::pair{torch::cat(images).cpu(), torch::cat(labels).cpu()};
   };
-  const auto [gpu_images, gpu_labels] = run("nvjpeg");
-  const auto [cpu_images, cpu_labels] = run("cpu");
+  const auto [gpu_images, gpu_labels] = run(Decode::kNvjpeg);
+  const auto [cpu_images, cpu_labels] = run(Decode::kCpu);
   ASSERT_EQ(gpu_images.sizes(), cpu_images.sizes());
   EXPECT_TRUE(torch::equal(gpu_labels, cpu_labels));
   // Normalised (caffe) values keep the pixel scale; the decoders' differences pass through the

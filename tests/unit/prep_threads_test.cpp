@@ -36,7 +36,7 @@ size_t opencv_threads_used() {
 TEST(PrepThreads, PrepRunsOpenCvOnTheCallingThreadOnly) {
   if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one core: OpenCV has no pool to turn off";
   testing::TempDir dir;
-  config::SynthConfig synth;
+  prep::SynthOptions synth;
   synth.out = (dir.path() / "images").string();
   synth.classes = 2;
   synth.per_class = 3;
@@ -46,7 +46,7 @@ TEST(PrepThreads, PrepRunsOpenCvOnTheCallingThreadOnly) {
   // within one process to check it too).
   ASSERT_GT(opencv_threads_used(), 1u) << "OpenCV has no thread pool here: this test would prove nothing";
 
-  config::PrepConfig prep;
+  prep::PrepOptions prep;
   prep.input = synth.out;
   prep.out = (dir.path() / "shards").string();
   prep.size = 64;  // a real downscale: resize runs

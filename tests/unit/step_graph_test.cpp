@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "config/config.h"
 #include "core/error.h"
 #include "models/classifier.h"
 #include "models/heads.h"
@@ -15,27 +14,50 @@
 namespace wisesr::train {
 namespace {
 
+// A communicator that only says what it is (graph_unsupported_reason asks no more of it).
+class NamedCommunicator final : public comm::Communicator {
+ public:
+  NamedCommunicator(std::string name, bool capturable) : name_(std::move(name)), capturable_(capturable) {}
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  std::string name() const override { return name_; }
+  bool capturable() const override { return capturable_; }
+  void all_reduce(torch::Tensor&, comm::ReduceOp) override {}
+  void broadcast(torch::Tensor&, int) override {}
+  void barrier() override {}
+
+ private:
+  std::string name_;
+  bool capturable_;
+};
+
 TEST(StepGraph, UsedOnlyWhereTheStepNeverWaitsForTheHost) {
   const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
-  EXPECT_EQ(graph_unsupported_reason("off", cuda, "bf16", "nccl"), "off");
-  EXPECT_EQ(graph_unsupported_reason("auto", cpu, "fp32", "none"), "the run is on the CPU");
-  EXPECT_NE(graph_unsupported_reason("auto", cuda, "fp16", "none").find("loss scaling"), std::string::npos);
-  EXPECT_NE(graph_unsupported_reason("auto", cuda, "bf16", "mpi").find("mpi"), std::string::npos);
-  EXPECT_EQ(graph_unsupported_reason("auto", cuda, "bf16", "nccl"), "");  // a CUDA LibTorch, as CI builds
-  EXPECT_EQ(graph_unsupported_reason("on", cuda, "fp32", "none"), "");
+  const NamedCommunicator mpi("mpi", false), nccl("nccl", true);
+  EXPECT_EQ(graph_unsupported_reason(CudaGraph::kOff, cuda, Precision::kBf16, &nccl), "off");
+  EXPECT_EQ(graph_unsupported_reason(CudaGraph::kAuto, cpu, Precision::kFp32, nullptr),
+            "the run is on the CPU");
+  EXPECT_NE(graph_unsupported_reason(CudaGraph::kAuto, cuda, Precision::kFp16, nullptr).find("loss scaling"),
+            std::string::npos);
+  EXPECT_NE(graph_unsupported_reason(CudaGraph::kAuto, cuda, Precision::kBf16, &mpi).find("mpi"),
+            std::string::npos);
+  // A CUDA LibTorch, as CI builds.
+  EXPECT_EQ(graph_unsupported_reason(CudaGraph::kAuto, cuda, Precision::kBf16, &nccl), "");
+  EXPECT_EQ(graph_unsupported_reason(CudaGraph::kOn, cuda, Precision::kFp32, nullptr), "");
   try {
-    graph_unsupported_reason("on", cpu, "fp32", "none");
-    FAIL() << "--cuda-graph on accepted a CPU run";
+    graph_unsupported_reason(CudaGraph::kOn, cpu, Precision::kFp32, nullptr);
+    FAIL() << "--train.cuda_graph on accepted a CPU run";
   } catch (const Error& e) {
-    EXPECT_EQ(e.message(), "--cuda-graph on: the run is on the CPU");
+    EXPECT_EQ(e.message(), "--train.cuda_graph on: the run is on the CPU");
   }
-  EXPECT_THROW(graph_unsupported_reason("sometimes", cuda, "bf16", "none"), Error);
+  EXPECT_EQ(parse_enum<CudaGraph>("--train.cuda_graph", "on"), CudaGraph::kOn);
+  EXPECT_THROW(parse_enum<CudaGraph>("--train.cuda_graph", "sometimes"), Error);
 }
 
 TEST(StepGraph, ReplaysTrainLikeEagerSteps) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU";
   const torch::Device cuda(torch::kCUDA, 0);
-  config::ModelConfig mc;  // resnet-tiny + wise: BatchNorm, the depthwise head and its clamp
+  models::ModelOptions mc;  // resnet-tiny + wise: BatchNorm, the depthwise head and its clamp
   auto run = [&](bool graphed) {
     torch::manual_seed(5);
     auto model = models::make_classifier(mc, 7, 64);
@@ -48,7 +70,7 @@ TEST(StepGraph, ReplaysTrainLikeEagerSteps) {
     auto step = [&] {
       torch::Tensor logits;
       {
-        AutocastScope autocast(cuda, "bf16");
+        AutocastScope autocast(cuda, Precision::kBf16);
         logits = model->forward(x);
       }
       torch::nn::functional::cross_entropy(logits.to(torch::kFloat), y).backward();

@@ -67,12 +67,12 @@ TEST(DataBench, TimesDecodeAndTheRecipeOnTheSameRecords) {
   spec.size = 32;
   testing::write_tiny_dataset(dir.path(), spec);  // 12 training records: batches repeat them
   config::BenchDataConfig cfg;
-  cfg.data = dir.path().string();
-  cfg.batch = 5;
+  cfg.data.dir = dir.path().string();
+  cfg.train.batch_size = 5;
   cfg.batches = 3;
   cfg.warmup = 1;
   cfg.threads = 2;
-  cfg.image_size = 24;
+  cfg.data.image_size = 24;
   cfg.json = (dir.path() / "data.json").string();
   DataBenchResult r = run_data_bench(cfg);
   ASSERT_EQ(r.rows.size(), 2u);
@@ -89,7 +89,7 @@ TEST(DataBench, TimesDecodeAndTheRecipeOnTheSameRecords) {
   EXPECT_EQ(j["threads"], 2);
   EXPECT_EQ(j["rows"].size(), 2u);
   EXPECT_NE(format_data_bench(r).find("img/s/core"), std::string::npos);
-  cfg.data = (dir.path() / "missing").string();
+  cfg.data.dir = (dir.path() / "missing").string();
   EXPECT_THROW(run_data_bench(cfg), Error);
 }
 

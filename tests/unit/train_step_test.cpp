@@ -10,7 +10,6 @@
 
 #include "comm/communicator.h"
 #include "comm/grad_sync.h"
-#include "config/config.h"
 #include "core/error.h"
 #include "models/classifier.h"
 #include "models/heads.h"
@@ -22,12 +21,14 @@
 namespace wisesr::train {
 namespace {
 
-// One rank without MPI: all-reduces that leave the tensors as they are.
+// One rank without MPI: all-reduces that leave the tensors as they are (enqueued nowhere, so nothing
+// stands in a CUDA graph's way: capturable).
 class SoloCommunicator final : public comm::Communicator {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
   std::string name() const override { return "solo"; }
+  bool capturable() const override { return true; }
   void all_reduce(torch::Tensor&, comm::ReduceOp) override {}
   void broadcast(torch::Tensor&, int) override {}
   void barrier() override {}
@@ -61,8 +62,8 @@ struct RunResult {
 };
 
 RunResult train(const torch::Device& device, TrainStepOptions to, const std::vector<data::Batch>& batches,
-                int image_size) {
-  config::ModelConfig mc;  // resnet-tiny + wise: BatchNorm, the depthwise head and its clamp
+                int image_size, const TrainStep::PhaseHook& phases = {}) {
+  models::ModelOptions mc;   // resnet-tiny + wise: BatchNorm, the depthwise head and its clamp
   mc.head = "wise-dropout";  // dropout: the per-step seeds must line up too
   const TrainingStream stream(device);  // as the trainer: before GradSync and the first forward
   torch::manual_seed(5);
@@ -78,7 +79,8 @@ RunResult train(const torch::Device& device, TrainStepOptions to, const std::vec
   TrainStep step(model, optimizer, scaler, &sync, device, to);
   for (size_t i = 0; i < batches.size(); ++i) {
     const double lr = 0.05 / static_cast<double>(1 + i);  // a changing rate: static steps read it from a tensor
-    step.run(static_cast<int64_t>(i), lr, [&] { return batches[i]; });
+    step.run(
+        static_cast<int64_t>(i), lr, [&] { return batches[i]; }, phases);
   }
   RunResult r;
   r.tally = step.tally().take();
@@ -119,6 +121,27 @@ TEST(TrainStep, StaticStepsTrainLikeEagerOnes) {
   EXPECT_TRUE((fixed.kernel >= 0).all().item<bool>());  // the clamp ran after every static step
 }
 
+// Note [Phase timing]: with a phase hook the step is the same step (label smoothing, clipping, the clamp),
+// run eagerly even where steps are otherwise static, and the hook sees its phases in order.
+TEST(TrainStep, PhaseHookRunsTheRealStepEagerly) {
+  const torch::Device cpu(torch::kCPU);
+  const auto batches = make_batches(cpu, 3, 6, 32);
+  TrainStepOptions to;
+  to.label_smoothing = 0.1;
+  to.clip_grad_norm = 0.5;
+  const RunResult eager = train(cpu, to, batches, 32);
+  std::vector<StepPhase> seen;
+  to.force_static = true;  // the hook overrides it
+  const RunResult timed = train(cpu, to, batches, 32, [&](StepPhase p) { seen.push_back(p); });
+  EXPECT_TRUE(torch::equal(timed.state, eager.state))
+      << "the breakdown must run the very step the run trains with";
+  EXPECT_EQ(timed.tally.count, eager.tally.count);
+  const std::vector<StepPhase> one = {StepPhase::kBatch, StepPhase::kForward, StepPhase::kBackward,
+                                      StepPhase::kOptimizer};
+  ASSERT_EQ(seen.size(), 3 * one.size());
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], one[i % one.size()]) << i;
+}
+
 TEST(TrainStep, FixedInputsAreReadInPlace) {
   const torch::Device cpu(torch::kCPU);
   const auto batches = make_batches(cpu, 2, 6, 32);
@@ -140,7 +163,7 @@ TEST(TrainStep, FixedInputsAreReadInPlace) {
 
 TEST(TrainStep, ConfigurationsThatRuleOutAGraphSayWhy) {
   const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
-  auto model = models::make_classifier(config::ModelConfig{}, 7, 32);
+  auto model = models::make_classifier(models::ModelOptions{}, 7, 32);
   Optimizer optimizer(*model, OptimizerOptions{});
   LossScaler scaler(cpu, false, 0);
   SoloCommunicator solo;
@@ -151,7 +174,7 @@ TEST(TrainStep, ConfigurationsThatRuleOutAGraphSayWhy) {
   TrainStepOptions to;
   to.accum_steps = 2;
   EXPECT_EQ(describe(cuda, to), "eager (gradient accumulation (accum_steps 2))");
-  to.cuda_graph = "on";
+  to.cuda_graph = CudaGraph::kOn;
   try {
     describe(cuda, to);
     FAIL() << "--train.cuda_graph on accepted gradient accumulation";
@@ -165,21 +188,21 @@ TEST(TrainStep, ConfigurationsThatRuleOutAGraphSayWhy) {
   } catch (const Error& e) {
     EXPECT_EQ(e.message(), "--train.cuda_graph on: the run is on the CPU");
   }
-  to.cuda_graph = "off";
+  to.cuda_graph = CudaGraph::kOff;
   EXPECT_EQ(describe(cuda, to), "eager (off)");
-  to.cuda_graph = "auto";
-  to.precision = "fp16";
+  to.cuda_graph = CudaGraph::kAuto;
+  to.precision = Precision::kFp16;
   EXPECT_NE(describe(cuda, to).find("loss scaling"), std::string::npos);
 }
 
 TEST(TrainStep, OptimizerRateTensorMatchesTheHostRate) {
-  config::ModelConfig mc;
+  models::ModelOptions mc;
   torch::manual_seed(9);
   auto a = models::make_classifier(mc, 7, 32), b = models::make_classifier(mc, 7, 32);
   for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].data().copy_(a->parameters()[i]);
-  for (const std::string kind : {"sgd", "lars"}) {
+  for (const OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kLars}) {
     OptimizerOptions oo;
-    oo.kind = kind;
+    oo.optimizer = kind;
     oo.weight_decay = 1e-4;
     Optimizer host(*a, oo), device(*b, oo);
     const auto x = torch::randn({4, 3, 32, 32});
@@ -193,7 +216,8 @@ TEST(TrainStep, OptimizerRateTensorMatchesTheHostRate) {
       device.zero_grad();
     }
     for (size_t i = 0; i < a->parameters().size(); ++i)
-      EXPECT_TRUE(torch::allclose(a->parameters()[i], b->parameters()[i], 1e-5, 1e-7)) << kind << " tensor " << i;
+      EXPECT_TRUE(torch::allclose(a->parameters()[i], b->parameters()[i], 1e-5, 1e-7))
+          << to_string(kind) << " tensor " << i;
   }
 }
 
@@ -202,15 +226,15 @@ TEST(TrainStep, GraphedStepsTrainLikeEagerOnes) {
   const torch::Device cuda(torch::kCUDA, 0);
   const auto batches = make_batches(cuda, 7, 8, 64);
   TrainStepOptions to;
-  to.precision = "bf16";
+  to.precision = Precision::kBf16;
   to.channels_last = true;
   to.clip_grad_norm = 1.0;
   to.eager_steps = 1;  // step 0 eager, step 1 warms up and captures, steps 2-6 replay
-  to.cuda_graph = "off";
+  to.cuda_graph = CudaGraph::kOff;
   const RunResult eager = train(cuda, to, batches, 64);
-  to.cuda_graph = "on";
+  to.cuda_graph = CudaGraph::kOn;
   const RunResult graphed = train(cuda, to, batches, 64);
-  to.cuda_graph = "off";
+  to.cuda_graph = CudaGraph::kOff;
   to.force_static = true;
   const RunResult fixed = train(cuda, to, batches, 64);
   EXPECT_TRUE(graphed.graphed) << graphed.describe;

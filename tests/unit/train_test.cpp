@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "config/cli.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/stop_signal.h"
@@ -25,14 +26,14 @@
 namespace wisesr::train {
 namespace {
 
-config::OptimConfig optim(const std::string& schedule) {
-  config::OptimConfig o;
+ScheduleOptions optim(Schedule schedule) {
+  ScheduleOptions o;
   o.schedule = schedule;
   return o;
 }
 
 TEST(LrSchedule, PaperStaircaseIsConstantWithinTwoEpochs) {
-  LrSchedule s(optim("staircase"), 15, 90);
+  LrSchedule s(optim(Schedule::kStaircase), 15, 90);
   EXPECT_DOUBLE_EQ(s.at(0.0), 0.045);
   EXPECT_DOUBLE_EQ(s.at(1.999), 0.045);
   EXPECT_NEAR(s.at(2.0), 0.045 * 0.94, 1e-15);
@@ -45,7 +46,7 @@ TEST(LrSchedule, StaircaseMatchesKerasExponentialDecayAtEveryStep) {
   // Keras: ExponentialDecay(0.045, decay_steps = 2 epochs of steps, 0.94, staircase=True) at optimizer
   // step k is 0.045 * 0.94 ** (k // decay_steps). The trainer asks for the rate at t = epoch + samples
   // consumed / samples per epoch: here 7 steps of 15 samples per epoch (105 records).
-  LrSchedule s(optim("staircase"), 15, 90);
+  LrSchedule s(optim(Schedule::kStaircase), 15, 90);
   const int64_t steps_per_epoch = 7, decay_steps = 2 * steps_per_epoch;
   for (int64_t epoch = 0; epoch < 9; ++epoch) {
     for (int64_t step = 0; step < steps_per_epoch; ++step) {
@@ -58,7 +59,7 @@ TEST(LrSchedule, StaircaseMatchesKerasExponentialDecayAtEveryStep) {
 }
 
 TEST(LrSchedule, LinearScalingAndGradualWarmupFollowGoyal) {
-  auto o = optim("step");
+  auto o = optim(Schedule::kStep);
   o.lr = 0.1;
   o.ref_batch = 256;
   o.warmup_epochs = 5;
@@ -76,7 +77,7 @@ TEST(LrSchedule, LinearScalingAndGradualWarmupFollowGoyal) {
 }
 
 TEST(LrSchedule, CosineRunsFromPeakAfterWarmupToMin) {
-  auto o = optim("cosine");
+  auto o = optim(Schedule::kCosine);
   o.lr = 1.0;
   o.min_lr = 0.1;
   o.warmup_epochs = 10;
@@ -88,18 +89,18 @@ TEST(LrSchedule, CosineRunsFromPeakAfterWarmupToMin) {
   EXPECT_NEAR(s.at(60.0), 0.55, 1e-12);  // half way: (1 + 0.1) / 2
   EXPECT_NEAR(s.at(110.0), 0.1, 1e-12);
   EXPECT_NEAR(s.at(200.0), 0.1, 1e-12);
-  EXPECT_DOUBLE_EQ(LrSchedule(optim("constant"), 1, 3).at(2.7), 0.045);
+  EXPECT_DOUBLE_EQ(LrSchedule(optim(Schedule::kConstant), 1, 3).at(2.7), 0.045);
 }
 
 TEST(LrSchedule, BadMilestonesAreAClearError) {
-  EXPECT_EQ(config::parse_milestones("30,60,80"), (std::vector<double>{30, 60, 80}));
-  EXPECT_THROW(config::parse_milestones("30,20"), Error);
-  EXPECT_THROW(config::parse_milestones("30,,60"), Error);
-  EXPECT_THROW(config::parse_milestones("x"), Error);
+  EXPECT_EQ(parse_milestones("30,60,80"), (std::vector<double>{30, 60, 80}));
+  EXPECT_THROW(parse_milestones("30,20"), Error);
+  EXPECT_THROW(parse_milestones("30,,60"), Error);
+  EXPECT_THROW(parse_milestones("x"), Error);
 }
 
 models::Classifier small_model(uint64_t seed) {
-  config::ModelConfig mc;
+  models::ModelOptions mc;
   torch::manual_seed(seed);
   return models::make_classifier(mc, 4, 32);
 }
@@ -108,7 +109,7 @@ TEST(Optimizer, SgdMatchesTorchSgdWithMomentumAndWeightDecay) {
   auto a = small_model(5), b = small_model(5);
   OptimizerOptions oo;
   oo.weight_decay = 1e-3;
-  oo.exclude_bn_bias = false;  // torch.optim.SGD decays everything
+  oo.wd_exclude_bn_bias = false;  // torch.optim.SGD decays everything
   Optimizer ours(*a, oo);
   torch::optim::SGD ref(b->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(1e-3));
   for (int step = 0; step < 4; ++step) {
@@ -147,7 +148,7 @@ TEST(Optimizer, LarsScalesEachWeightByItsTrustRatio) {
   auto w2 = torch::tensor({{3.0, 4.0}}).requires_grad_();   // 2-D weight, |w| = 5
   auto bias = torch::tensor({1.0, -1.0}).requires_grad_();  // 1-D: plain SGD, no decay
   OptimizerOptions oo;
-  oo.kind = "lars";
+  oo.optimizer = OptimizerKind::kLars;
   oo.momentum = 0.9;
   oo.weight_decay = 0.01;
   oo.lars_eta = 0.001;
@@ -319,12 +320,14 @@ TEST(StopSignal, RecordsTheFirstSignalAndRestoresHandlers) {
 }
 
 TEST(Config, FaultAndNewTrainingOptionsAreValidated) {
-  EXPECT_EQ(config::parse_fault("hang@1:5").kind, "hang");
-  EXPECT_EQ(config::parse_fault("kill@3:2").rank, 3);
-  EXPECT_EQ(config::parse_fault("throw@0:7").step, 7);
-  EXPECT_THROW(config::parse_fault("explode@0:1"), Error);
-  EXPECT_THROW(config::parse_fault("hang@x:1"), Error);
-  EXPECT_THROW(config::parse_fault("hang@1:0"), Error);
+  EXPECT_EQ(parse_fault("hang@1:5").kind, FaultKind::kHang);
+  EXPECT_EQ(parse_fault("kill@3:2").rank, 3);
+  EXPECT_EQ(parse_fault("throw@0:7").step, 7);
+  EXPECT_EQ(parse_fault("").kind, FaultKind::kNone);
+  EXPECT_THROW(parse_fault("explode@0:1"), Error);
+  EXPECT_THROW(parse_fault("none@0:1"), Error);
+  EXPECT_THROW(parse_fault("hang@x:1"), Error);
+  EXPECT_THROW(parse_fault("hang@1:0"), Error);
   config::Config c;
   c.data.dir = "d";
   EXPECT_NO_THROW(c.validate());
@@ -333,14 +336,25 @@ TEST(Config, FaultAndNewTrainingOptionsAreValidated) {
     mutate(b);
     EXPECT_THROW(b.validate(), Error);
   };
-  bad([](config::Config& b) { b.optim.optimizer = "adam"; });
-  bad([](config::Config& b) { b.optim.schedule = "poly"; });
   bad([](config::Config& b) { b.train.accum_steps = 0; });
-  bad([](config::Config& b) { b.train.precision = "fp8"; });
   bad([](config::Config& b) { b.train.resume = "auto"; });  // needs a run name
   bad([](config::Config& b) { b.optim.label_smoothing = 1.0; });
-  bad([](config::Config& b) { b.train.cuda_graph = "sometimes"; });
-  bad([](config::Config& b) { b.train.progress = "fancy"; });
+  bad([](config::Config& b) { b.train.fault = "hang@1"; });
+  // Modes are enums, so a bad one can only come from text: it fails where it is parsed, naming the option.
+  auto bad_text = [&](const std::string& option, const std::string& value) {
+    config::Config b = c;
+    try {
+      config::parse_train_args({option, value}, b);
+      FAIL() << option << " " << value << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(e.message().find(option + " must be"), std::string::npos) << e.message();
+    }
+  };
+  bad_text("--optim.optimizer", "adam");
+  bad_text("--optim.schedule", "poly");
+  bad_text("--train.precision", "fp8");
+  bad_text("--train.cuda_graph", "sometimes");
+  bad_text("--train.progress", "fancy");
 }
 
 }  // namespace

@@ -18,8 +18,8 @@
 namespace wisesr::models {
 namespace {
 
-config::ModelConfig cfg_of(const std::string& backbone, const std::string& head) {
-  config::ModelConfig c;
+ModelOptions cfg_of(const std::string& backbone, const std::string& head) {
+  ModelOptions c;
   c.backbone = backbone;
   c.head = head;
   return c;
@@ -101,9 +101,11 @@ TEST(Zoo, KerasComparableTotalsEqualKerasApplications) {
 }
 
 TEST(Zoo, UnknownNamesAreClearErrors) {
-  EXPECT_THROW(check_model_config(cfg_of("resnet1000", "wise")), Error);
-  EXPECT_THROW(check_model_config(cfg_of("resnet50", "max")), Error);
-  EXPECT_NO_THROW(check_model_config(cfg_of("densenet201", "wise-dropout")));
+  EXPECT_THROW(cfg_of("resnet1000", "wise").validate(), Error);
+  EXPECT_THROW(cfg_of("resnet50", "max").validate(), Error);
+  EXPECT_NO_THROW(cfg_of("densenet201", "wise-dropout").validate());
+  EXPECT_THROW(make_backbone("resnet1000"), Error);
+  EXPECT_EQ(backbone_names().size(), backbone_registry().size());  // one list: names, factories and help
 }
 
 // Python with torchvision + timm, found next to the torch the build used (or skipped).
