@@ -22,9 +22,9 @@ namespace {
 // start + k. Every output of an axis gets the same number of taps (zero-padded), so the inner loops
 // have a fixed trip count.
 struct Taps {
-  int count = 0;                 // taps per output
-  std::vector<int> start;        // per output
-  std::vector<float> weights;    // per output, `count` each
+  int count = 0;               // taps per output
+  std::vector<int> start;      // per output
+  std::vector<float> weights;  // per output, `count` each
 };
 
 // Output d covers source [d * scale, (d + 1) * scale): whole pixels inside weigh 1 / cell, the partial
@@ -56,7 +56,8 @@ Taps area_taps(int src_size, int dst_size) {
     // Near the far edge, start early enough that all `count` taps stay inside the source.
     const int start = std::min(taps.front().first, src_size - t.count);
     t.start[static_cast<size_t>(d)] = start;
-    for (const auto& [s, w] : taps) t.weights[static_cast<size_t>(d) * count + static_cast<size_t>(s - start)] = w;
+    for (const auto& [s, w] : taps)
+      t.weights[static_cast<size_t>(d) * count + static_cast<size_t>(s - start)] = w;
   }
   return t;
 }
@@ -98,8 +99,9 @@ WISESR_AREA_CLONES void blend_columns(const float* row, const Taps& t, uint8_t* 
 
 cv::Mat area_downscale(const cv::Mat& src, int width, int height) {
   WISESR_CHECK(src.type() == CV_8UC3, "area_downscale needs an 8-bit 3-channel image");
-  WISESR_CHECK(width >= 1 && height >= 1 && width <= src.cols && height <= src.rows, "area_downscale: ",
-               src.cols, "x", src.rows, " -> ", width, "x", height, " is not a downscale");
+  WISESR_CHECK(width >= 1 && height >= 1 && width <= src.cols && height <= src.rows,
+               "area_downscale: ", src.cols, "x", src.rows, " -> ", width, "x", height,
+               " is not a downscale");
   const Taps xt = area_taps(src.cols, width), yt = area_taps(src.rows, height);
   const int n = src.cols * 3;
   std::vector<float> row(static_cast<size_t>(n));
@@ -115,11 +117,21 @@ cv::Mat area_downscale(const cv::Mat& src, int width, int height) {
     }
     uint8_t* out = dst.ptr<uint8_t>(y);
     switch (xt.count) {
-      case 1: blend_columns<1>(row.data(), xt, out, width); break;
-      case 2: blend_columns<2>(row.data(), xt, out, width); break;
-      case 3: blend_columns<3>(row.data(), xt, out, width); break;
-      case 4: blend_columns<4>(row.data(), xt, out, width); break;
-      default: blend_columns<0>(row.data(), xt, out, width); break;
+      case 1:
+        blend_columns<1>(row.data(), xt, out, width);
+        break;
+      case 2:
+        blend_columns<2>(row.data(), xt, out, width);
+        break;
+      case 3:
+        blend_columns<3>(row.data(), xt, out, width);
+        break;
+      case 4:
+        blend_columns<4>(row.data(), xt, out, width);
+        break;
+      default:
+        blend_columns<0>(row.data(), xt, out, width);
+        break;
     }
   }
   return dst;

@@ -30,5 +30,5 @@ static void wisesr_early_install(int argc, char** argv, char** envp) {
   for (unsigned i = 0; i < sizeof(signals) / sizeof(signals[0]); ++i) sigaction(signals[i], &sa, NULL);
 }
 
-__attribute__((section(".preinit_array"), used)) static void (*const wisesr_early_preinit)(int, char**, char**) =
-    wisesr_early_install;
+__attribute__((section(".preinit_array"),
+               used)) static void (*const wisesr_early_preinit)(int, char**, char**) = wisesr_early_install;

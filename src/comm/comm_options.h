@@ -21,8 +21,8 @@ struct CommOptions {
   static constexpr const char* kCaption = "Gradient communication";
 
   Backend backend = Backend::kAuto;
-  double bucket_mb = 25;       // gradient all-reduce bucket size (MiB), DDP's default
-  double first_bucket_mb = 1;  // the first bucket (the last layers) is small to start early
+  double bucket_mb = 25;           // gradient all-reduce bucket size (MiB), DDP's default
+  double first_bucket_mb = 1;      // the first bucket (the last layers) is small to start early
   bool check_collectives = false;  // compare every rank's gradient all-reduce sequence each step (debug)
 
   /// Throws wisesr::Error naming the first bad option.

@@ -8,7 +8,9 @@ namespace wisesr {
 using Clock = std::chrono::steady_clock;
 
 /// Seconds from t to now.
-inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+inline double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 /// Milliseconds from t to now.
 inline double ms_since(Clock::time_point t) { return 1000.0 * seconds_since(t); }

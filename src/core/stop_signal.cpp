@@ -64,7 +64,7 @@ extern "C" void on_sigtstp(int) {
 struct Installed {
   std::mutex mutex;
   int depth = 0;
-  struct sigaction old[std::size(kStopSignals) + 2] {};
+  struct sigaction old[std::size(kStopSignals) + 2]{};
   std::thread ticker;
   std::condition_variable cv;
   bool stop = false;
@@ -154,12 +154,18 @@ void StopSignalScope::reset() {
 
 const char* StopSignalScope::describe(int sig) {
   switch (sig) {
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGCONT: return "SIGCONT: the launcher is ending the job";
-    default: return "signal";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    case SIGCONT:
+      return "SIGCONT: the launcher is ending the job";
+    default:
+      return "signal";
   }
 }
 

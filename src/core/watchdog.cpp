@@ -33,7 +33,9 @@ std::string host_name() {
   return buf;
 }
 
-stdfs::path heartbeat_file(const stdfs::path& dir, int rank) { return dir / ("rank-" + std::to_string(rank)); }
+stdfs::path heartbeat_file(const stdfs::path& dir, int rank) {
+  return dir / ("rank-" + std::to_string(rank));
+}
 
 struct Heartbeat {
   int rank = -1;
@@ -70,14 +72,18 @@ std::string who(const Heartbeat& hb) {
 }  // namespace
 
 Watchdog::Watchdog(const Options& options, int rank, int world_size, std::function<std::string()> probe)
-    : options_(options), rank_(rank), world_size_(world_size), probe_(std::move(probe)),
+    : options_(options),
+      rank_(rank),
+      world_size_(world_size),
+      probe_(std::move(probe)),
       last_beat_ns_(now_ns()) {
   if (!options_.heartbeat_dir.empty()) {
     std::error_code ec;
     stdfs::create_directories(options_.heartbeat_dir, ec);
     if (ec) options_.heartbeat_dir.clear();  // heartbeats are a diagnosis aid, never a reason to fail
   }
-  if (options_.timeout_s > 0 || probe_ || !options_.heartbeat_dir.empty()) thread_ = std::thread([this] { run(); });
+  if (options_.timeout_s > 0 || probe_ || !options_.heartbeat_dir.empty())
+    thread_ = std::thread([this] { run(); });
 }
 
 Watchdog::~Watchdog() {
@@ -114,8 +120,8 @@ void Watchdog::publish() const {
   std::ostringstream os;
   os.precision(17);
   os << "host=" << host_name() << "\npid=" << getpid() << "\nphase=" << phase_.load(std::memory_order_relaxed)
-     << "\nstep=" << step_.load(std::memory_order_relaxed) << "\nlast_beat=" << now - idle << "\nwritten=" << now
-     << "\n";
+     << "\nstep=" << step_.load(std::memory_order_relaxed) << "\nlast_beat=" << now - idle
+     << "\nwritten=" << now << "\n";
   // No fsync: a heartbeat only has to be readable while its writer lives; rename keeps it whole.
   const auto file = heartbeat_file(options_.heartbeat_dir, rank_);
   std::string tmp_name(".");  // appended, not "." + ...: GCC 12's -Wrestrict false positive (PR 105329)

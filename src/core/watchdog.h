@@ -39,8 +39,8 @@ namespace wisesr {
 class Watchdog {
  public:
   struct Options {
-    double timeout_s = 60;          // <= 0: no timeout (the probe is still polled)
-    double startup_timeout_s = 0;   // the limit until warm_up_steps steps have been beaten, if larger
+    double timeout_s = 60;         // <= 0: no timeout (the probe is still polled)
+    double startup_timeout_s = 0;  // the limit until warm_up_steps steps have been beaten, if larger
     int64_t warm_up_steps = 3;
     std::filesystem::path heartbeat_dir;  // empty: no heartbeats (see Note [Watchdog heartbeats])
     std::chrono::milliseconds poll{500};

@@ -139,8 +139,8 @@ class Loader {
   std::exception_ptr error_;
   bool stop_ = false;
   bool done_ = false;
-  std::unique_ptr<ThreadPool> pool_;  // decode workers; the prefetch thread joins in too
-  std::vector<torch::Tensor> buffers_;  // producer thread only
+  std::unique_ptr<ThreadPool> pool_;           // decode workers; the prefetch thread joins in too
+  std::vector<torch::Tensor> buffers_;         // producer thread only
   std::vector<std::vector<uint8_t>> encoded_;  // nvJPEG: the batch's JPEG bytes (producer's batch only)
   std::thread thread_;
 };

@@ -28,17 +28,28 @@ namespace {
 
 const char* status_name(nvjpegStatus_t s) {
   switch (s) {
-    case NVJPEG_STATUS_SUCCESS: return "success";
-    case NVJPEG_STATUS_NOT_INITIALIZED: return "not initialized";
-    case NVJPEG_STATUS_INVALID_PARAMETER: return "invalid parameter";
-    case NVJPEG_STATUS_BAD_JPEG: return "bad JPEG";
-    case NVJPEG_STATUS_JPEG_NOT_SUPPORTED: return "JPEG not supported";
-    case NVJPEG_STATUS_ALLOCATOR_FAILURE: return "allocator failure";
-    case NVJPEG_STATUS_EXECUTION_FAILED: return "execution failed";
-    case NVJPEG_STATUS_ARCH_MISMATCH: return "not supported on this GPU";
-    case NVJPEG_STATUS_INTERNAL_ERROR: return "internal error";
-    case NVJPEG_STATUS_IMPLEMENTATION_NOT_SUPPORTED: return "implementation not supported";
-    case NVJPEG_STATUS_INCOMPLETE_BITSTREAM: return "incomplete bitstream";
+    case NVJPEG_STATUS_SUCCESS:
+      return "success";
+    case NVJPEG_STATUS_NOT_INITIALIZED:
+      return "not initialized";
+    case NVJPEG_STATUS_INVALID_PARAMETER:
+      return "invalid parameter";
+    case NVJPEG_STATUS_BAD_JPEG:
+      return "bad JPEG";
+    case NVJPEG_STATUS_JPEG_NOT_SUPPORTED:
+      return "JPEG not supported";
+    case NVJPEG_STATUS_ALLOCATOR_FAILURE:
+      return "allocator failure";
+    case NVJPEG_STATUS_EXECUTION_FAILED:
+      return "execution failed";
+    case NVJPEG_STATUS_ARCH_MISMATCH:
+      return "not supported on this GPU";
+    case NVJPEG_STATUS_INTERNAL_ERROR:
+      return "internal error";
+    case NVJPEG_STATUS_IMPLEMENTATION_NOT_SUPPORTED:
+      return "implementation not supported";
+    case NVJPEG_STATUS_INCOMPLETE_BITSTREAM:
+      return "incomplete bitstream";
   }
   return "unknown status";
 }
@@ -64,9 +75,9 @@ cudaStream_t decoder_stream(int device) {
   return s;
 }
 
-#define WISESR_NVJPEG_CHECK(call)                                                                  \
-  do {                                                                                            \
-    const nvjpegStatus_t wisesr_st_ = (call);                                                     \
+#define WISESR_NVJPEG_CHECK(call)                                                                        \
+  do {                                                                                                   \
+    const nvjpegStatus_t wisesr_st_ = (call);                                                            \
     WISESR_CHECK(wisesr_st_ == NVJPEG_STATUS_SUCCESS, "nvJPEG: ", #call, ": ", status_name(wisesr_st_)); \
   } while (false)
 
@@ -113,18 +124,20 @@ struct GpuJpegDecoder::Impl {
 };
 
 GpuJpegDecoder::GpuJpegDecoder(int device) : impl_(std::make_unique<Impl>()) {
-  WISESR_CHECK(torch::cuda::is_available() && device >= 0 && device < static_cast<int>(torch::cuda::device_count()),
-               "nvJPEG: there is no CUDA device ", device);
+  WISESR_CHECK(
+      torch::cuda::is_available() && device >= 0 && device < static_cast<int>(torch::cuda::device_count()),
+      "nvJPEG: there is no CUDA device ", device);
   Impl& m = *impl_;
   m.device = device;
   c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device));
   std::string tried;
-  for (const auto& [backend, name] : {std::pair{NVJPEG_BACKEND_HARDWARE, "hardware"},
-                                      std::pair{NVJPEG_BACKEND_GPU_HYBRID, "gpu-hybrid"}}) {
+  for (const auto& [backend, name] :
+       {std::pair{NVJPEG_BACKEND_HARDWARE, "hardware"}, std::pair{NVJPEG_BACKEND_GPU_HYBRID, "gpu-hybrid"}}) {
     // Chroma upsampling by interpolation, as libjpeg-turbo's default ("fancy") upsampling does, so the
     // GPU's pixels are close to the CPU path's; nvJPEG versions without the flag reject it: retry.
     nvjpegHandle_t h = nullptr;
-    nvjpegStatus_t st = nvjpegCreateEx(backend, nullptr, nullptr, NVJPEG_FLAGS_UPSAMPLING_WITH_INTERPOLATION, &h);
+    nvjpegStatus_t st =
+        nvjpegCreateEx(backend, nullptr, nullptr, NVJPEG_FLAGS_UPSAMPLING_WITH_INTERPOLATION, &h);
     if (st != NVJPEG_STATUS_SUCCESS) st = nvjpegCreateEx(backend, nullptr, nullptr, NVJPEG_FLAGS_DEFAULT, &h);
     if (st == NVJPEG_STATUS_SUCCESS) {
       m.handle = h;
@@ -168,8 +181,8 @@ GpuJpegDecoder::Impl::Routes GpuJpegDecoder::Impl::route_items(const std::vector
       continue;
     }
     if (widths[0] != static_cast<int>(it.shape.width) || heights[0] != static_cast<int>(it.shape.height)) {
-      errors[i] = "JPEG is " + std::to_string(widths[0]) + "x" + std::to_string(heights[0]) + ", record says " +
-                  std::to_string(it.shape.width) + "x" + std::to_string(it.shape.height);
+      errors[i] = "JPEG is " + std::to_string(widths[0]) + "x" + std::to_string(heights[0]) +
+                  ", record says " + std::to_string(it.shape.width) + "x" + std::to_string(it.shape.height);
       continue;
     }
     bool gpu = components == 3 && css != NVJPEG_CSS_410 && css != NVJPEG_CSS_411 && css != NVJPEG_CSS_410V &&
@@ -184,7 +197,8 @@ GpuJpegDecoder::Impl::Routes GpuJpegDecoder::Impl::route_items(const std::vector
       // would take its single-threaded host path: libjpeg-turbo does those as well.
       nvjpegJpegEncoding_t encoding = NVJPEG_ENCODING_UNKNOWN;
       gpu = nvjpegJpegStreamGetJpegEncoding(m.header, &encoding) == NVJPEG_STATUS_SUCCESS &&
-            (encoding == NVJPEG_ENCODING_BASELINE_DCT || encoding == NVJPEG_ENCODING_EXTENDED_SEQUENTIAL_DCT_HUFFMAN);
+            (encoding == NVJPEG_ENCODING_BASELINE_DCT ||
+             encoding == NVJPEG_ENCODING_EXTENDED_SEQUENTIAL_DCT_HUFFMAN);
     }
     r.route[i] = gpu ? Route::gpu : Route::cpu;
     if (gpu && (it.shape.height != h || it.shape.width != w)) {
@@ -308,8 +322,9 @@ struct GpuJpegDecoder::Impl {
 
 GpuJpegDecoder::GpuJpegDecoder(int device) : impl_(std::make_unique<Impl>()) {
   impl_->device = device;
-  WISESR_THROW("--data.decode nvjpeg: this build has no nvJPEG (configure with CUDA-enabled LibTorch and nvJPEG: "
-               "the CUDA toolkit's or the nvidia-nvjpeg wheel, see README)");
+  WISESR_THROW(
+      "--data.decode nvjpeg: this build has no nvJPEG (configure with CUDA-enabled LibTorch and nvJPEG: "
+      "the CUDA toolkit's or the nvidia-nvjpeg wheel, see README)");
 }
 
 torch::Tensor GpuJpegDecoder::decode(const std::vector<Item>&, int64_t, int64_t, std::vector<std::string>&) {
@@ -343,7 +358,8 @@ void GpuJpegDecoder::self_check() {
   WISESR_CHECK(enc != nullptr, "nvJPEG self-check: cannot create a libjpeg-turbo compressor");
   unsigned char* jpeg = nullptr;
   unsigned long size = 0;
-  const int rc = tjCompress2(enc, rgb.data(), kW, 0, kH, TJPF_RGB, &jpeg, &size, TJSAMP_420, 95, TJFLAG_ACCURATEDCT);
+  const int rc =
+      tjCompress2(enc, rgb.data(), kW, 0, kH, TJPF_RGB, &jpeg, &size, TJSAMP_420, 95, TJFLAG_ACCURATEDCT);
   tjDestroy(enc);
   std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(jpeg, [](unsigned char* p) { tjFree(p); });
   WISESR_CHECK(rc == 0, "nvJPEG self-check: cannot encode the test image");

@@ -60,7 +60,8 @@ class GpuJpegDecoder {
   /// for it (the pixels are there when this returns, so any stream may use them). errors[i] is set to
   /// why item i could not be decoded (its slot is zeros); it is left alone for the others. Items
   /// with null data are zeros too. Thread-safe (calls are serialised).
-  torch::Tensor decode(const std::vector<Item>& items, int64_t h, int64_t w, std::vector<std::string>& errors);
+  torch::Tensor decode(const std::vector<Item>& items, int64_t h, int64_t w,
+                       std::vector<std::string>& errors);
 
   /// Images decoded on the CPU so far because the backend does not take them, and batches that the
   /// backend failed as a whole and that were redone on the CPU.

@@ -16,7 +16,6 @@
 namespace wisesr::tools {
 namespace {
 
-
 std::string human_bytes(int64_t bytes) {
   const char* units[] = {"B", "K", "M", "G"};
   int u = 0;

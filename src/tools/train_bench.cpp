@@ -85,7 +85,8 @@ class BenchInput {
     WISESR_CHECK(set_->manifest().classes.size() <= static_cast<size_t>(cfg.classes), "'", cfg.data.dir,
                  "' has ", set_->manifest().classes.size(), " classes, more than --classes ", cfg.classes);
     // Enough batches for every step of the benchmark (warm-up, capture, timed, breakdown), epoch after epoch.
-    const uint64_t needed = static_cast<uint64_t>(cfg.warmup + cfg.steps + cfg.breakdown_steps + 8) * per_step;
+    const uint64_t needed =
+        static_cast<uint64_t>(cfg.warmup + cfg.steps + cfg.breakdown_steps + 8) * per_step;
     std::vector<uint64_t> idx;
     for (uint64_t epoch = 0; idx.size() < needed; ++epoch) {
       const auto e = data::train_indices(n, cfg.train.seed, epoch, info.rank, info.world_size, per_step);

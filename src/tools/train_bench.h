@@ -42,11 +42,11 @@ struct TrainBenchResult {
   int ranks = 1;
   int64_t params = 0;
   size_t grad_buckets = 0;
-  bool cuda_graph = false;  // the timed steps replayed a captured graph
+  bool cuda_graph = false;          // the timed steps replayed a captured graph
   std::string input = "synthetic";  // synthetic | shards (cfg.data)
   std::string decode;               // with shards: cpu | nvjpeg (...) | none
   double data_wait_frac = 0;        // with shards: time waiting for batches / time of the timed steps
-  std::string graph_note;   // why not, when cfg.cuda_graph was not "off"
+  std::string graph_note;           // why not, when cfg.cuda_graph was not "off"
   double step_ms = 0, step_ms_min = 0, step_ms_max = 0;         // median, min, max over the timed steps
   double img_per_s = 0;                                         // all ranks together
   double forward_ms = -1, backward_ms = -1, optimizer_ms = -1;  // medians of the breakdown pass; -1: none

@@ -4,8 +4,8 @@
 
 namespace wisesr::train {
 
-void DeviceTally::add(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& per_sample_loss,
-                      const torch::Tensor& valid) {
+void DeviceTally::add(const torch::Tensor& logits, const torch::Tensor& labels,
+                      const torch::Tensor& per_sample_loss, const torch::Tensor& valid) {
   torch::NoGradGuard g;
   const int64_t k = std::min<int64_t>(5, logits.size(1));
   auto topk = std::get<1>(logits.topk(k, 1));

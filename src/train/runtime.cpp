@@ -38,7 +38,8 @@ TrainingStream::TrainingStream(const torch::Device& device) {
 TrainingStream::~TrainingStream() = default;
 
 int gpu_for_rank(const comm::ProcessGroupInfo& info, int gpus_on_node) {
-  WISESR_CHECK(info.local_size <= gpus_on_node, info.local_size, " ranks on this node but only ", gpus_on_node,
+  WISESR_CHECK(info.local_size <= gpus_on_node, info.local_size, " ranks on this node but only ",
+               gpus_on_node,
                " GPU(s): start one rank per GPU (launch/train.sh --gpus-per-node, or mpirun --map-by ppr:",
                gpus_on_node, ":node)");
   return info.local_rank;

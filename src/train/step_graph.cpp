@@ -96,8 +96,9 @@ StepGraph::StepGraph(const torch::Device& device, const std::function<void()>& s
       // (allocator pool routing, the RNG's capture state) is not unwound either, so the process
       // should not go on training on this device: callers treat this as fatal.
       (void)impl.release();
-      throw GraphCaptureError(detail::concat("CUDA-graph capture of the training step failed: ", first_line(e.what())),
-                              __FILE__, __LINE__);
+      throw GraphCaptureError(
+          detail::concat("CUDA-graph capture of the training step failed: ", first_line(e.what())), __FILE__,
+          __LINE__);
     }
     at::autocast::set_autocast_cache_enabled(cache);
     impl_ = std::move(impl);

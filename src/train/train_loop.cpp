@@ -354,7 +354,8 @@ void TrainingRun::resume_or_start() {
   wo.timeout_s = cfg_.train.timeout_s;
   wo.startup_timeout_s = cfg_.train.startup_timeout_s;
   wo.heartbeat_dir = run_dir_ / ".heartbeats";  // Note [Watchdog heartbeats] in core/watchdog.h
-  watchdog_ = std::make_unique<Watchdog>(wo, info_.rank, info_.world_size, [comm] { return comm->poll_error(); });
+  watchdog_ =
+      std::make_unique<Watchdog>(wo, info_.rank, info_.world_size, [comm] { return comm->poll_error(); });
   loop_started_ = Clock::now();
   stop_ = cfg_.train.max_steps > 0 && step_ >= cfg_.train.max_steps;
   // A stop requested during start-up (checksums, model build) ends the run before its first step; the

@@ -157,12 +157,12 @@ struct RunOptions {
   std::string run_name;  // default: <backbone>-<head>-<date>
   int log_every = 10;    // steps between progress lines / JSONL records
   bool eval_each_epoch = true;
-  std::string resume;            // "" | auto | checkpoint path
-  int keep_checkpoints = 3;      // keep the newest K step checkpoints (+ best.pt)
-  int64_t checkpoint_every = 0;  // also checkpoint every N steps (mid-epoch); 0 = at epoch ends
-  double timeout_s = 60;         // no progress for this long on any rank -> the job ends; 0 = off
+  std::string resume;              // "" | auto | checkpoint path
+  int keep_checkpoints = 3;        // keep the newest K step checkpoints (+ best.pt)
+  int64_t checkpoint_every = 0;    // also checkpoint every N steps (mid-epoch); 0 = at epoch ends
+  double timeout_s = 60;           // no progress for this long on any rank -> the job ends; 0 = off
   double startup_timeout_s = 600;  // the limit until 3 steps are done (autotuning, graph capture)
-  int preempt_exit_code = 0;     // exit status after a signal-triggered checkpoint
+  int preempt_exit_code = 0;       // exit status after a signal-triggered checkpoint
   Progress progress = Progress::kAuto;
   double lock_stale_s = 300;  // a run lock without heartbeat this long is taken over
   std::string status_file;    // rank 0 writes "<status> <exit code>" here at the end

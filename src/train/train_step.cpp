@@ -125,11 +125,12 @@ double TrainStep::run_static(int64_t step, double lr, const NextBatch& next) {
   const auto t0 = Clock::now();
   const data::Batch batch = next();
   const double wait = seconds_since(t0);
-  const auto format = opt_.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  const auto format =
+      opt_.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   if (opt_.fixed_inputs) {
     if (!x_.defined()) {
-      WISESR_CHECK(batch.valid.defined() && batch.images.device() == device_ && batch.labels.device() == device_ &&
-                       batch.valid.device() == device_,
+      WISESR_CHECK(batch.valid.defined() && batch.images.device() == device_ &&
+                       batch.labels.device() == device_ && batch.valid.device() == device_,
                    "fixed_inputs: images, labels and valid must all be on ", device_.str());
       WISESR_CHECK(batch.images.is_contiguous(format), "fixed inputs must be in the step's memory format");
       x_ = batch.images;
@@ -158,7 +159,8 @@ double TrainStep::run_static(int64_t step, double lr, const NextBatch& next) {
     capture_ = false;
     try {
       // Warms up with this step's batch once (a real step), then captures without running.
-      graph_ = std::make_unique<StepGraph>(device_, [this] { static_body(); }, /*warmup=*/1);
+      graph_ = std::make_unique<StepGraph>(
+          device_, [this] { static_body(); }, /*warmup=*/1);
     } catch (const GraphCaptureError& e) {
       // Fatal on every rank alike (main aborts the job): PyTorch's capture state cannot be unwound, and
       // ranks that went different ways (graph here, eager there) must not train on together.

@@ -123,7 +123,7 @@ class TrainStep {
   torch::Device device_;
   TrainStepOptions opt_;
   DeviceTally tally_;
-  bool static_ = false;  // graph-ready steps (see the header comment)
+  bool static_ = false;   // graph-ready steps (see the header comment)
   bool capture_ = false;  // capture once eager_steps static steps have run
   std::string note_;      // why there is no graph ("" while one may still be captured)
   int64_t static_steps_ = 0;

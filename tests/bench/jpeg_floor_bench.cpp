@@ -27,7 +27,8 @@ double best_ms(F&& f, int reps = 5) {
   for (int i = 0; i < reps; ++i) {
     const auto t = std::chrono::steady_clock::now();
     f();
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
+    best = std::min(best,
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
   }
   return best;
 }
@@ -51,8 +52,9 @@ int main(int argc, char** argv) {
     for (int num = 8; num >= 1; --num) {
       const int sw = (w * num + 7) / 8, sh = (h * num + 7) / 8;
       if (sw < kOut || sh < kOut) break;
-      decode_ms[num].push_back(best_ms(
-          [&] { tjDecompress2(dec, jpeg.data(), jpeg.size(), rgb.data(), sw, 0, sh, TJPF_RGB, TJFLAG_ACCURATEDCT); }));
+      decode_ms[num].push_back(best_ms([&] {
+        tjDecompress2(dec, jpeg.data(), jpeg.size(), rgb.data(), sw, 0, sh, TJPF_RGB, TJFLAG_ACCURATEDCT);
+      }));
     }
     // A 512x512 image of the decoded content (nearest neighbour), encoded as prep stores it.
     std::vector<unsigned char> small(static_cast<size_t>(kOut) * kOut * 3);
@@ -63,8 +65,9 @@ int main(int argc, char** argv) {
               rgb[(static_cast<size_t>(y * h / kOut) * w + x * w / kOut) * 3 + c];
     unsigned char* out = nullptr;
     unsigned long out_size = 0;
-    encode_ms.push_back(best_ms(
-        [&] { tjCompress2(enc, small.data(), kOut, 0, kOut, TJPF_RGB, &out, &out_size, TJSAMP_420, 90, 0); }));
+    encode_ms.push_back(best_ms([&] {
+      tjCompress2(enc, small.data(), kOut, 0, kOut, TJPF_RGB, &out, &out_size, TJSAMP_420, 90, 0);
+    }));
     tjFree(out);
   }
   const double enc_ms = median(encode_ms);

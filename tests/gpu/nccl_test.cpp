@@ -148,7 +148,8 @@ TEST(Nccl, TrainerGraphedRunMatchesEagerRun) {
   const auto initial = weights({}), a = weights(graphed.checkpoint), b = weights(eager.checkpoint);
   const double update = (b - initial).norm().item<double>(), gap = (a - b).norm().item<double>();
   EXPECT_GT(update, 0.0);
-  EXPECT_LT(gap, 0.05 * update) << "graphed vs eager weights differ by " << gap << ", the update is " << update;
+  EXPECT_LT(gap, 0.05 * update) << "graphed vs eager weights differ by " << gap << ", the update is "
+                                << update;
 }
 
 }  // namespace

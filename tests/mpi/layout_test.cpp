@@ -38,7 +38,8 @@ TEST(Layout, NodeLocalRanksFollowTheNodesAndPickTheirGpu) {
   // Across the job, every node has each local rank exactly once.
   std::vector<int> local(static_cast<size_t>(info.world_size));
   MPI_Allgather(&info.local_rank, 1, MPI_INT, local.data(), 1, MPI_INT, MPI_COMM_WORLD);
-  for (int r = 0; r < info.world_size; ++r) EXPECT_EQ(local[static_cast<size_t>(r)], r % per_node) << "rank " << r;
+  for (int r = 0; r < info.world_size; ++r)
+    EXPECT_EQ(local[static_cast<size_t>(r)], r % per_node) << "rank " << r;
 }
 
 }  // namespace

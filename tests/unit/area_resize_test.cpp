@@ -17,8 +17,9 @@ cv::Mat test_image(int w, int h, bool noise) {
   } else {  // smooth gradients with an edge: what photographs mostly are
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x)
-        img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uint8_t>(255 * x / w), static_cast<uint8_t>(255 * y / h),
-                                            static_cast<uint8_t>(x > w / 3 ? 200 : 30));
+        img.at<cv::Vec3b>(y, x) =
+            cv::Vec3b(static_cast<uint8_t>(255 * x / w), static_cast<uint8_t>(255 * y / h),
+                      static_cast<uint8_t>(x > w / 3 ? 200 : 30));
   }
   return img;
 }
@@ -26,14 +27,12 @@ cv::Mat test_image(int w, int h, bool noise) {
 TEST(AreaResize, MatchesOpenCvInterAreaWithinOne) {
   cv::setRNGSeed(7);
   const std::vector<std::array<int, 4>> cases = {
-      {1024, 768, 512, 512},  // the prep benchmark: 2 x 1.5
-      {500, 375, 224, 224},   // a typical ImageNet image, squashed
-      {375, 500, 224, 224},
-      {500, 375, 299, 224},   // short-side 224
-      {333, 257, 101, 99},    // awkward factors on both axes
-      {4000, 60, 200, 45},    // extreme aspect ratio
-      {17, 13, 5, 4},
-      {7, 7, 1, 1},           // one output pixel: the mean of everything
+      {1024, 768, 512, 512},                        // the prep benchmark: 2 x 1.5
+      {500, 375, 224, 224},                         // a typical ImageNet image, squashed
+      {375, 500, 224, 224},  {500, 375, 299, 224},  // short-side 224
+      {333, 257, 101, 99},                          // awkward factors on both axes
+      {4000, 60, 200, 45},                          // extreme aspect ratio
+      {17, 13, 5, 4},        {7, 7, 1, 1},          // one output pixel: the mean of everything
       {1024, 768, 512, 384},  // integer factors (prep leaves these to OpenCV, but both must agree)
       {640, 480, 640, 240},   // one axis unchanged
   };
@@ -49,13 +48,15 @@ TEST(AreaResize, MatchesOpenCvInterAreaWithinOne) {
       cv::absdiff(ours, ref, diff);
       double worst = 0;
       cv::minMaxLoc(diff.reshape(1), nullptr, &worst);
-      const double differing = static_cast<double>(cv::countNonZero(diff.reshape(1))) / static_cast<double>(diff.total() * 3);
-      const std::string what = std::to_string(sw) + "x" + std::to_string(sh) + " -> " + std::to_string(dw) + "x" +
-                               std::to_string(dh) + (noise ? " noise" : " smooth");
+      const double differing =
+          static_cast<double>(cv::countNonZero(diff.reshape(1))) / static_cast<double>(diff.total() * 3);
+      const std::string what = std::to_string(sw) + "x" + std::to_string(sh) + " -> " + std::to_string(dw) +
+                               "x" + std::to_string(dh) + (noise ? " noise" : " smooth");
       EXPECT_LE(worst, 1.0) << what;
       // With integer factors OpenCV takes its integer path, which rounds exact halves up (ours: to even).
       const bool integer_factors = sw % dw == 0 && sh % dh == 0;
-      if (!integer_factors) EXPECT_LT(differing, 0.02) << what << ": " << differing * 100 << "% of values differ by 1";
+      if (!integer_factors)
+        EXPECT_LT(differing, 0.02) << what << ": " << differing * 100 << "% of values differ by 1";
     }
   }
 }

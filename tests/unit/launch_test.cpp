@@ -42,7 +42,8 @@ TEST(StopSignal, NestedScopesKeepTheOuterHandlers) {
   StopSignalScope::reset();
 }
 
-// mpirun's kill path starts with SIGCONT to a running rank: a stop request (Note [Which signals stop the run]).
+// mpirun's kill path starts with SIGCONT to a running rank: a stop request (Note [Which signals stop the
+// run]).
 TEST(StopSignal, SigcontToARunningProcessIsAStopRequest) {
   StopSignalScope::reset();
   StopSignalScope scope;
@@ -118,10 +119,11 @@ TEST(StopSignalDeathTest, ARankWhoseLauncherDiedEndsItself) {
       ::testing::ExitedWithCode(0), "the launcher \\(pid [0-9]+\\) is gone");
 }
 
-// --- Watchdog ---------------------------------------------------------------------------------------------------
+// --- Watchdog
+// ---------------------------------------------------------------------------------------------------
 
-void write_heartbeat(const std::filesystem::path& dir, int rank, long pid, double written_ago, double beat_ago,
-                     long step, const std::string& phase) {
+void write_heartbeat(const std::filesystem::path& dir, int rank, long pid, double written_ago,
+                     double beat_ago, long step, const std::string& phase) {
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::filesystem::create_directories(dir);
@@ -140,7 +142,7 @@ Watchdog::Options heartbeat_options(const std::filesystem::path& dir) {
 
 TEST(Watchdog, NamesTheRankWhoseHeartbeatStoppedFirst) {
   testing::TempDir dir;
-  write_heartbeat(dir.path(), 1, 4242, 61, 62, 57, "training step");  // silent for 61 s: stopped or dead
+  write_heartbeat(dir.path(), 1, 4242, 61, 62, 57, "training step");   // silent for 61 s: stopped or dead
   write_heartbeat(dir.path(), 2, 4343, 0.5, 60, 58, "training step");  // alive, waiting in the collective
   write_heartbeat(dir.path(), 3, 4444, 0.5, 60, 58, "training step");
   Watchdog dog(heartbeat_options(dir.path()), 0, 4);
@@ -157,7 +159,8 @@ TEST(Watchdog, NamesTheAliveRankThatStoppedProgressing) {
   write_heartbeat(dir.path(), 2, 4343, 0.5, 60, 42, "training step");
   Watchdog dog(heartbeat_options(dir.path()), 0, 3);
   const std::string m = dog.describe_timeout(60);
-  EXPECT_NE(m.find("rank 1 (pid 4242, host node1) last progressed 90 s ago (step 41"), std::string::npos) << m;
+  EXPECT_NE(m.find("rank 1 (pid 4242, host node1) last progressed 90 s ago (step 41"), std::string::npos)
+      << m;
   EXPECT_NE(m.find("it hung"), std::string::npos) << m;
 }
 
@@ -198,17 +201,20 @@ TEST(WatchdogDeathTest, ShortTimeoutsApplyOnlyAfterTheFirstSteps) {
         std::this_thread::sleep_for(5s);  // now 1 s without progress ends the process (status 3)
         std::_Exit(0);
       },
-      ::testing::ExitedWithCode(3), "no progress for [0-9]+ s \\(--train.timeout_s\\) during training step after step 3");
+      ::testing::ExitedWithCode(3),
+      "no progress for [0-9]+ s \\(--train.timeout_s\\) during training step after step 3");
 }
 
-// --- RunLock ---------------------------------------------------------------------------------------------------
+// --- RunLock
+// ---------------------------------------------------------------------------------------------------
 
 std::string slurp(const std::filesystem::path& p) { return fs::read_file(p); }
 
-void write_lock(const std::filesystem::path& dir, const std::string& host, long pid, const std::string& job = "",
-                const std::string& restart = "") {
-  std::ofstream(dir / RunLock::kFileName) << "host=" << host << "\npid=" << pid << "\npid_start=\nstarted=then\n"
-                                          << "slurm_job=" << job << "\nslurm_restart=" << restart << "\ntoken=t\n";
+void write_lock(const std::filesystem::path& dir, const std::string& host, long pid,
+                const std::string& job = "", const std::string& restart = "") {
+  std::ofstream(dir / RunLock::kFileName)
+      << "host=" << host << "\npid=" << pid << "\npid_start=\nstarted=then\n"
+      << "slurm_job=" << job << "\nslurm_restart=" << restart << "\ntoken=t\n";
 }
 
 std::string this_host() {

@@ -52,15 +52,16 @@ TEST(Decode, PlanOnTheCpuAndForRawShards) {
 TEST(Decode, NvjpegWithoutAGpuOrWithoutTheLibraryIsAClearError) {
   if (torch::cuda::is_available() && nvjpeg_compiled()) GTEST_SKIP() << "this machine can decode with nvJPEG";
   const std::string m = message_of([] { GpuJpegDecoder d(0); });
-  EXPECT_NE(m.find(nvjpeg_compiled() ? "no CUDA device 0" : "this build has no nvJPEG"), std::string::npos) << m;
+  EXPECT_NE(m.find(nvjpeg_compiled() ? "no CUDA device 0" : "this build has no nvJPEG"), std::string::npos)
+      << m;
   // auto falls back to the CPU (with a warning saying why).
   EXPECT_EQ(plan_decode(Decode::kAuto, torch::Device(torch::kCUDA, 0), "jpeg").mode, "cpu");
 }
 
-#define WISESR_REQUIRE_NVJPEG()                                                  \
-  do {                                                                           \
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU";             \
-    if (!nvjpeg_compiled()) GTEST_SKIP() << "this build has no nvJPEG";          \
+#define WISESR_REQUIRE_NVJPEG()                                         \
+  do {                                                                  \
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU";    \
+    if (!nvjpeg_compiled()) GTEST_SKIP() << "this build has no nvJPEG"; \
   } while (false)
 
 /// Smooth colour waves plus fine texture, different per channel (so a channel swap shows).
@@ -115,23 +116,24 @@ TEST(NvJpeg, MatchesLibjpegTurboOnTheSameBytes) {
                                    {33, 71, TJSAMP_420, false},   {97, 131, TJSAMP_444, false},
                                    {224, 224, TJSAMP_422, false}, {120, 80, TJSAMP_420, true}};
   for (const Case& c : cases) {
-    SCOPED_TRACE(std::to_string(c.w) + "x" + std::to_string(c.h) + " subsampling " + std::to_string(c.subsamp) +
-                 (c.progressive ? " progressive" : " baseline"));
+    SCOPED_TRACE(std::to_string(c.w) + "x" + std::to_string(c.h) + " subsampling " +
+                 std::to_string(c.subsamp) + (c.progressive ? " progressive" : " baseline"));
     const auto jpeg = testing::encode_jpeg(wave_image(c.h, c.w, c.h), c.h, c.w, 90, c.subsamp, c.progressive);
     const RecordShape shape{static_cast<uint32_t>(c.h), static_cast<uint32_t>(c.w), 3};
     std::vector<std::string> errors(2);
     const int64_t fallback = dec.cpu_fallback_images();
     // Twice in one batch: the batched path, not a batch of one.
-    const torch::Tensor out =
-        dec.decode({{jpeg.data(), jpeg.size(), shape, 0, 0}, {jpeg.data(), jpeg.size(), shape, 0, 0}}, c.h, c.w, errors);
+    const torch::Tensor out = dec.decode(
+        {{jpeg.data(), jpeg.size(), shape, 0, 0}, {jpeg.data(), jpeg.size(), shape, 0, 0}}, c.h, c.w, errors);
     EXPECT_TRUE(errors[0].empty() && errors[1].empty()) << errors[0] << errors[1];
     ASSERT_TRUE(out.is_cuda());
     ASSERT_EQ(out.sizes(), torch::IntArrayRef({2, c.h, c.w, 3}));
     const torch::Tensor ref = cpu_decode(jpeg, c.h, c.w);
     for (int i = 0; i < 2; ++i) {
       const Diff d = diff(out[i], ref);
-      std::cout << "[ nvjpeg   ] " << dec.backend() << " " << c.w << "x" << c.h << " subsampling " << c.subsamp
-                << (c.progressive ? " progressive" : "") << ": mean |diff| " << d.mean << ", max " << d.max << "\n";
+      std::cout << "[ nvjpeg   ] " << dec.backend() << " " << c.w << "x" << c.h << " subsampling "
+                << c.subsamp << (c.progressive ? " progressive" : "") << ": mean |diff| " << d.mean
+                << ", max " << d.max << "\n";
       EXPECT_LE(d.mean, kMeanBound);
       EXPECT_LE(d.max, kMaxBound);
     }
@@ -156,8 +158,8 @@ TEST(NvJpeg, CropsBadRecordsAndSkippedItems) {
       {exact.data(), exact.size(), {48, 40, 3}, 0, 0},
       {large.data(), large.size(), {90, 70, 3}, 17, 29},  // a window of a larger record
       {garbage.data(), garbage.size(), {48, 40, 3}, 0, 0},
-      {},                                                 // already known bad
-      {exact.data(), exact.size(), {50, 40, 3}, 0, 0},    // header disagrees with the record
+      {},                                               // already known bad
+      {exact.data(), exact.size(), {50, 40, 3}, 0, 0},  // header disagrees with the record
   };
   std::vector<std::string> errors(items.size());
   const torch::Tensor out = dec->decode(items, h, w, errors).cpu();

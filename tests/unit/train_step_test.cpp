@@ -63,8 +63,8 @@ struct RunResult {
 
 RunResult train(const torch::Device& device, TrainStepOptions to, const std::vector<data::Batch>& batches,
                 int image_size, const TrainStep::PhaseHook& phases = {}) {
-  models::ModelOptions mc;   // resnet-tiny + wise: BatchNorm, the depthwise head and its clamp
-  mc.head = "wise-dropout";  // dropout: the per-step seeds must line up too
+  models::ModelOptions mc;              // resnet-tiny + wise: BatchNorm, the depthwise head and its clamp
+  mc.head = "wise-dropout";             // dropout: the per-step seeds must line up too
   const TrainingStream stream(device);  // as the trainer: before GradSync and the first forward
   torch::manual_seed(5);
   auto model = models::make_classifier(mc, 7, image_size);
@@ -78,7 +78,8 @@ RunResult train(const torch::Device& device, TrainStepOptions to, const std::vec
   comm::GradSync sync(model->parameters(), solo, so);
   TrainStep step(model, optimizer, scaler, &sync, device, to);
   for (size_t i = 0; i < batches.size(); ++i) {
-    const double lr = 0.05 / static_cast<double>(1 + i);  // a changing rate: static steps read it from a tensor
+    const double lr =
+        0.05 / static_cast<double>(1 + i);  // a changing rate: static steps read it from a tensor
     step.run(
         static_cast<int64_t>(i), lr, [&] { return batches[i]; }, phases);
   }
@@ -241,7 +242,8 @@ TEST(TrainStep, GraphedStepsTrainLikeEagerOnes) {
   EXPECT_FALSE(eager.graphed);
   // The same kernels from a graph as eagerly, static inputs: equal up to cuDNN's algorithm choice.
   EXPECT_TRUE(torch::allclose(graphed.state, fixed.state, 1e-3, 1e-4))
-      << "graph vs static eager: max |difference| " << (graphed.state - fixed.state).abs().max().item<double>();
+      << "graph vs static eager: max |difference| "
+      << (graphed.state - fixed.state).abs().max().item<double>();
   EXPECT_TRUE(torch::allclose(graphed.state, eager.state, 1e-3, 1e-4))
       << "graph vs eager: max |difference| " << (graphed.state - eager.state).abs().max().item<double>();
   // The metrics accumulated inside the graph reached the tally; the skipped record was not counted.
