@@ -33,18 +33,21 @@ std::string host_name() {
 }
 
 // Field 22 of /proc/<pid>/stat: the process's start time in clock ticks since boot; "" if unknown.
-std::string process_start(long pid) {
+// Field `index` (1-based, as proc(5) numbers them; 3 and up) of /proc/<pid>/stat, or "" if unreadable.
+std::string proc_stat_field(long pid, int index) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto close = text.rfind(')');  // the command name may contain spaces and parentheses
-  if (close == std::string::npos) return "";
+  if (close == std::string::npos || close + 2 > text.size()) return "";
   std::istringstream rest(text.substr(close + 2));
   std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 22) return field;
+  for (int i = 3; i <= index && rest >> field; ++i) {
+    if (i == index) return field;
   }
   return "";
 }
+
+std::string process_start(long pid) { return proc_stat_field(pid, 22); }
 
 std::string env_or_empty(const char* name) {
   const char* v = std::getenv(name);
@@ -73,7 +76,15 @@ std::string field(const Fields& f, const std::string& key) {
   return it == f.end() ? "" : it->second;
 }
 
-bool pid_alive(long pid) { return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+// A process that has exited but not been reaped (a zombie: state Z, or X while it is being reaped) still
+// answers kill(pid, 0); it holds nothing. Ranks orphaned by a killed mpirun are reaped by whatever init the
+// machine has, sometimes seconds later (seen in containers whose PID 1 is not an init), so a zombie holder
+// counts as gone.
+bool pid_alive(long pid) {
+  if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM)) return false;
+  const std::string state = proc_stat_field(pid, 3);
+  return state != "Z" && state != "X";
+}
 
 double age_seconds(const stdfs::path& p) {
   struct stat st {};

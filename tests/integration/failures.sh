@@ -68,7 +68,8 @@ expect_failure() {  # NAME MAX_SECONDS PATTERN [train options...]
 }
 expect_failure killed 60 "rank 1|signal 9|Killed" --train.epochs 3 --train.fault kill@1:3
 expect_failure thrown 60 "\[rank 1\] wisesr train: error: injected fault" --train.epochs 3 --train.fault throw@1:3
-expect_failure hung 60 "\[rank [01]\] wisesr: error: no progress for" --train.epochs 3 --train.fault hang@1:3 \
+# The hang comes after the first 3 steps: until then --train.startup_timeout_s (600 s) is the limit.
+expect_failure hung 60 "\[rank [01]\] wisesr: error: no progress for" --train.epochs 3 --train.fault hang@1:6 \
   --train.timeout_s 5
 # --- a corrupt record is skipped with a warning, not a crash -----------------------------------------------
 cp -r shards shards-bad

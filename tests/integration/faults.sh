@@ -70,7 +70,11 @@ for t in $(seq 1 "$trials"); do
         2) what="mpirun told to stop (SIGUSR1)"; victim=$(pgrep -f "^$mpiexec .*--train.run_name $name( |$)" | head -1) ;;
       esac
       if [ -n "${victim:-}" ] && kill -0 "$victim" 2> /dev/null; then
-        if [ "$kind" -eq 2 ]; then kill -USR1 "$victim"; else kill -KILL "$victim"; fi
+        # The victim may end on its own between the check and the signal (a job that failed at its start):
+        # that is no reason to stop here; the attempt is then judged like any other below.
+        if [ "$kind" -eq 2 ]; then sig=USR1; else sig=KILL; fi
+        delivered=1
+        kill "-$sig" "$victim" 2> /dev/null || { delivered=0; what="$what (it had already ended)"; }
         rc=0
         wait "$job" || rc=$?
         # Every process of the job gone: the ranks of a killed mpirun end themselves.
@@ -84,7 +88,7 @@ for t in $(seq 1 "$trials"); do
         [ "$took_ms" -gt "$worst_exit" ] && worst_exit=$took_ms
         if [ "$kind" -eq 2 ]; then
           preempts=$((preempts + 1))
-          [ "$rc" -eq 0 ] || { cat "$name-$attempts.log"; fail "$name: a stop request ended with status $rc"; }
+          [ "$rc" -eq 0 ] || [ "$delivered" -eq 0 ] || { cat "$name-$attempts.log"; fail "$name: a stop request ended with status $rc"; }
         else
           kills=$((kills + 1))
         fi
@@ -96,7 +100,9 @@ for t in $(seq 1 "$trials"); do
     rc=0
     wait "$job" || rc=$?
     if [ "$rc" -eq 0 ] && grep -q '"status": "completed"' "runs/$name/summary.json" 2> /dev/null; then break; fi
-    echo "$name attempt $attempts: ended with status $rc before completing; resuming"
+    # Nothing interrupted this attempt: it must resume what the killed ones left and complete.
+    tail -20 "$name-$attempts.log"
+    fail "$name attempt $attempts: not interrupted, yet it ended with status $rc before completing"
   done
   # Temporaries of killed writers were removed by each resume; none pile up.
   left=$(find "runs/$name" -name '.*.tmp-*' | wc -l)
