@@ -94,12 +94,9 @@ class Journal {
   const std::vector<json>& entries() const { return entries_; }
 
   void append(const std::string& split, const ShardEntry& e) {
-    std::ofstream out(path_, std::ios::app);
-    out << entry_json(split, e).dump() << "\n";
-    out.flush();
-    WISESR_CHECK(out.good(), "cannot append to '", path_.string(), "' (disk full?)");
-    out.close();
-    fs::commit_file_in_place(path_);
+    fs::AppendFile out(path_);
+    out.write_line(entry_json(split, e).dump());
+    out.sync();
   }
 
  private:

@@ -51,27 +51,75 @@ void commit_file_in_place(const stdfs::path& path) {
   fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
 }
 
-void write_file_atomic(const stdfs::path& path, std::string_view content) {
-  stdfs::path tmp = temp_path_for(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    WISESR_CHECK(out.good(), "cannot write '", tmp.string(), "': ", std::strerror(errno));
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    out.close();
-    if (out.fail()) {
-      std::error_code ec;
-      stdfs::remove(tmp, ec);
-      WISESR_THROW("write to '", path.string(), "' failed (disk full?)");
-    }
+std::string describe_write_error(int err) {
+  std::string what = std::strerror(err);
+  switch (err) {
+    case ENOSPC:
+      return what + " (disk full)";
+    case EDQUOT:
+      return what + " (quota exceeded)";
+    case EROFS:
+      return what + " (read-only file system)";
+    case EIO:
+      return what + " (I/O error: check the disk)";
+    case EFBIG:
+      return what + " (file size limit)";
+    default:
+      return what;
   }
+}
+
+void write_all(int fd, const void* data, size_t size, const stdfs::path& path_for_errors) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    const int err = n < 0 ? errno : ENOSPC;  // write(2) returning 0 for a non-empty buffer: no room
+    WISESR_CHECK(n > 0, "cannot write '", path_for_errors.string(), "': ", describe_write_error(err));
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void write_file_atomic(const stdfs::path& path, std::string_view content) {
+  const stdfs::path tmp = temp_path_for(path);
   try {
-    commit_file(tmp, path);
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    WISESR_CHECK(fd.get() >= 0, "cannot write '", path.string(), "': ", describe_write_error(errno));
+    write_all(fd.get(), content.data(), content.size(), path);
+    WISESR_CHECK(::fsync(fd.get()) == 0, "cannot write '", path.string(), "': ", describe_write_error(errno));
+    // close(2) is where NFS reports a deferred write error.
+    WISESR_CHECK(::close(fd.release()) == 0, "cannot write '", path.string(),
+                 "': ", describe_write_error(errno));
+    std::error_code ec;
+    stdfs::rename(tmp, path, ec);
+    WISESR_CHECK(!ec, "cannot write '", path.string(), "': ", ec.message());
   } catch (...) {
     std::error_code ec;
     stdfs::remove(tmp, ec);
     throw;
   }
+  const stdfs::path dir = path.parent_path();
+  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
+}
+
+AppendFile::AppendFile(const stdfs::path& path)
+    : path_(path), fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) {
+  WISESR_CHECK(fd_.get() >= 0, "cannot open '", path.string(),
+               "' for writing: ", describe_write_error(errno));
+}
+
+void AppendFile::write_line(std::string_view line) {
+  std::string buf;
+  buf.reserve(line.size() + 1);
+  buf.append(line).push_back('\n');
+  write_all(fd_.get(), buf.data(), buf.size(), path_);
+}
+
+void AppendFile::sync() {
+  WISESR_CHECK(::fsync(fd_.get()) == 0, "cannot write '", path_.string(), "': ", describe_write_error(errno));
+  const stdfs::path dir = path_.parent_path();
+  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
 }
 
 std::string read_file(const stdfs::path& path) {

@@ -20,7 +20,17 @@ void commit_file(const stdfs::path& temp_path, const stdfs::path& final_path);
 /// fsync an existing file and its directory (after an append that must survive a crash).
 void commit_file_in_place(const stdfs::path& path);
 
-/// Write content to path atomically (temp file + fsync + rename).
+/// strerror(err) with what it usually means for a write: "No space left on device (disk full)",
+/// "... (quota exceeded)", "... (read-only file system)", "... (I/O error: check the disk)".
+std::string describe_write_error(int err);
+
+/// Write all of [data, data + size) to fd (retrying short writes and EINTR); throws "cannot write
+/// '<path>': <describe_write_error>" on failure.
+void write_all(int fd, const void* data, size_t size, const stdfs::path& path_for_errors);
+
+/// Write content to path atomically (temp file + fsync + rename). On any failure (ENOSPC, EDQUOT, EIO,
+/// EROFS, ...) the temporary is removed, a previous file of that name stays as it was, and the error
+/// names the file and the cause.
 void write_file_atomic(const stdfs::path& path, std::string_view content);
 
 /// Read a whole file; throws naming the file if it cannot be read.
@@ -55,6 +65,23 @@ class UniqueFd {
 
  private:
   int fd_ = -1;
+};
+
+/// A file lines are appended to (metrics.jsonl, epochs.csv, prep's journal): each line is one write(2)
+/// to an O_APPEND descriptor, so lines never interleave; a failed write throws naming the file and the
+/// cause, like write_file_atomic. A line torn by a crash is the reader's to skip.
+class AppendFile {
+ public:
+  explicit AppendFile(const stdfs::path& path);
+  /// Appends line and a newline.
+  void write_line(std::string_view line);
+  /// fsync the file and its directory.
+  void sync();
+  const stdfs::path& path() const { return path_; }
+
+ private:
+  stdfs::path path_;
+  UniqueFd fd_;
 };
 
 /// Open a file read-only (O_CLOEXEC); throws naming the file on failure.

@@ -133,14 +133,21 @@ RunLock::RunLock(const stdfs::path& dir, double stale_after_s, double heartbeat_
           << "\nstarted=" << utc_now() << "\nslurm_job=" << env_or_empty("SLURM_JOB_ID")
           << "\nslurm_restart=" << env_or_empty("SLURM_RESTART_COUNT") << "\ntoken=" << token_ << "\n";
   const auto tmp = fs::temp_path_for(path_);
-  fs::write_file_atomic(tmp, content.str());
+  try {
+    fs::write_file_atomic(tmp, content.str());
+  } catch (const Error& e) {  // name the lock, not its temporary: "cannot create the run lock '...': ..."
+    const std::string m = e.message();
+    const auto cause = m.rfind("': ");
+    WISESR_THROW("cannot create the run lock '", path_.string(),
+                 "': ", cause == std::string::npos ? m : m.substr(cause + 3));
+  }
   for (int attempt = 0;; ++attempt) {
     if (::link(tmp.c_str(), path_.c_str()) == 0) break;
     const int err = errno;
     if (err != EEXIST) {
       std::error_code ec;
       stdfs::remove(tmp, ec);
-      WISESR_THROW("cannot create the run lock '", path_.string(), "': ", std::strerror(err));
+      WISESR_THROW("cannot create the run lock '", path_.string(), "': ", fs::describe_write_error(err));
     }
     std::string text;
     try {

@@ -127,12 +127,16 @@ void Watchdog::publish() const {
   std::string tmp_name(".");  // appended, not "." + ...: GCC 12's -Wrestrict false positive (PR 105329)
   tmp_name.append(file.filename().string()).append(".tmp-").append(std::to_string(getpid()));
   const auto tmp = options_.heartbeat_dir / tmp_name;
+  std::error_code ec;
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << os.str();
-    if (!out) return;
+    out.close();
+    if (!out) {  // best effort (a full disk): the trainer's own writes report it; leave nothing behind
+      stdfs::remove(tmp, ec);
+      return;
+    }
   }
-  std::error_code ec;
   stdfs::rename(tmp, file, ec);
 }
 

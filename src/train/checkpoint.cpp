@@ -67,7 +67,7 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
 // archive discarded, so save_to() returns and the failure becomes an ordinary error.
 void write_archive(torch::serialize::OutputArchive& archive, const std::filesystem::path& tmp) {
   fs::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  WISESR_CHECK(fd.get() >= 0, "cannot create '", tmp.string(), "': ", std::strerror(errno));
+  WISESR_CHECK(fd.get() >= 0, "cannot create '", tmp.string(), "': ", fs::describe_write_error(errno));
   int error = 0;
   archive.save_to([&](const void* data, size_t size) -> size_t {
     const auto* p = static_cast<const char*>(data);
@@ -83,8 +83,9 @@ void write_archive(torch::serialize::OutputArchive& archive, const std::filesyst
     }
     return size;  // never a short count: LibTorch would throw from inside the archive (see above)
   });
-  WISESR_CHECK(error == 0, "write to '", tmp.string(), "' failed: ", std::strerror(error));
-  WISESR_CHECK(::close(fd.release()) == 0, "closing '", tmp.string(), "' failed: ", std::strerror(errno));
+  WISESR_CHECK(error == 0, "write to '", tmp.string(), "' failed: ", fs::describe_write_error(error));
+  WISESR_CHECK(::close(fd.release()) == 0, "closing '", tmp.string(),
+               "' failed: ", fs::describe_write_error(errno));
 }
 
 }  // namespace

@@ -43,14 +43,8 @@ Tally Tally::reduced(comm::Communicator& comm) const {
   return {a[0], a[1], a[2], a[3]};
 }
 
-JsonlWriter::JsonlWriter(const std::filesystem::path& path) : path_(path), out_(path, std::ios::app) {
-  WISESR_CHECK(out_.good(), "cannot open metrics file '", path.string(), "' for writing");
-}
+JsonlWriter::JsonlWriter(const std::filesystem::path& path) : out_(path) {}
 
-void JsonlWriter::write(const std::string& json_line) {
-  out_ << json_line << '\n';
-  out_.flush();
-  WISESR_CHECK(out_.good(), "write to '", path_.string(), "' failed (disk full?)");
-}
+void JsonlWriter::write(const std::string& json_line) { out_.write_line(json_line); }
 
 }  // namespace wisesr::train

@@ -10,10 +10,10 @@
 
 #include <array>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "comm/communicator.h"
+#include "core/fs.h"
 
 namespace wisesr::train {
 
@@ -63,8 +63,7 @@ class JsonlWriter {
   void write(const std::string& json_line);
 
  private:
-  std::filesystem::path path_;
-  std::ofstream out_;
+  fs::AppendFile out_;
 };
 
 }  // namespace wisesr::train

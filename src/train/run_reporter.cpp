@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -24,21 +26,15 @@ nlohmann::json tally_json(const Tally& t) {
 // Appends lines to a CSV file, writing the header first when the file is new or empty.
 class CsvWriter {
  public:
-  CsvWriter(const stdfs::path& path, const std::string& header) : path_(path) {
-    const bool fresh = !stdfs::exists(path) || stdfs::file_size(path) == 0;
-    out_.open(path, std::ios::app);
-    WISESR_CHECK(out_.good(), "cannot open '", path.string(), "' for writing");
-    if (fresh) write(header);
+  CsvWriter(const stdfs::path& path, const std::string& header)
+      : fresh_(!stdfs::exists(path) || stdfs::file_size(path) == 0), out_(path) {
+    if (fresh_) write(header);
   }
-  void write(const std::string& line) {
-    out_ << line << '\n';
-    out_.flush();
-    WISESR_CHECK(out_.good(), "write to '", path_.string(), "' failed (disk full?)");
-  }
+  void write(const std::string& line) { out_.write_line(line); }
 
  private:
-  stdfs::path path_;
-  std::ofstream out_;
+  bool fresh_;
+  fs::AppendFile out_;
 };
 
 std::string csv_value(const Tally& t, double (Tally::*metric)() const) {
@@ -80,10 +76,100 @@ struct RunFilesReporter::Files {
   CsvWriter epochs;
 };
 
-RunFilesReporter::RunFilesReporter(const stdfs::path& run_dir, const std::string& config_ini,
-                                   std::string status_file)
+namespace {
+
+// Lines of a file, without their newlines ("" when it does not exist).
+std::vector<std::string> read_lines(const stdfs::path& path) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  if (!stdfs::exists(path, ec)) return lines;
+  std::istringstream in(fs::read_file(path));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+void rewrite_lines(const stdfs::path& path, const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& l : lines) text.append(l).push_back('\n');
+  fs::write_file_atomic(path, text);
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// config-history/NNN.ini: one per start, numbered from 001.
+void record_start(const stdfs::path& run_dir, const RunStart& start) {
+  const stdfs::path dir = run_dir / "config-history";
+  fs::ensure_dir(dir);
+  int n = 0;
+  for (const auto& e : stdfs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() == 7 && name.compare(3, 4, ".ini") == 0)
+      n = std::max(n, std::atoi(name.substr(0, 3).c_str()));
+  }
+  std::ostringstream os;
+  os << "# start " << n + 1 << " at " << utc_now() << ": ";
+  if (start.resumed_from_step < 0) {
+    os << "a fresh start\n";
+  } else {
+    os << "resumed from step " << start.resumed_from_step << " (" << start.checkpoint.string() << ")"
+       << (start.forced ? " with --train.resume_force" : "") << "\n";
+    for (const auto& c : start.changes) os << "# changed " << c << "\n";
+  }
+  os << start.config_ini;
+  char name[16];
+  std::snprintf(name, sizeof(name), "%03d.ini", n + 1);
+  fs::write_file_atomic(dir / name, os.str());
+}
+
+}  // namespace
+
+size_t cut_metrics_jsonl(const stdfs::path& path, int64_t step) {
+  const auto lines = read_lines(path);
+  std::vector<std::string> kept;
+  for (const auto& line : lines) {
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) continue;  // torn by a kill
+    const int64_t s = j.value("step", int64_t{0});
+    const bool incomplete_epoch = j.value("kind", "") == "epoch" && !j.value("complete", true);
+    if (step >= 0 && s <= step && !incomplete_epoch) kept.push_back(line);
+  }
+  if (kept.size() != lines.size()) rewrite_lines(path, kept);
+  return lines.size() - kept.size();
+}
+
+size_t cut_epochs_csv(const stdfs::path& path, int64_t step) {
+  const auto lines = read_lines(path);
+  if (lines.empty()) return 0;
+  std::vector<std::string> kept{lines.front()};  // the header
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::string& row = lines[i];
+    const auto a = row.find(','), b = a == std::string::npos ? a : row.find(',', a + 1);
+    const auto last = row.rfind(',');
+    if (b == std::string::npos || last + 2 != row.size()) continue;  // torn by a kill
+    const int64_t s = std::atoll(row.substr(a + 1, b - a - 1).c_str());
+    if (step >= 0 && s <= step && row.back() == '1') kept.push_back(row);
+  }
+  if (kept.size() != lines.size()) rewrite_lines(path, kept);
+  return lines.size() - kept.size();
+}
+
+RunFilesReporter::RunFilesReporter(const stdfs::path& run_dir, const RunStart& start, std::string status_file)
     : run_dir_(run_dir), status_file_(std::move(status_file)) {
-  fs::write_file_atomic(run_dir / "config.ini", config_ini);
+  const size_t dropped = cut_metrics_jsonl(run_dir / "metrics.jsonl", start.resumed_from_step) +
+                         cut_epochs_csv(run_dir / "epochs.csv", start.resumed_from_step);
+  if (dropped > 0)
+    LOG_RANK0("metrics.jsonl, epochs.csv: " << dropped << " record(s) after the "
+                                            << (start.resumed_from_step < 0 ? "start" : "checkpoint")
+                                            << " removed (they are recorded again as the steps rerun)");
+  record_start(run_dir, start);
+  fs::write_file_atomic(run_dir / "config.ini", start.config_ini);
   files_ = std::make_unique<Files>(
       Files{JsonlWriter(run_dir / "metrics.jsonl"),
             CsvWriter(run_dir / "epochs.csv",

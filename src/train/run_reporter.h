@@ -110,13 +110,28 @@ class Reporters final : public RunReporter {
   std::vector<std::unique_ptr<RunReporter>> list_;
 };
 
-/// The run directory's files: config.ini (written at construction), metrics.jsonl (one JSON object per
-/// window and per epoch), epochs.csv (one row per epoch), summary.json and the status file at the end.
-/// Files are appended to across resumes; every line is flushed as it is written.
+/// How this start of a run began: what RunFilesReporter records of it.
+struct RunStart {
+  std::string config_ini;          // this start's resolved config (config::to_ini)
+  int64_t resumed_from_step = -1;  // the checkpoint's step; -1: a fresh start
+  std::filesystem::path checkpoint;
+  std::vector<std::string> changes;  // settings that differ from the checkpoint's (ConfigChange::describe)
+  bool forced = false;               // --train.resume_force let settings that define the experiment change
+};
+
+/// The run directory's files, written by rank 0:
+///   config.ini         this start's resolved config
+///   config-history/    NNN.ini per start (fresh or resumed), never overwritten: when and from which
+///                      checkpoint it began, what it changed, and its resolved config
+///   metrics.jsonl      one JSON object per logging window and per epoch
+///   epochs.csv         one row per epoch
+///   summary.json, the status file   at the end
+/// At construction metrics.jsonl and epochs.csv are cut back to what the checkpoint covers (records of
+/// steps up to resumed_from_step, complete epochs only; everything on a fresh start) and rewritten
+/// atomically, so the steps a resume replays are recorded once. Lines are appended as they come.
 class RunFilesReporter final : public RunReporter {
  public:
-  RunFilesReporter(const std::filesystem::path& run_dir, const std::string& config_ini,
-                   std::string status_file);
+  RunFilesReporter(const std::filesystem::path& run_dir, const RunStart& start, std::string status_file);
   ~RunFilesReporter() override;
   void on_step_window(const StepWindow& w) override;
   void on_epoch(const EpochReport& e) override;
@@ -128,6 +143,13 @@ class RunFilesReporter final : public RunReporter {
   std::string status_file_;
   std::unique_ptr<Files> files_;
 };
+
+/// Cut a run's metrics.jsonl (or epochs.csv) back to the records a checkpoint at `step` covers: records of
+/// steps after it, epoch records of incomplete epochs (the resume writes the complete one) and torn lines
+/// are dropped; step -1 drops every record. Rewritten atomically when anything is dropped; returns how
+/// many records were dropped (0 when the file does not exist).
+size_t cut_metrics_jsonl(const std::filesystem::path& path, int64_t step);
+size_t cut_epochs_csv(const std::filesystem::path& path, int64_t step);
 
 /// Rank 0's terminal: a redrawn bar with ETA (--train.progress bar, or auto on a terminal) or one log line
 /// per window; validation results, stop signals, checkpoints (debug level) and the closing line.

@@ -25,6 +25,7 @@
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
 #include "train/lr_schedule.h"
+#include "train/resume_check.h"
 #include "train/run_reporter.h"
 #include "train/trainer.h"
 #include "wisesr/build_config.h"
@@ -167,7 +168,8 @@ class TrainingRun {
  private:
   void verify_shards() const;
   void log_start() const;
-  void load_checkpoint();  // rank 0
+  void load_checkpoint();                                                               // rank 0
+  void check_same_experiment(const CheckpointReader& reader, const stdfs::path& path);  // rank 0
   void broadcast_position();
   bool train_one_step(data::DeviceFeed& feed);
   void report_window(bool last);
@@ -213,6 +215,8 @@ class TrainingRun {
   Position pos_;
   int64_t resumed_from_ = -1;
   stdfs::path resumed_path_;
+  std::vector<std::string> changes_;  // settings this resume changed (ConfigChange::describe)
+  bool forced_ = false;               // --train.resume_force overrode a refused change
   int64_t step_ = 0;
   int64_t last_saved_ = -1;
   int next_epoch_ = 0;
@@ -252,10 +256,6 @@ TrainingRun::TrainingRun(const config::Config& cfg, const comm::ProcessGroupInfo
       workers_(cfg.data.workers > 0 ? cfg.data.workers : std::max(0, trainer_.threads() - 1)),
       train_transform_(std::make_shared<data::BatchTransform>(cfg.augment, /*train=*/true, image_size_)) {
   verify_shards();
-  if (rank0_) {
-    reporters_.add(std::make_unique<RunFilesReporter>(run_dir_, config_ini_, cfg.train.status_file));
-    reporters_.add(std::make_unique<ConsoleReporter>(cfg.train.progress));
-  }
   log_start();
   result_.run_dir = run_dir_;
   result_.params = trainer_.parameters();
@@ -311,6 +311,7 @@ void TrainingRun::load_checkpoint() {
     }
     WISESR_CHECK(reader->meta().class_names == train_set_.manifest().classes, "checkpoint '",
                  candidates[i].string(), "' was trained on other classes than '", cfg_.data.dir, "'");
+    check_same_experiment(*reader, candidates[i]);
     reader->load_model(
         *trainer_.model());  // a model that does not fit is an error, not a reason to fall back
     reader->load_optimizer(trainer_.optimizer());
@@ -330,6 +331,27 @@ void TrainingRun::load_checkpoint() {
   }
 }
 
+// Note [What a resume may change] (train/resume_check.h). A refused resume is an error (not a reason to
+// try an older checkpoint: they all belong to the same run).
+void TrainingRun::check_same_experiment(const CheckpointReader& reader, const stdfs::path& path) {
+  const ResumeCheck check =
+      check_resume(reader.meta().config_ini, config_ini_, reader.meta().world_size, info_.world_size);
+  std::string refused;
+  for (const auto& c : check.refused) refused += (refused.empty() ? "" : "; ") + c.describe();
+  if (!check.refused.empty() && !cfg_.train.resume_force)
+    WISESR_THROW("checkpoint '", path.string(), "' is another experiment: ", refused,
+                 " (resume with the checkpoint's settings, start a new --train.run_name, or "
+                 "--train.resume_force to continue anyway)");
+  changes_.clear();
+  for (const auto& c : check.allowed) changes_.push_back(c.describe());
+  for (const auto& c : check.refused) changes_.push_back(c.describe() + " (forced)");
+  forced_ = !check.refused.empty();
+  if (forced_)
+    LOG_WARN(
+        "--train.resume_force: resuming although settings that define the experiment changed: " << refused);
+  for (const auto& c : check.allowed) LOG_RANK0("resume changes " << c.describe());
+}
+
 void TrainingRun::broadcast_position() {
   auto state = torch::tensor({resumed_from_, pos_.epoch, pos_.epoch_sample, pos_.step}, torch::kInt64);
   auto real = torch::tensor({pos_.best_top1, pos_.loss_scale}, torch::kDouble);
@@ -342,6 +364,16 @@ void TrainingRun::broadcast_position() {
 
 void TrainingRun::resume_or_start() {
   if (rank0_ && !cfg_.train.resume.empty()) load_checkpoint();
+  if (rank0_) {  // after the checkpoint was read: the run files record what this start resumed and changed
+    RunStart start{config_ini_, resumed_from_, resumed_path_, changes_, forced_};
+    reporters_.add(std::make_unique<RunFilesReporter>(run_dir_, start, cfg_.train.status_file));
+    reporters_.add(std::make_unique<ConsoleReporter>(cfg_.train.progress));
+    if (resumed_from_ >= 0 && pos_.epoch >= cfg_.train.epochs)
+      LOG_RANK0("the checkpoint has "
+                << pos_.epoch << " epoch(s) done of --train.epochs " << cfg_.train.epochs
+                << ": nothing left to train; the run stays complete at step " << pos_.step
+                << " (raise --train.epochs to train longer)");
+  }
   broadcast_position();
   trainer_.broadcast_state(/*resumed=*/resumed_from_ >= 0, pos_.loss_scale);
   result_.resumed_from_step = resumed_from_;

@@ -158,6 +158,7 @@ struct RunOptions {
   int log_every = 10;    // steps between progress lines / JSONL records
   bool eval_each_epoch = true;
   std::string resume;              // "" | auto | checkpoint path
+  bool resume_force = false;       // resume although settings that define the experiment changed
   int keep_checkpoints = 3;        // keep the newest K step checkpoints (+ best.pt)
   int64_t checkpoint_every = 0;    // also checkpoint every N steps (mid-epoch); 0 = at epoch ends
   double timeout_s = 60;           // no progress for this long on any rank -> the job ends; 0 = off
@@ -185,6 +186,10 @@ void visit_options(RunOptions& o, F&& f) {
   f("eval_each_epoch", o.eval_each_epoch, "evaluate on the validation split after each epoch");
   f("resume", o.resume,
     "'auto' = newest valid checkpoint of run_name (fresh start if none), or a checkpoint path");
+  f("resume_force", o.resume_force,
+    "resume even though settings that define the experiment (model, data, optimizer, schedule, seed, "
+    "global batch, precision, augmentation) differ from the checkpoint's; the differences are logged and "
+    "recorded in config-history/");
   f("keep_checkpoints", o.keep_checkpoints, "newest step checkpoints kept (best.pt is extra)");
   f("checkpoint_every", o.checkpoint_every, "also checkpoint every N steps; 0 = epoch ends only");
   f("timeout_s", o.timeout_s,

@@ -4,7 +4,8 @@
 # until it completes, in several trials. Every trial must end with weights bit-identical to the same run
 # without interruptions; every interrupted job must end within the bound; no temporary file may pile up in the
 # run directory (the interrupted attempts write slow checkpoints, so kills often land inside a write: each resume
-# removes what the killed writer left). Prints one line per event and a summary that docs/reliability.md records.
+# removes what the killed writer left); metrics.jsonl and epochs.csv must hold each step and epoch once.
+# Prints one line per event and a summary that docs/reliability.md records.
 # Usage: faults.sh WISESR_BIN MPIEXEC PYTHON [TRIALS] [SEED]
 set -euo pipefail
 bin=$1
@@ -114,7 +115,18 @@ a, b = torch.load(sys.argv[1]), torch.load(sys.argv[2])
 diff = [k for k in a if not torch.equal(a[k], b[k])]
 assert a.keys() == b.keys() and not diff, f"{len(diff)} tensors differ, e.g. {diff[:3]}"
 PY
-  echo "$name: completed after $attempts attempt(s); weights bit-identical to the reference"
+  # Each step and epoch recorded once (the steps rerun after a resume replace the killed attempts' records).
+  "$python" - "runs/$name" << 'PY' || fail "$name: metrics.jsonl or epochs.csv repeat or miss records"
+import csv, json, sys
+recs = [json.loads(l) for l in open(f"{sys.argv[1]}/metrics.jsonl")]
+steps = [r["step"] for r in recs if r["kind"] == "train"]
+assert steps == sorted(set(steps)), f"train steps repeated or out of order: {steps}"
+ep = [(r["epoch"], r["complete"]) for r in recs if r["kind"] == "epoch"]
+assert ep == [(e, True) for e in range(1, 5)], f"epoch records {ep}"
+rows = [int(r["epoch"]) for r in csv.DictReader(open(f"{sys.argv[1]}/epochs.csv"))]
+assert rows == [1, 2, 3, 4], f"epochs.csv rows {rows}"
+PY
+  echo "$name: completed after $attempts attempt(s); weights bit-identical to the reference, each step recorded once"
 done
 echo "faults: $trials trial(s), $kills kill(s), $preempts stop request(s): every trial completed bit-identical," \
   "slowest end of an interrupted job $worst_exit ms, no temporary left (seed $seed)"
