@@ -5,6 +5,7 @@
 #include <charconv>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <type_traits>
 
@@ -92,8 +93,19 @@ po::variables_map parse_command_line(const std::vector<std::string>& args,
   po::variables_map vm;
   // Without a positional description a stray word is an error rather than silently ignored.
   po::positional_options_description none;
-  po::store(po::command_line_parser(args).options(desc).positional(positional ? *positional : none).run(),
-            vm);
+  po::parsed_options parsed =
+      po::command_line_parser(args).options(desc).positional(positional ? *positional : none).run();
+  // An option given twice takes its last value, as in most command lines: a wrapper's defaults come first
+  // and the user's overrides after them (cluster/slurm/train.sbatch, launch/train.sh).
+  std::set<std::string> seen;
+  for (auto it = parsed.options.rbegin(); it != parsed.options.rend(); ++it) {
+    if (it->string_key.empty() || it->position_key >= 0) continue;
+    if (!seen.insert(it->string_key).second) it->string_key.clear();  // an earlier occurrence: dropped
+  }
+  parsed.options.erase(std::remove_if(parsed.options.begin(), parsed.options.end(),
+                                      [](const po::option& o) { return o.string_key.empty(); }),
+                       parsed.options.end());
+  po::store(parsed, vm);
   return vm;
 }
 

@@ -28,6 +28,14 @@ TEST(Cli, CommandLineOverridesIniOverridesDefaults) {
   EXPECT_DOUBLE_EQ(cfg.schedule.lr, 0.045);
 }
 
+TEST(Cli, AnOptionGivenTwiceTakesItsLastValue) {
+  // A wrapper's defaults, then the user's overrides (cluster/slurm/train.sbatch passes both).
+  Config cfg;
+  parse_train_args({"--train.epochs", "5", "--data.dir", "/a", "--train.epochs=7", "--data.dir", "/b"}, cfg);
+  EXPECT_EQ(cfg.train.epochs, 7);
+  EXPECT_EQ(cfg.data.dir, "/b");
+}
+
 TEST(Cli, ResolvedIniRoundTrips) {
   Config cfg;
   parse_train_args({"--data.dir", "x", "--optim.lr", "0.0125", "--data.hflip", "false", "--train.seed", "99",
