@@ -256,7 +256,7 @@ class SplitWriter {
     writer_->add(record.bytes, src.label, record.shape, src.rel_path);
     ++pending_.class_counts[static_cast<size_t>(src.label)];
     const bool full = cfg_.shard_records > 0
-                          ? writer_->records() >= cfg_.shard_records
+                          ? writer_->records() >= static_cast<uint64_t>(cfg_.shard_records)
                           : writer_->payload_bytes() >= static_cast<uint64_t>(cfg_.shard_mb * (1 << 20));
     if (full) close_shard(input + 1);
   }
@@ -314,12 +314,51 @@ class SplitWriter {
   std::optional<Commit> in_flight_;
 };
 
-// skipped.tsv, then index.json (written last: its presence marks a complete dataset); the journal goes.
-void finish_dataset(const stdfs::path& out, const data::Manifest& manifest,
+std::string source_name(const PrepOptions& cfg) {
+  return cfg.input.empty() ? "list '" + cfg.list + "'" : "'" + cfg.input + "'";
+}
+
+// Before anything is decoded or written: inputs a classifier can be trained on at all. With one class
+// every prediction is right (top-1 = 1 whatever is learnt); without training inputs there is nothing.
+void check_sources(const PrepOptions& cfg, const SourceSet& set) {
+  WISESR_CHECK(set.classes.size() >= 2, source_name(cfg), " has ", set.classes.size(), " class",
+               set.classes.size() == 1 ? " ('" + set.classes[0] + "')" : "es",
+               ": a classifier needs at least 2 (one subfolder or label per class)");
+  WISESR_CHECK(!set.train.empty(), "no training inputs in ", source_name(cfg), " (", set.val.size(),
+               " for validation, ", set.skipped.size(), " skipped)");
+}
+
+// After the shards: every training input unusable, or usable images of fewer than 2 classes, is an
+// error, not a dataset (no index.json; the shards and the journal are removed, skipped.tsv says why).
+void check_prepared(const PrepOptions& cfg, const SourceSet& set, const data::Manifest& manifest,
+                    size_t skipped, const stdfs::path& out) {
+  const auto& train = manifest.splits.at("train");
+  std::vector<std::string> usable;
+  for (size_t c = 0; c < train.class_counts.size(); ++c)
+    if (train.class_counts[c] > 0) usable.push_back(set.classes[c]);
+  if (train.records > 0 && usable.size() >= 2) return;
+  std::error_code ec;
+  for (const auto& [name, split] : manifest.splits)
+    for (const auto& sh : split.shards) stdfs::remove(out / sh.file, ec);
+  stdfs::remove(out / kJournal, ec);
+  const std::string tsv = (out / "skipped.tsv").string();
+  WISESR_CHECK(train.records > 0, "no usable training image in ", source_name(cfg), ": all ",
+               set.train.size(), " training input(s) were skipped (", skipped,
+               " skipped in all; reasons in '", tsv, "')");
+  WISESR_THROW("only 1 class of ", source_name(cfg), " ('", usable[0],
+               "') has usable training images: a classifier needs at least 2 (", skipped,
+               " input(s) skipped; reasons in '", tsv, "')");
+}
+
+// skipped.tsv, then (if the dataset is usable) index.json, written last: its presence marks a complete
+// dataset; the journal goes.
+void finish_dataset(const PrepOptions& cfg, const SourceSet& set, const data::Manifest& manifest,
                     const std::vector<std::pair<std::string, std::string>>& skipped) {
+  const stdfs::path out(cfg.out);
   std::string tsv = "path\treason\n";
   for (const auto& [p, r] : skipped) tsv += p + "\t" + r + "\n";
   fs::write_file_atomic(out / "skipped.tsv", tsv);
+  check_prepared(cfg, set, manifest, skipped.size(), out);
   manifest.save(out);
   std::error_code ec;
   stdfs::remove(out / kJournal, ec);
@@ -329,6 +368,7 @@ void finish_dataset(const stdfs::path& out, const data::Manifest& manifest,
 
 void run_prep(const PrepOptions& cfg) {
   const SourceSet set = collect_sources(cfg);
+  check_sources(cfg, set);
   const CodecOptions codec{cfg.size, cfg.resize, cfg.storage, cfg.quality};
   const size_t threads =
       cfg.threads > 0 ? static_cast<size_t>(cfg.threads) : std::max(1u, std::thread::hardware_concurrency());
@@ -356,7 +396,7 @@ void run_prep(const PrepOptions& cfg) {
     resumed += writer.resume();
     manifest.splits[split] = writer.write(*sources, pool, codec);
   }
-  finish_dataset(out, manifest, skipped);
+  finish_dataset(cfg, set, manifest, skipped);
   const auto& tr = manifest.splits["train"];
   const auto& va = manifest.splits["val"];
   LOG_RANK0(

@@ -24,6 +24,10 @@ struct SynthOptions {
 
 /// `wisesr prep`.
 struct PrepOptions {
+  // A shard is assembled in memory before it is written: these bound that memory.
+  static constexpr int64_t kMaxShardRecords = 1000000;
+  static constexpr double kMaxShardMb = 16384;
+
   std::string input;        // class-folder tree (root/<class>/.../<image>)
   std::string list;         // or: list file "path<TAB>label" / "path,label"
   std::string root;         // base of relative list paths (default: the list file's directory)
@@ -37,8 +41,8 @@ struct PrepOptions {
   double val_fraction = 0.2;
   uint64_t seed = 1;
   int quality = 90;
-  uint64_t shard_records = 0;  // records per shard; 0 = by --shard-mb
-  double shard_mb = 256;       // payload MiB per shard (when --shard-records is 0)
+  int64_t shard_records = 0;  // records per shard; 0 = by --shard-mb
+  double shard_mb = 256;      // payload MiB per shard (when --shard-records is 0)
   int threads = 0;
   bool strict = false;
   bool dry_run = false;

@@ -32,18 +32,19 @@ namespace {
 using namespace wisesr;
 using Args = std::vector<std::string>;
 
-int fail(const std::string& command, const std::string& message) {
+int fail(const std::string& command, const std::string& raw_message) {
+  // One line, and no raw bytes of what it quotes (LibTorch's and the standard library's messages too).
+  const std::string line = printable(first_line(raw_message));
   const int rank = log::rank();
   int world = 1;
   if (comm::MpiRuntime::initialized()) MPI_Comm_size(MPI_COMM_WORLD, &world);
   if (world > 1) {
-    std::fprintf(stderr, "[rank %d] wisesr %s: error: %s\n", rank, command.c_str(),
-                 first_line(message).c_str());
+    std::fprintf(stderr, "[rank %d] wisesr %s: error: %s\n", rank, printable(command).c_str(), line.c_str());
     std::fflush(stderr);
     comm::MpiRuntime::abort(1);
   }
-  std::fprintf(stderr, "wisesr%s%s: error: %s\n", command.empty() ? "" : " ", command.c_str(),
-               first_line(message).c_str());
+  std::fprintf(stderr, "wisesr%s%s: error: %s\n", command.empty() ? "" : " ", printable(command).c_str(),
+               line.c_str());
   return 1;
 }
 

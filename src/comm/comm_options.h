@@ -25,10 +25,15 @@ struct CommOptions {
   double first_bucket_mb = 1;      // the first bucket (the last layers) is small to start early
   bool check_collectives = false;  // compare every rank's gradient all-reduce sequence each step (debug)
 
+  static constexpr double kMinBucketMb = 1.0 / 1024;  // 1 KiB
+  static constexpr double kMaxBucketMb = 16384;       // 16 GiB: one bucket for any model's gradients
+
   /// Throws wisesr::Error naming the first bad option.
   void validate() const {
-    WISESR_CHECK(bucket_mb > 0.0 && first_bucket_mb > 0.0,
-                 "--train.bucket_mb and --train.first_bucket_mb must be > 0");
+    WISESR_CHECK(bucket_mb >= kMinBucketMb && bucket_mb <= kMaxBucketMb,
+                 "--train.bucket_mb must be in [1/1024, 16384] (MiB), got ", bucket_mb);
+    WISESR_CHECK(first_bucket_mb >= kMinBucketMb && first_bucket_mb <= kMaxBucketMb,
+                 "--train.first_bucket_mb must be in [1/1024, 16384] (MiB), got ", first_bucket_mb);
   }
 };
 
@@ -36,8 +41,8 @@ template <typename F>
 void visit_options(CommOptions& o, F&& f) {
   f("backend", o.backend,
     "gradient all-reduce backend: auto (nccl on GPUs when built with it, else mpi) | mpi | nccl");
-  f("bucket_mb", o.bucket_mb, "gradient all-reduce bucket size in MiB (DDP: 25)");
-  f("first_bucket_mb", o.first_bucket_mb, "size of the first bucket in MiB (DDP: 1)");
+  f("bucket_mb", o.bucket_mb, "gradient all-reduce bucket size in MiB (DDP: 25), in [1/1024, 16384]");
+  f("first_bucket_mb", o.first_bucket_mb, "size of the first bucket in MiB (DDP: 1), in [1/1024, 16384]");
   f("check_collectives", o.check_collectives,
     "debug: before every gradient all-reduce (MPI) or once per step (NCCL), compare what each rank "
     "launches; a rank that launches a different bucket fails every rank naming the first difference");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <charconv>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -11,6 +13,7 @@
 
 #include "core/enum.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "prep_options.h"
 
 namespace po = boost::program_options;
@@ -143,10 +146,33 @@ Parsed parse_with_groups(const std::string& command, const char* usage, po::opti
   return parse_simple(command, usage, own, args);
 }
 
+// The INI text of a config file; a directory, an unreadable file or one that is not text (a binary given
+// by mistake) is an error naming the file, and for binary content the first offending byte's position,
+// never the bytes themselves.
+std::string read_config_text(const std::string& file) {
+  std::error_code ec;
+  WISESR_CHECK(!std::filesystem::is_directory(file, ec), "config file '", file,
+               "' is a directory, not a file");
+  std::ifstream in(file, std::ios::binary);
+  WISESR_CHECK(in.good(), "cannot read config file '", file, "'");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  WISESR_CHECK(!in.bad(), "cannot read config file '", file, "'");
+  const size_t bad = find_non_text_byte(text);
+  if (bad != std::string::npos) {
+    const size_t newline =
+        bad == 0 ? std::string::npos : text.rfind('\n', bad - 1);  // ending the line before
+    const auto line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n') + 1;
+    const size_t column = newline == std::string::npos ? bad + 1 : bad - newline;
+    char hex[8];
+    std::snprintf(hex, sizeof(hex), "0x%02x", static_cast<unsigned>(static_cast<uint8_t>(text[bad])));
+    WISESR_THROW("'", file, "' is not a text config: byte ", hex, " at line ", line, ", column ", column);
+  }
+  return text;
+}
+
 void store_config_file(const std::string& file, const po::options_description& fields,
                        po::variables_map& vm) {
-  std::ifstream in(file);
-  WISESR_CHECK(in.good(), "cannot read config file '", file, "'");
+  std::istringstream in(read_config_text(file));
   try {
     po::store(po::parse_config_file(in, fields, /*allow_unregistered=*/false), vm);
   } catch (const po::error& e) {
@@ -230,8 +256,8 @@ Parsed parse_synth_args(const std::vector<std::string>& args, prep::SynthOptions
   po::options_description desc("Options");
   desc.add_options()("out", po::value(&cfg.out)->required(), "output directory (one subfolder per class)")(
       "classes", bound(cfg.classes, "--classes"), "number of classes (2..24)")(
-      "per-class", bound(cfg.per_class, "--per-class"), "images per class")("size", bound(cfg.size, "--size"),
-                                                                            "image side in pixels")(
+      "per-class", bound(cfg.per_class, "--per-class"), "images per class (at most 1000000)")(
+      "size", bound(cfg.size, "--size"), "image side in pixels")(
       "seed", bound(cfg.seed, "--seed"), "random seed")("format", bound(cfg.format, "--format"),
                                                         "jpeg | png")(
       "task", bound(cfg.task, "--task"),
@@ -266,10 +292,12 @@ Parsed parse_prep_args(const std::vector<std::string>& args, prep::PrepOptions& 
       "val-fraction", bound(cfg.val_fraction, "--val-fraction"),
       "without a separate validation source: stratified fraction of each class held out")(
       "seed", bound(cfg.seed, "--seed"), "seed of the train/val split and record order")(
-      "shard-mb", bound(cfg.shard_mb, "--shard-mb"), "target payload size of a shard in MiB")(
+      "shard-mb", bound(cfg.shard_mb, "--shard-mb"),
+      "target payload size of a shard in MiB, at most 16384 (a shard is assembled in memory)")(
       "shard-records", bound(cfg.shard_records, "--shard-records"),
-      "records per shard instead of --shard-mb (0 = by size)")("threads", bound(cfg.threads, "--threads"),
-                                                               "decode/encode threads; 0 = all cores")(
+      "records per shard instead of --shard-mb (0 = by size), at most 1000000")(
+      "threads", bound(cfg.threads, "--threads"),
+      "decode/encode threads; 0 = all cores; at most max(256, 4 x hardware threads)")(
       "strict", po::bool_switch(&cfg.strict), "fail on the first unusable input instead of skipping it")(
       "dry-run", po::bool_switch(&cfg.dry_run),
       "print counts per class and the expected size, write nothing");
@@ -284,7 +312,8 @@ Parsed parse_prep_args(const std::vector<std::string>& args, prep::PrepOptions& 
 Parsed parse_verify_args(const std::vector<std::string>& args, prep::VerifyOptions& cfg) {
   po::options_description desc("Options");
   desc.add_options()("dir", po::value(&cfg.dir)->required(), "prepared dataset directory (also positional)")(
-      "threads", bound(cfg.threads, "--threads"), "decode threads; 0 = all cores");
+      "threads", bound(cfg.threads, "--threads"),
+      "decode threads; 0 = all cores; at most max(256, 4 x hardware threads)");
   po::positional_options_description pos;
   pos.add("dir", 1);
   return parse_simple(
@@ -351,8 +380,8 @@ Parsed parse_bench_data_args(const std::vector<std::string>& args, BenchDataConf
       "warmup", bound(cfg.warmup, "--warmup"), "untimed batches before them")(
       "threads", bound(cfg.threads, "--threads"),
       "decode threads (the prefetch thread and --threads - 1 workers), also the CPU transform's intra-op "
-      "threads: the 'cores' of img/s/core; 0 = all cores")("json", po::value(&cfg.json),
-                                                           "also write the result as JSON to this file");
+      "threads: the 'cores' of img/s/core; 0 = all cores; at most max(256, 4 x hardware threads)")(
+      "json", po::value(&cfg.json), "also write the result as JSON to this file");
   return parse_with_groups(
       "bench data",
       "Usage: wisesr bench data --data.dir DIR [--data.image_size S --threads N --data.augment keras\n"

@@ -2,10 +2,27 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace wisesr::config {
+namespace {
+
+constexpr int kMaxIterations = 1000000;  // timed steps, batches or all-reduces of a benchmark
+
+// A file option (a checkpoint) given a directory is named as such here, not later as a file that "does
+// not exist"; for a run directory, the checkpoint it holds is suggested.
+void check_not_a_directory(const char* option, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return;
+  const auto last = std::filesystem::path(path) / "checkpoints" / "last.pt";
+  WISESR_THROW(option, " '", path, "' is a directory, not a file",
+               std::filesystem::exists(last, ec) ? " (did you mean '" + last.string() + "'?)" : "");
+}
+
+}  // namespace
 
 void Config::validate() const {
   WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
@@ -21,10 +38,17 @@ void Config::validate() const {
 
 void EvalConfig::validate() const {
   WISESR_CHECK(!checkpoint.empty(), "--checkpoint is required");
+  check_not_a_directory("--checkpoint", checkpoint);
   WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
   data.validate();
   train.validate();
   runtime.validate();
+}
+
+void ExportConfig::validate() const {
+  WISESR_CHECK(!checkpoint.empty(), "--checkpoint is required");
+  check_not_a_directory("--checkpoint", checkpoint);
+  check_not_a_directory("--out", out);
 }
 
 void ParamsConfig::validate() const {
@@ -38,9 +62,12 @@ void BenchTrainConfig::validate() const {
   WISESR_CHECK(data.image_size >= 32 && data.image_size <= 8192,
                "--data.image_size must be in [32, 8192], got ", data.image_size);
   WISESR_CHECK(classes >= 1, "--classes must be >= 1, got ", classes);
-  WISESR_CHECK(steps >= 1, "--steps must be >= 1, got ", steps);
-  WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
-  WISESR_CHECK(breakdown_steps >= 0, "--breakdown-steps must be >= 0, got ", breakdown_steps);
+  WISESR_CHECK(steps >= 1 && steps <= kMaxIterations, "--steps must be in [1, ", kMaxIterations, "], got ",
+               steps);
+  WISESR_CHECK(warmup >= 0 && warmup <= kMaxIterations, "--warmup must be in [0, ", kMaxIterations, "], got ",
+               warmup);
+  WISESR_CHECK(breakdown_steps >= 0 && breakdown_steps <= kMaxIterations, "--breakdown-steps must be in [0, ",
+               kMaxIterations, "], got ", breakdown_steps);
   model.validate();
   data.validate();
   augment.validate();
@@ -52,9 +79,11 @@ void BenchTrainConfig::validate() const {
 
 void BenchDataConfig::validate() const {
   WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
-  WISESR_CHECK(batches >= 1, "--batches must be >= 1, got ", batches);
-  WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
-  WISESR_CHECK(threads >= 0, "--threads must be >= 0, got ", threads);
+  WISESR_CHECK(batches >= 1 && batches <= kMaxIterations, "--batches must be in [1, ", kMaxIterations,
+               "], got ", batches);
+  WISESR_CHECK(warmup >= 0 && warmup <= kMaxIterations, "--warmup must be in [0, ", kMaxIterations, "], got ",
+               warmup);
+  check_thread_option("--threads", threads);
   data.validate();
   augment.validate();
   train.validate();
@@ -63,8 +92,10 @@ void BenchDataConfig::validate() const {
 
 void BenchCommConfig::validate() const {
   parse_sizes(sizes);
-  WISESR_CHECK(iters >= 1, "--iters must be >= 1, got ", iters);
-  WISESR_CHECK(warmup >= 0, "--warmup must be >= 0, got ", warmup);
+  WISESR_CHECK(iters >= 1 && iters <= kMaxIterations, "--iters must be in [1, ", kMaxIterations, "], got ",
+               iters);
+  WISESR_CHECK(warmup >= 0 && warmup <= kMaxIterations, "--warmup must be in [0, ", kMaxIterations, "], got ",
+               warmup);
   comm.validate();
 }
 

@@ -115,7 +115,7 @@ void visit_groups(ParamsConfig& c, F&& f) {
 struct ExportConfig {
   std::string checkpoint;
   std::string out;
-  void validate() const {}
+  void validate() const;
 };
 
 /// `wisesr bench train`: training throughput (tools/train_bench.h).

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/strings.h"
+
 namespace wisesr {
 namespace {
 std::string with_location(const std::string& message, const char* file, int line) {
@@ -22,9 +24,20 @@ std::string with_location(const std::string& message, const char* file, int line
   out.append(message).append(" (").append(shown).append(":").append(std::to_string(line)).append(")");
   return out;
 }
+// Messages quote user input (file contents, names): no raw control or non-UTF-8 byte reaches a terminal.
+// Newlines stay, so that first_line() still cuts a multi-line library message where it did.
+std::string escaped(const std::string& message) {
+  std::string out;
+  size_t start = 0;
+  for (size_t nl = message.find('\n'); nl != std::string::npos; nl = message.find('\n', start)) {
+    out.append(printable(std::string_view(message).substr(start, nl - start))).append("\n");
+    start = nl + 1;
+  }
+  return out.append(printable(std::string_view(message).substr(start)));
+}
 }  // namespace
 
 Error::Error(const std::string& message, const char* file, int line)
-    : std::runtime_error(with_location(message, file, line)), message_(message) {}
+    : std::runtime_error(with_location(escaped(message), file, line)), message_(escaped(message)) {}
 
 }  // namespace wisesr

@@ -1,14 +1,20 @@
 #include "data/data_options.h"
 
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace wisesr::data {
 
 void DataOptions::validate() const {
-  WISESR_CHECK(image_size >= 0, "--data.image_size must be >= 0, got ", image_size);
-  WISESR_CHECK(workers >= 0, "--data.workers must be >= 0, got ", workers);
-  WISESR_CHECK(prefetch >= 1, "--data.prefetch must be >= 1, got ", prefetch);
-  WISESR_CHECK(max_bad_records >= 0, "--data.max_bad_records must be >= 0");
+  WISESR_CHECK(image_size == 0 || (image_size >= kMinImageSize && image_size <= kMaxImageSize),
+               "--data.image_size must be 0 (the shards' size) or in [", kMinImageSize, ", ", kMaxImageSize,
+               "], got ", image_size);
+  check_thread_option("--data.workers", workers);
+  WISESR_CHECK(prefetch >= 1 && prefetch <= kMaxPrefetch, "--data.prefetch must be in [1, ", kMaxPrefetch,
+               "], got ", prefetch);
+  WISESR_CHECK(max_bad_records >= 0, "--data.max_bad_records must be >= 0, got ", max_bad_records);
+  WISESR_CHECK(!train_split.empty(), "--data.train_split must not be empty");
+  WISESR_CHECK(!val_split.empty(), "--data.val_split must not be empty");
 }
 
 void AugmentOptions::validate() const {

@@ -47,6 +47,9 @@ constexpr auto enum_names(Normalize) {
 struct DataOptions {
   static constexpr const char* kSection = "data";
   static constexpr const char* kCaption = "Data";
+  static constexpr int kMinImageSize = 8;     // as `wisesr prep --size`
+  static constexpr int kMaxImageSize = 8192;  // as `wisesr prep --size`
+  static constexpr int kMaxPrefetch = 64;     // batches held per rank: 64 x a batch of pinned memory
 
   std::string dir;  // directory written by `wisesr prep` (index.json + shards)
   std::string train_split = "train";
@@ -67,11 +70,12 @@ void visit_options(DataOptions& o, F&& f) {
   f("dir", o.dir, "prepared dataset directory (output of 'wisesr prep')");
   f("train_split", o.train_split, "split used for training");
   f("val_split", o.val_split, "split used for evaluation");
-  f("image_size", o.image_size, "input size in pixels; 0 = the size the shards were prepared at");
+  f("image_size", o.image_size,
+    "input size in pixels, in [8, 8192]; 0 = the size the shards were prepared at");
   f("workers", o.workers,
     "JPEG decode threads per rank besides the prefetch thread (which decodes too); 0 = automatic (intra-op "
-    "threads - 1)");
-  f("prefetch", o.prefetch, "batches decoded ahead per rank");
+    "threads - 1); at most max(256, 4 x hardware threads)");
+  f("prefetch", o.prefetch, "batches decoded ahead per rank, in [1, 64]");
   f("decode", o.decode,
     "JPEG decoding: auto (nvjpeg on a GPU when the build has it, else cpu) | cpu (libjpeg-turbo threads) | "
     "nvjpeg (batched on the GPU; hardware engines where present)");

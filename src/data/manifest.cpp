@@ -10,6 +10,21 @@ namespace wisesr::data {
 
 using nlohmann::json;
 
+namespace {
+
+// A syntax error is reported by position only: the parser's own message quotes the bytes it read, which
+// for a binary or garbled file are raw bytes.
+json parse_json(const std::string& text, const std::filesystem::path& path) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    WISESR_THROW("'", path.string(), "' is not valid JSON at byte ", e.byte,
+                 " (damaged, or not written by 'wisesr prep'?)");
+  }
+}
+
+}  // namespace
+
 void Manifest::save(const std::filesystem::path& dir) const {
   json j;
   j["format"] = kFormatName;
@@ -36,11 +51,16 @@ void Manifest::save(const std::filesystem::path& dir) const {
 
 Manifest Manifest::load(const std::filesystem::path& dir) {
   const auto path = dir / kManifestName;
-  WISESR_CHECK(std::filesystem::exists(path), "no dataset manifest '", path.string(),
+  std::error_code ec;
+  WISESR_CHECK(std::filesystem::is_directory(dir, ec) || !std::filesystem::exists(dir, ec), "dataset '",
+               dir.string(), "' is a file, not a directory (give the directory 'wisesr prep' wrote)");
+  WISESR_CHECK(std::filesystem::exists(path, ec), "no dataset manifest '", path.string(),
                "' (is this a directory written by 'wisesr prep'?)");
+  WISESR_CHECK(!std::filesystem::is_directory(path, ec), "dataset manifest '", path.string(),
+               "' is a directory, not a file");
   Manifest m;
   try {
-    json j = json::parse(fs::read_file(path));
+    json j = parse_json(fs::read_file(path), path);
     WISESR_CHECK(j.value("format", "") == kFormatName, "'", path.string(), "' is not a wisesr manifest");
     m.schema_version = j.at("schema_version").get<int>();
     WISESR_CHECK(m.schema_version == kSchemaVersion, "'", path.string(), "' has schema version ",
@@ -73,7 +93,8 @@ const SplitManifest& Manifest::split(const std::string& name) const {
   if (it == splits.end()) {
     std::vector<std::string> have;
     for (const auto& [k, v] : splits) have.push_back(k);
-    WISESR_THROW("dataset has no split '", name, "' (available: ", have.empty() ? "none" : join(have), ")");
+    WISESR_THROW("no split '", name, "' in the dataset (it has: ", have.empty() ? "no splits" : join(have),
+                 ")");
   }
   return it->second;
 }

@@ -5,12 +5,25 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/sha256.h"
+#include "core/strings.h"
 #include "core/thread_pool.h"
 
 namespace wisesr::data {
 
+namespace {
+
+std::string split_names(const Manifest& m) {
+  std::vector<std::string> names;
+  for (const auto& [name, s] : m.splits) names.push_back(name);
+  return names.empty() ? "no splits" : join(names);
+}
+
+}  // namespace
+
 ShardSet::ShardSet(const std::filesystem::path& dir, const std::string& split)
     : dir_(dir), split_(split), manifest_(Manifest::load(dir)) {
+  WISESR_CHECK(manifest_.splits.count(split), "no split '", split, "' in '", dir.string(),
+               "' (it has: ", split_names(manifest_), ")");
   const SplitManifest& sm = manifest_.split(split);
   fs::raise_open_file_limit();  // one descriptor per shard
   for (const auto& sh : sm.shards) {
@@ -80,6 +93,20 @@ uint64_t ShardSet::verify_checksums(int rank, int world, size_t threads) const {
 std::string ShardSet::describe(uint64_t global_index) const {
   auto [s, i] = locate(global_index);
   return "record " + std::to_string(i) + " of '" + shards_[s]->path().filename().string() + "'";
+}
+
+void check_trainable(const ShardSet& set) {
+  WISESR_CHECK(set.size() > 0, "split '", set.split(), "' of '", set.dir().string(),
+               "' is empty (0 records): nothing to train on");
+  const auto& classes = set.manifest().classes;
+  WISESR_CHECK(classes.size() >= 2, "dataset '", set.dir().string(), "' has ", classes.size(), " class",
+               classes.size() == 1 ? " ('" + classes[0] + "')" : "s",
+               ": a classifier needs at least 2 (top-1 would be 1 whatever it learns)");
+}
+
+void check_evaluable(const ShardSet& set) {
+  WISESR_CHECK(set.size() > 0, "split '", set.split(), "' of '", set.dir().string(),
+               "' is empty (0 records): nothing to evaluate");
 }
 
 }  // namespace wisesr::data

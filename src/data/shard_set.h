@@ -20,8 +20,12 @@ namespace wisesr::data {
 class ShardSet {
  public:
   /// Opens every shard of the split listed in <dir>/index.json and checks record counts against it.
+  /// A split the manifest does not list is an error naming it and the splits the dataset has (the same
+  /// on every rank: they read the same index.json).
   ShardSet(const std::filesystem::path& dir, const std::string& split);
 
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& split() const { return split_; }
   const Manifest& manifest() const { return manifest_; }
   uint64_t size() const { return total_; }
   size_t num_classes() const { return manifest_.classes.size(); }
@@ -48,5 +52,12 @@ class ShardSet {
   std::vector<uint64_t> starts_;  // global index of each shard's first record
   uint64_t total_ = 0;
 };
+
+/// Throws unless `set` can be trained on: it holds records, and the dataset has at least 2 classes (with
+/// one, every prediction is right and training learns nothing). Before anything is built, on every rank.
+void check_trainable(const ShardSet& set);
+
+/// Throws unless `set` holds records to evaluate (an empty split would report an accuracy of nothing).
+void check_evaluable(const ShardSet& set);
 
 }  // namespace wisesr::data

@@ -9,6 +9,7 @@ namespace wisesr::train {
 
 Tally evaluate(models::Classifier& model, const data::ShardSet& set, comm::Communicator& comm,
                const torch::Device& device, const EvalOptions& options) {
+  data::check_evaluable(set);
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();

@@ -84,7 +84,8 @@ void inject_fault(const Fault& fault, int rank, int64_t step) {
 }
 
 std::unique_ptr<data::ShardSet> open_val_set(const config::Config& cfg, const data::ShardSet& train_set) {
-  if (!cfg.train.eval_each_epoch || !train_set.manifest().splits.count(cfg.data.val_split)) return nullptr;
+  data::check_trainable(train_set);  // before the image size, the epoch's steps and the model
+  if (!cfg.train.eval_each_epoch) return nullptr;
   auto val = std::make_unique<data::ShardSet>(cfg.data.dir, cfg.data.val_split);
   if (val->size() == 0) val.reset();
   return val;

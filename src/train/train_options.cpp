@@ -1,12 +1,14 @@
 #include "train/train_options.h"
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace wisesr::train {
 
-void RuntimeOptions::validate() const { WISESR_CHECK(threads >= 0, "--train.threads must be >= 0"); }
+void RuntimeOptions::validate() const { check_thread_option("--train.threads", threads); }
 
 void OptimizerOptions::validate() const {
   WISESR_CHECK(momentum >= 0.0 && momentum < 1.0, "--optim.momentum must be in [0, 1), got ", momentum);
@@ -30,12 +32,19 @@ void ScheduleOptions::validate() const {
 
 void RunOptions::validate() const {
   WISESR_CHECK(epochs >= 1, "--train.epochs must be >= 1, got ", epochs);
-  WISESR_CHECK(batch_size >= 1, "--train.batch_size must be >= 1, got ", batch_size);
-  WISESR_CHECK(accum_steps >= 1, "--train.accum_steps must be >= 1, got ", accum_steps);
+  WISESR_CHECK(batch_size >= 1 && batch_size <= kMaxBatchSize, "--train.batch_size must be in [1, ",
+               kMaxBatchSize, "] (per rank), got ", batch_size);
+  WISESR_CHECK(accum_steps >= 1 && accum_steps <= kMaxAccumSteps, "--train.accum_steps must be in [1, ",
+               kMaxAccumSteps, "], got ", accum_steps);
   WISESR_CHECK(max_steps >= 0, "--train.max_steps must be >= 0");
   WISESR_CHECK(log_every >= 1, "--train.log_every must be >= 1");
   WISESR_CHECK(resume != "auto" || !run_name.empty(),
                "--train.resume auto needs --train.run_name (the run directory to continue)");
+  std::error_code ec;
+  WISESR_CHECK(resume.empty() || resume == "auto" || !std::filesystem::is_directory(resume, ec),
+               "--train.resume '", resume, "' is a directory, not a file (give a checkpoint file, e.g. '",
+               (std::filesystem::path(resume) / "checkpoints" / "last.pt").string(),
+               "', or 'auto' with --train.run_name)");
   WISESR_CHECK(keep_checkpoints >= 1, "--train.keep_checkpoints must be >= 1");
   WISESR_CHECK(checkpoint_every >= 0, "--train.checkpoint_every must be >= 0");
   WISESR_CHECK(timeout_s >= 0.0, "--train.timeout_s must be >= 0");

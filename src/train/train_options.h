@@ -58,7 +58,8 @@ void visit_options(RuntimeOptions& o, F&& f) {
   f("cuda_graph", o.cuda_graph,
     "capture the whole training step as a CUDA graph, replayed once per step: auto (on CUDA with bf16/fp32, "
     "NCCL or no collectives, accum_steps 1; eager otherwise) | on (an error where it cannot) | off");
-  f("threads", o.threads, "intra-op CPU threads per rank; 0 = cores / ranks on the node");
+  f("threads", o.threads,
+    "intra-op CPU threads per rank; 0 = cores / ranks on the node; at most max(256, 4 x hardware threads)");
 }
 
 /// --optim.optimizer.
@@ -147,6 +148,8 @@ constexpr auto enum_names(Progress) {
 struct RunOptions {
   static constexpr const char* kSection = "train";
   static constexpr const char* kCaption = "Run";
+  static constexpr int kMaxBatchSize = 65536;  // per rank
+  static constexpr int kMaxAccumSteps = 4096;
 
   int epochs = 1;
   int batch_size = 32;    // per rank
@@ -175,9 +178,9 @@ struct RunOptions {
 template <typename F>
 void visit_options(RunOptions& o, F&& f) {
   f("epochs", o.epochs, "number of epochs");
-  f("batch_size", o.batch_size, "batch size per rank (global batch = batch_size x ranks)");
+  f("batch_size", o.batch_size, "batch size per rank (global batch = batch_size x ranks), in [1, 65536]");
   f("accum_steps", o.accum_steps,
-    "micro-batches per optimizer step (gradient accumulation; global batch x this)");
+    "micro-batches per optimizer step (gradient accumulation; global batch x this), in [1, 4096]");
   f("max_steps", o.max_steps, "stop after this many steps; 0 = all epochs");
   f("seed", o.seed, "seed for initialisation, shuffling and augmentation");
   f("out_dir", o.out_dir, "directory under which the run directory is created");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -107,6 +108,115 @@ TEST(Cli, MalformedConfigIsNamed) {
   expect_one_line_error(run("train --data.dir x --train.batch_size 0"), "--train.batch_size");
   expect_one_line_error(run("train --data.dir x --train.cuda_graph sometimes"), "--train.cuda_graph");
 }
+
+// No raw byte of what a message quotes reaches the terminal: a binary config file is named by position.
+TEST(Cli, ABinaryConfigIsNamedWithoutItsBytes) {
+  auto r = run("train --config /bin/ls --data.dir x");
+  expect_one_line_error(r, "'/bin/ls' is not a text config: byte 0x7f at line 1, column 1");
+  for (const char c : r.err)
+    EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f))
+        << "raw byte " << static_cast<int>(c) << " in: " << r.err;
+  wisesr::testing::TempDir tmp;
+  expect_one_line_error(run("train --config " + tmp.path().string() + " --data.dir x"),
+                        "is a directory, not a file");
+}
+
+// What a training run is handed is checked before its first step: a split the dataset lacks (it used to
+// disable validation silently), an empty training split (whose message blamed the batch size) and a
+// dataset of one class (top-1 = 1 whatever the model learns). Then eval on a missing or empty split, and
+// a run directory where a checkpoint file is expected.
+TEST(Cli, SplitsAndClassesAreCheckedBeforeTrainingAndEvaluation) {
+  wisesr::testing::TempDir tmp;
+  const auto data = tmp.path() / "data", noval = tmp.path() / "noval", one = tmp.path() / "one";
+  wisesr::testing::TinyDatasetSpec spec;
+  spec.size = 32;
+  wisesr::testing::write_tiny_dataset(data, spec);
+  spec.val_per_class = 0;
+  wisesr::testing::write_tiny_dataset(noval, spec);
+  spec.classes = 1;
+  wisesr::testing::write_tiny_dataset(one, spec);
+  const std::string train =
+      "train --train.device cpu --train.threads 1 --model.backbone resnet-tiny "
+      "--train.batch_size 2 --train.max_steps 1 --train.progress lines --train.out_dir " +
+      (tmp.path() / "runs").string() + " --data.dir ";
+  expect_one_line_error(run(train + data.string() + " --train.run_name a --data.val_split nosuch"),
+                        "no split 'nosuch' in '" + data.string() + "' (it has: train, val)");
+  expect_one_line_error(run(train + data.string() + " --train.run_name b --data.train_split test"),
+                        "no split 'test' in '" + data.string() + "' (it has: train, val)");
+  expect_one_line_error(run(train + noval.string() + " --train.run_name c --data.train_split val"),
+                        "split 'val' of '" + noval.string() + "' is empty (0 records): nothing to train on");
+  expect_one_line_error(run(train + one.string() + " --train.run_name d"),
+                        "has 1 class ('class_0'): a classifier needs at least 2");
+
+  auto ok = run(train + data.string() + " --train.run_name good");
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  const auto run_dir = tmp.path() / "runs" / "good";
+  const std::string ckpt = (run_dir / "checkpoints" / "last.pt").string();
+  expect_one_line_error(run("eval --train.device cpu --checkpoint " + ckpt + " --data.dir " + data.string() +
+                            " --data.val_split nosuch"),
+                        "no split 'nosuch' in '" + data.string() + "' (it has: train, val)");
+  expect_one_line_error(run("eval --train.device cpu --checkpoint " + ckpt + " --data.dir " + noval.string()),
+                        "split 'val' of '" + noval.string() + "' is empty (0 records): nothing to evaluate");
+  expect_one_line_error(
+      run("eval --checkpoint " + run_dir.string() + " --data.dir " + data.string()),
+      "--checkpoint '" + run_dir.string() + "' is a directory, not a file (did you mean '" + ckpt + "'?)");
+  expect_one_line_error(
+      run("export --checkpoint " + run_dir.string() + " --out " + (tmp.path() / "x.pt").string()),
+      "--checkpoint '" + run_dir.string() + "' is a directory, not a file");
+}
+
+TEST(Cli, BoundedOptionsSayTheirBound) {
+  expect_one_line_error(run("train --data.dir x --data.workers 100000"), "--data.workers must be in [0, ");
+  expect_one_line_error(run("train --data.dir x --data.prefetch 1000"), "--data.prefetch must be in [1, 64]");
+  expect_one_line_error(run("prep --input a --out b --shard-records -1"),
+                        "--shard-records must be in [0, 1000000]");
+}
+
+#if WISESR_HAVE_OPENCV
+// prep refuses what a classifier cannot be trained on, with exit status 1: it used to print
+// "prepared 0 train + 0 val records" and exit 0.
+TEST(Cli, PrepRefusesUnusableInputsAndOneClass) {
+  wisesr::testing::TempDir tmp;
+  const auto junk = tmp.path() / "junk";
+  for (const char* f : {"a/1.jpg", "a/2.jpg", "b/1.jpg", "b/2.png"}) {
+    std::filesystem::create_directories((junk / f).parent_path());
+    std::ofstream(junk / f) << "not an image";
+  }
+  const auto out = tmp.path() / "out";
+  expect_one_line_error(run("prep --input " + junk.string() + " --out " + out.string() + " --size 32"),
+                        "no usable training image in '" + junk.string() + "': all ");
+  auto r = run("prep --input " + junk.string() + " --out " + out.string() + " --size 32 --val-fraction 0");
+  expect_one_line_error(r, "no usable training image in '" + junk.string() +
+                               "': all 4 training input(s) were skipped (4 skipped in all; reasons in '" +
+                               (out / "skipped.tsv").string() + "')");
+  EXPECT_FALSE(std::filesystem::exists(out / "index.json"));
+  EXPECT_TRUE(std::filesystem::exists(out / "skipped.tsv"));
+  EXPECT_FALSE(std::filesystem::exists(out / "prep-journal.jsonl"));
+
+  // Two classes, but only one with a usable image: a one-class dataset all the same.
+  const auto half = tmp.path() / "half";
+  ASSERT_EQ(run("synth --out " + half.string() + " --classes 2 --per-class 3 --size 32").status, 0);
+  std::vector<std::filesystem::path> classes;
+  for (const auto& e : std::filesystem::directory_iterator(half)) classes.push_back(e.path());
+  std::sort(classes.begin(), classes.end());
+  ASSERT_EQ(classes.size(), 2u);
+  for (const auto& e : std::filesystem::directory_iterator(classes[1]))
+    std::ofstream(e.path(), std::ios::trunc) << "not an image";
+  expect_one_line_error(
+      run("prep --input " + half.string() + " --out " + (tmp.path() / "o2").string() + " --size 32"),
+      "only 1 class of '" + half.string() + "' ('" + classes[0].filename().string() +
+          "') has usable training images: a classifier needs at least 2 (3 input(s) skipped");
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "o2" / "index.json"));
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "o2" / "train-00000.h5"))
+      << "shards of a refused dataset";
+
+  std::filesystem::remove_all(junk / "b");
+  expect_one_line_error(run("prep --input " + junk.string() + " --out " + (tmp.path() / "o1").string()),
+                        "'" + junk.string() + "' has 1 class ('a'): a classifier needs at least 2");
+  expect_one_line_error(run("prep --input " + junk.string() + " --out " + (junk / "shards").string()),
+                        "lies inside --input");
+}
+#endif
 
 TEST(Cli, BenchTrainOnCpuWritesSaneJson) {
   wisesr::testing::TempDir tmp;

@@ -104,7 +104,7 @@ if "$bin" prep --list unknown.tsv --root . --class-index classes.txt --out unkno
   fail "unknown label accepted"
 fi
 grep -q "zebra" unknown.err || fail "unknown label not named"
-printf '%s\n%s\n' "$(head -n1 train.tsv)" "$(head -n1 train.tsv)" > dup.tsv
+printf '%s\n%s\n%s\n' "$(head -n1 train.tsv)" "$(head -n1 train.tsv)" "$(tail -n1 train.tsv)" > dup.tsv  # 2 classes
 "$bin" prep --list dup.tsv --root imgs --out dup --size 32 --val-fraction 0 | grep -q "skipped 1" || fail "duplicate not skipped"
 
 echo "== deterministic across thread counts"

@@ -231,14 +231,15 @@ TEST(Evaluate, ASkippedCorruptRecordIsNotCountedAndTheRestScoreAsWithoutIt) {
 // that rank read, in training and in the evaluation after the epoch.
 class RankReadsTest : public ::testing::Test {
  protected:
-  static constexpr int kTrain = 27, kVal = 7;  // the train tail (27 mod the global batch) is dropped
+  static constexpr int kTrain = 27, kVal = 9;  // the train tail (27 mod the global batch) is dropped
+  static constexpr int kClasses = 3;           // training refuses a dataset of one class
 
   void SetUp() override {
     info_ = world_info();
     testing::TinyDatasetSpec spec;
-    spec.classes = 1;
-    spec.train_per_class = kTrain;
-    spec.val_per_class = kVal;
+    spec.classes = kClasses;
+    spec.train_per_class = kTrain / kClasses;
+    spec.val_per_class = kVal / kClasses;
     spec.size = 32;
     spec.shard_records = 1;
     for (int i = 0; i < kTrain; ++i) spec.corrupt_train.insert(i);

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 
 #include "config/cli.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "prep_options.h"
 #include "test_data.h"
 
@@ -208,6 +210,152 @@ TEST(Cli, BenchOptions) {
   EXPECT_EQ(c.dtype, CommDtype::kBf16);
   EXPECT_EQ(c.comm.backend, comm::Backend::kMpi);
   EXPECT_THROW(parse_bench_comm_args({"--dtype", "int8"}, c), Error);
+}
+
+// The message an option error gives (empty when there is none).
+template <typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.message();
+  }
+  return "";
+}
+
+// A binary given as --config (`--config /bin/ls`) is named with the position of its first non-text byte;
+// the bytes themselves never reach the message. A directory is named as one (it used to be read as an
+// empty config, silently).
+TEST(Cli, BinaryOrDirectoryConfigIsNamedWithoutEchoingBytes) {
+  testing::TempDir dir;
+  const auto elf = dir.path() / "ls";
+  std::ofstream(elf, std::ios::binary) << std::string(
+      "\x7f"
+      "ELF\x02\x01\x01\0\0\0\x03\0>\0\x01",
+      15);
+  Config cfg;
+  std::string what = error_of([&] { parse_train_args({"--config", elf.string()}, cfg); });
+  EXPECT_EQ(what, "'" + elf.string() + "' is not a text config: byte 0x7f at line 1, column 1");
+  std::ofstream(elf, std::ios::binary | std::ios::trunc) << "[train]\nepochs = 1\x01\n";
+  what = error_of([&] { parse_train_args({"--config", elf.string()}, cfg); });
+  EXPECT_EQ(what, "'" + elf.string() + "' is not a text config: byte 0x01 at line 2, column 11");
+  std::ofstream(elf, std::ios::binary | std::ios::trunc) << "[train]\nepochs = 1 # d\xf6g\n";  // Latin-1
+  what = error_of([&] { parse_train_args({"--config", elf.string()}, cfg); });
+  EXPECT_EQ(what, "'" + elf.string() + "' is not a text config: byte 0xf6 at line 2, column 15");
+  std::ofstream(elf, std::ios::binary | std::ios::trunc) << "[train]\r\nepochs = 2 # dög\r\n";  // UTF-8, CRLF
+  EXPECT_EQ(error_of([&] { parse_train_args({"--config", elf.string()}, cfg); }), "");
+  EXPECT_EQ(cfg.train.epochs, 2);
+  what = error_of([&] { parse_train_args({"--config", dir.path().string()}, cfg); });
+  EXPECT_EQ(what, "config file '" + dir.path().string() + "' is a directory, not a file");
+}
+
+TEST(Cli, ADirectoryGivenForACheckpointIsNamedAsOne) {
+  testing::TempDir dir;
+  const std::string run = dir.path().string();
+  EvalConfig e;
+  parse_eval_args({"--checkpoint", run, "--data.dir", "d"}, e);
+  EXPECT_EQ(error_of([&] { e.validate(); }), "--checkpoint '" + run + "' is a directory, not a file");
+  ExportConfig x;
+  parse_export_args({"--checkpoint", run, "--out", "x.pt"}, x);
+  EXPECT_EQ(error_of([&] { x.validate(); }), "--checkpoint '" + run + "' is a directory, not a file");
+  std::filesystem::create_directories(dir.path() / "checkpoints");
+  std::ofstream(dir.path() / "checkpoints" / "last.pt") << "x";
+  EXPECT_NE(error_of([&] { x.validate(); }).find("(did you mean '" + run + "/checkpoints/last.pt'?)"),
+            std::string::npos);
+  Config t;
+  parse_train_args({"--data.dir", "d", "--train.resume", run}, t);
+  EXPECT_NE(error_of([&] { t.validate(); }).find("--train.resume '" + run + "' is a directory, not a file"),
+            std::string::npos);
+}
+
+// Every option that sizes threads or buffers has a bound that a real cluster never reaches and that
+// --help states: --data.workers 100000 used to start 19k threads before the watchdog blamed a peer.
+TEST(Config, ThreadAndBufferOptionsAreBounded) {
+  const int threads = max_option_threads();
+  EXPECT_GE(threads, 256);
+  const std::string at_most = "[0, " + std::to_string(threads) + "] (max(256, 4 x ";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--data.workers", "100000"}, "--data.workers must be in " + at_most},
+      {{"--train.threads", "100000"}, "--train.threads must be in " + at_most},
+      {{"--data.prefetch", "65"}, "--data.prefetch must be in [1, 64], got 65"},
+      {{"--data.prefetch", "0"}, "--data.prefetch must be in [1, 64], got 0"},
+      {{"--train.batch_size", "65537"}, "--train.batch_size must be in [1, 65536] (per rank), got 65537"},
+      {{"--train.accum_steps", "4097"}, "--train.accum_steps must be in [1, 4096], got 4097"},
+      {{"--train.bucket_mb", "0"}, "--train.bucket_mb must be in [1/1024, 16384] (MiB), got 0"},
+      {{"--train.bucket_mb", "1e30"}, "--train.bucket_mb must be in [1/1024, 16384] (MiB), got 1e+30"},
+      {{"--train.first_bucket_mb", "20000"}, "--train.first_bucket_mb must be in [1/1024, 16384] (MiB)"},
+      {{"--data.image_size", "4"}, "--data.image_size must be 0 (the shards' size) or in [8, 8192], got 4"},
+      {{"--data.image_size", "9000"}, "--data.image_size must be 0 (the shards' size) or in [8, 8192]"},
+      {{"--data.val_split", ""}, "--data.val_split must not be empty"},
+  };
+  for (const auto& [args, message] : bad) {
+    Config cfg;
+    std::vector<std::string> argv = {"--data.dir", "d"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    parse_train_args(argv, cfg);
+    EXPECT_NE(error_of([&] { cfg.validate(); }).find(message), std::string::npos)
+        << args[0] << " " << args[1] << ": " << error_of([&] { cfg.validate(); });
+  }
+  Config top;  // the bounds themselves are accepted
+  parse_train_args({"--data.dir", "d", "--data.workers", std::to_string(threads), "--train.threads",
+                    std::to_string(threads), "--data.prefetch", "64", "--train.batch_size", "65536",
+                    "--train.accum_steps", "4096", "--train.bucket_mb", "16384", "--data.image_size", "8192"},
+                   top);
+  EXPECT_EQ(error_of([&] { top.validate(); }), "");
+  BenchDataConfig d;
+  parse_bench_data_args({"--data.dir", "d", "--threads", "100000"}, d);
+  EXPECT_NE(error_of([&] { d.validate(); }).find("--threads must be in " + at_most), std::string::npos);
+  // --help states the bounds.
+  Config help;
+  std::string text;  // with the line wrapping undone
+  for (const char c : parse_train_args({"--help"}, help).help_text)
+    if (!std::isspace(static_cast<unsigned char>(c)) || (!text.empty() && text.back() != ' '))
+      text += std::isspace(static_cast<unsigned char>(c)) ? ' ' : c;
+  for (const char* bound : {"at most max(256, 4 x hardware threads)", "in [1, 64]", "in [1, 65536]",
+                            "in [1, 4096]", "in [1/1024, 16384]", "in [8, 8192]"})
+    EXPECT_NE(text.find(bound), std::string::npos) << bound;
+}
+
+TEST(Cli, PrepOptionsAreBoundedAndTheOutputApartFromTheInput) {
+  testing::TempDir dir;
+  const std::string in = (dir.path() / "images").string(), out = (dir.path() / "shards").string();
+  std::filesystem::create_directories(in);
+  auto prep_error = [](const std::vector<std::string>& args) {
+    prep::PrepOptions p;
+    return error_of([&] {
+      parse_prep_args(args, p);
+      p.validate();
+    });
+  };
+  EXPECT_EQ(prep_error({"--input", in, "--out", out}), "");
+  // An unsigned option used to read "-1" as 2^64 - 1: one shard of everything.
+  EXPECT_EQ(prep_error({"--input", in, "--out", out, "--shard-records", "-1"}),
+            "--shard-records must be in [0, 1000000] (0 = by --shard-mb), got -1");
+  EXPECT_NE(prep_error({"--input", in, "--out", out, "--shard-records", "1000001"}).find("--shard-records"),
+            std::string::npos);
+  EXPECT_NE(
+      prep_error({"--input", in, "--out", out, "--shard-mb", "1e9"}).find("--shard-mb must be in (0, 16384]"),
+      std::string::npos);
+  EXPECT_NE(
+      prep_error({"--input", in, "--out", out, "--threads", "100000"}).find("--threads must be in [0, "),
+      std::string::npos);
+  EXPECT_EQ(prep_error({"--input", in, "--out", in}),
+            "--out '" + in + "' is --input '" + in +
+                "': the shards would be read back as inputs (write them outside it)");
+  EXPECT_NE(prep_error({"--input", in + "/", "--out", in + "/."}).find("' is --input '"), std::string::npos);
+  EXPECT_NE(prep_error({"--input", in, "--out", in + "/shards"}).find("lies inside --input"),
+            std::string::npos);
+  EXPECT_NE(prep_error({"--input", in, "--out", in + "/../images/x"}).find("lies inside --input"),
+            std::string::npos);
+  EXPECT_NE(prep_error({"--input", out + "/images", "--out", out}).find("lies inside --out"),
+            std::string::npos);
+  EXPECT_NE(prep_error({"--list", "l.tsv", "--val-input", in, "--out", in + "/v"}).find("--val-input"),
+            std::string::npos);
+  EXPECT_EQ(prep_error({"--input", in, "--out", in + "_shards"}), "");  // a sibling sharing a prefix
+  EXPECT_EQ(prep_error({"--list", in, "--out", out}), "--list '" + in + "' is a directory, not a file");
+  prep::SynthOptions s;
+  parse_synth_args({"--out", out, "--per-class", "2000000"}, s);
+  EXPECT_NE(error_of([&] { s.validate(); }).find("--per-class must be in [1, 1000000]"), std::string::npos);
 }
 
 TEST(Config, ParseSizes) {

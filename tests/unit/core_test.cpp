@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/strings.h"
 #include "core/thread_pool.h"
 #include "test_data.h"
 
@@ -41,6 +42,41 @@ TEST(Error, MessageIsOneLineWithARepositoryRelativeLocation) {
     EXPECT_NE(what.find("value 3 is bad (tests/unit/core_test.cpp:"), std::string::npos) << what;
     EXPECT_EQ(what.find('\n'), std::string::npos);
   }
+}
+
+// Messages quote user input (a config file's bytes, a file name): no raw control or non-UTF-8 byte in them.
+TEST(Error, RawBytesOfQuotedInputAreEscaped) {
+  const std::string raw = std::string(
+                              "\x7f"
+                              "ELF\x02\x01\x01",
+                              7) +
+                          std::string(1, '\0') + "\x1b[2J\xff\xfe";
+  try {
+    WISESR_THROW("name '", raw, "' dög 狗\tend");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "name '\\x7fELF\\x02\\x01\\x01\\x00\\x1b[2J\\xff\\xfe' dög 狗\\x09end");
+    EXPECT_EQ(find_non_text_byte(e.what()), std::string::npos) << e.what();
+  }
+  try {  // a library's multi-line message keeps its newline, so first_line() still cuts it there
+    WISESR_THROW("first\nsecond");
+  } catch (const Error& e) {
+    EXPECT_EQ(first_line(e.message()), "first");
+  }
+}
+
+TEST(Strings, PrintableAndTextBytes) {
+  EXPECT_EQ(printable("plain ascii, dög, 狗, 🙂"),
+            "plain ascii, dög, 狗, 🙂");  // UTF-8 text unchanged
+  EXPECT_EQ(printable("a\x7f"
+                      "b"),
+            "a\\x7fb");
+  EXPECT_EQ(printable("\xc3"), "\\xc3");                       // a truncated sequence
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");              // an overlong '/'
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");     // a UTF-16 surrogate
+  EXPECT_EQ(printable(printable("\x01")), printable("\x01"));  // escaping twice changes nothing more
+  EXPECT_EQ(find_non_text_byte("[train]\r\nepochs = 1\t# dög\n"), std::string::npos);
+  EXPECT_EQ(find_non_text_byte("ok\n\x01"), 3u);
+  EXPECT_EQ(find_non_text_byte("ok \xff"), 3u);
 }
 
 TEST(Fs, Crc32MatchesKnownValue) {

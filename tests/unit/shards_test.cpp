@@ -120,6 +120,76 @@ TEST(Shards, MissingOrMalformedManifest) {
   EXPECT_THROW(Manifest::load(dir.path()), Error);
 }
 
+// The message an error gives (empty when there is none).
+template <typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.message();
+  }
+  return "";
+}
+
+// A split named by --data.train_split / --data.val_split that the dataset lacks used to disable
+// validation silently: it is an error naming the split and the splits there are.
+TEST(Shards, AMissingSplitIsNamedWithTheSplitsThereAre) {
+  testing::TempDir dir;
+  testing::write_tiny_dataset(dir.path(), {});
+  EXPECT_EQ(error_of([&] { ShardSet(dir.path(), "nosuch"); }),
+            "no split 'nosuch' in '" + dir.path().string() + "' (it has: train, val)");
+  EXPECT_EQ(error_of([&] { ShardSet(dir.path(), "val"); }), "");
+  Manifest m = Manifest::load(dir.path());
+  EXPECT_EQ(error_of([&] { m.split("test"); }), "no split 'test' in the dataset (it has: train, val)");
+}
+
+// An empty split trains on nothing (the old message blamed the batch size), and one class trains to a
+// top-1 of 1 whatever the model learns: both are refused before anything is built.
+TEST(Shards, OnlyASplitWithRecordsOfTwoClassesOrMoreIsTrainable) {
+  testing::TempDir dir;
+  testing::TinyDatasetSpec spec;
+  spec.val_per_class = 0;
+  testing::write_tiny_dataset(dir.path() / "noval", spec);
+  ShardSet train(dir.path() / "noval", "train"), val(dir.path() / "noval", "val");
+  EXPECT_EQ(error_of([&] { check_trainable(train); }), "");
+  EXPECT_EQ(error_of([&] { check_evaluable(train); }), "");
+  EXPECT_EQ(error_of([&] { check_trainable(val); }), "split 'val' of '" + (dir.path() / "noval").string() +
+                                                         "' is empty (0 records): nothing to train on");
+  EXPECT_EQ(error_of([&] { check_evaluable(val); }), "split 'val' of '" + (dir.path() / "noval").string() +
+                                                         "' is empty (0 records): nothing to evaluate");
+  spec = {};
+  spec.classes = 1;
+  testing::write_tiny_dataset(dir.path() / "one", spec);
+  EXPECT_EQ(error_of([&] { check_trainable(ShardSet(dir.path() / "one", "train")); }),
+            "dataset '" + (dir.path() / "one").string() +
+                "' has 1 class ('class_0'): a classifier needs at least 2 (top-1 would be 1 whatever it "
+                "learns)");
+}
+
+// A binary or garbled index.json is reported by name and byte position; the parser's own message quoted
+// the bytes it read. Files and directories in the wrong place are named as such.
+TEST(Shards, AGarbledManifestIsNamedByPositionWithoutItsBytes) {
+  testing::TempDir dir;
+  const auto index = dir.path() / "index.json";
+  std::ofstream(index, std::ios::binary) << std::string(
+      "\x7f"
+      "ELF\x02\x01\x01\0\x1b[2J\xff",
+      12);
+  std::string what = error_of([&] { Manifest::load(dir.path()); });
+  EXPECT_EQ(what, "'" + index.string() +
+                      "' is not valid JSON at byte 1 (damaged, or not written by 'wisesr prep'?)");
+  std::ofstream(index, std::ios::binary | std::ios::trunc) << "{\"format\": \"wisesr\x01\"}";
+  what = error_of([&] { Manifest::load(dir.path()); });
+  EXPECT_NE(what.find("is not valid JSON at byte 19"), std::string::npos) << what;
+  std::filesystem::remove(index);
+  std::filesystem::create_directory(index);
+  EXPECT_EQ(error_of([&] { Manifest::load(dir.path()); }),
+            "dataset manifest '" + index.string() + "' is a directory, not a file");
+  std::ofstream(dir.path() / "file") << "x";
+  EXPECT_NE(error_of([&] { Manifest::load(dir.path() / "file"); }).find("is a file, not a directory"),
+            std::string::npos);
+}
+
 TEST(Sampler, TrainSlicesAreDisjointEqualAndSeeded) {
   for (int world : {1, 2, 3, 4}) {
     std::set<uint64_t> seen;
