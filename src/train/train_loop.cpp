@@ -44,9 +44,19 @@ std::string default_run_name(const models::ModelOptions& model) {
 
 // Rank 0's claim on the run directory, before anything slow or any file is written: a second job on the
 // same directory fails here at once, naming the holder (Note [Run lock protocol] in core/run_lock.h).
+// A run directory in which something was trained: a checkpoint or a summary. One without (a start that
+// failed before its first checkpoint) may be started in again without --train.resume.
+bool holds_a_run(const stdfs::path& run_dir) {
+  std::error_code ec;
+  if (stdfs::exists(run_dir / "summary.json", ec)) return true;
+  for (stdfs::directory_iterator it(run_dir / "checkpoints", ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".pt") return true;
+  return false;
+}
+
 std::unique_ptr<RunLock> claim_run_dir(const stdfs::path& run_dir, const RunOptions& t) {
   std::error_code ec;
-  if (t.resume.empty() && stdfs::exists(run_dir, ec)) {
+  if (t.resume.empty() && stdfs::exists(run_dir, ec) && holds_a_run(run_dir)) {
     const std::string holder = RunLock::describe_holder(run_dir / RunLock::kFileName);
     WISESR_THROW("run directory '", run_dir.string(), "' already exists",
                  holder.empty() ? "" : " and is in use (" + holder + ")",
@@ -197,11 +207,13 @@ class TrainingRun {
   const StopSignalScope signals_;  // main installs one before MPI start-up; this one is for library callers
   const std::string run_name_;
   const stdfs::path run_dir_;
-  const std::unique_ptr<RunLock> run_lock_;  // rank 0
+  // The dataset is checked (splits, classes, batches) before the run directory is claimed, so that a
+  // bad dataset leaves no run directory behind.
   const data::ShardSet train_set_;
   const std::unique_ptr<data::ShardSet> val_set_;
   const int image_size_;
   const Batches batches_;
+  const std::unique_ptr<RunLock> run_lock_;  // rank 0
   Trainer trainer_;
   const LrSchedule schedule_;
   const std::string config_ini_;  // the resolved configuration
@@ -244,11 +256,11 @@ TrainingRun::TrainingRun(const config::Config& cfg, const comm::ProcessGroupInfo
       fault_(parse_fault(cfg.train.fault)),
       run_name_(cfg.train.run_name.empty() ? default_run_name(cfg.model) : cfg.train.run_name),
       run_dir_(stdfs::path(cfg.train.out_dir) / run_name_),
-      run_lock_(rank0_ ? claim_run_dir(run_dir_, cfg.train) : nullptr),
       train_set_(cfg.data.dir, cfg.data.train_split),
       val_set_(open_val_set(cfg, train_set_)),
       image_size_(resolve_image_size(cfg.data, train_set_)),
       batches_(divide_epoch(cfg.train, info, train_set_)),
+      run_lock_(rank0_ ? claim_run_dir(run_dir_, cfg.train) : nullptr),
       trainer_(trainer_options(cfg), info, static_cast<int64_t>(train_set_.num_classes()), image_size_),
       schedule_(cfg.schedule, static_cast<int64_t>(batches_.global), cfg.train.epochs),
       config_ini_(config::to_ini(resolved(cfg, run_name_, image_size_, trainer_.precision()))),

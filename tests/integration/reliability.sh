@@ -105,6 +105,21 @@ grep -q "^# changed optim.lr: 0.045 -> 0.04 (forced)$" runs/r/config-history/003
 metrics_exact runs/r 4 "F10 forced run"
 echo "F3: allowed and forced changes are logged and kept in config-history/ (001-003.ini)"
 
+# --- the run directory: a bad dataset leaves none; a failed start's may be reused; a real run's not ------
+rc=0
+train runs bad --train.epochs 1 --data.train_split nosuch > bad.log 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "training on a split that does not exist exited 0"
+one_clean_error bad.log "no split 'nosuch'" "a missing split"
+[ ! -e runs/bad ] || fail "a run refused for its dataset left runs/bad behind"
+mkdir -p runs/leftover/checkpoints
+echo '{"kind":"train","step":3}' > runs/leftover/metrics.jsonl
+train runs leftover --train.max_steps 2 > leftover.log 2>&1 || { cat leftover.log; fail "a failed start's run directory could not be reused"; }
+rc=0
+train runs r --train.epochs 1 > again.log 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "a fresh start in a trained run directory was accepted"
+one_clean_error again.log "run directory '.*/r' already exists" "a fresh start over a run"
+echo "run directory: none left by a refused dataset; a failed start's reused; a trained one protected"
+
 # --- F4: resuming past the end is a no-op that keeps the checkpoint --------------------------------
 train runs r --train.resume auto --train.epochs 2 --optim.lr 0.04 > past.log 2>&1 || { cat past.log; fail "past-the-end resume failed"; }
 grep -q "nothing left to train" past.log || { cat past.log; fail "the no-op is not said"; }
