@@ -6,8 +6,8 @@
 #  F4  a resume at or past --train.epochs is a no-op: exit 0, the summary keeps the checkpoint;
 #  F10 after resumes, metrics.jsonl and epochs.csv hold each step and epoch once;
 #  F2  a full disk (a small tmpfs; skipped where none can be mounted) during a checkpoint, during the
-#      start-up writes (lock, config.ini, config-history, epochs.csv, metrics.jsonl), for eval --json and
-#      for export: one error line naming the file and "disk full", no stack trace, no temporary left, every
+#      start-up writes (lock, config.ini, config-history, epochs.csv, metrics.jsonl), for summary.json
+#      (written last), for eval --json and for export: one error line naming the file and "disk full", no stack trace, no temporary left, every
 #      rank gone, and the previous checkpoint still resumes.
 # Usage: reliability.sh WISESR_BIN MPIEXEC
 set -euo pipefail
@@ -38,11 +38,12 @@ train() {  # train OUT_DIR RUN_NAME [extra options...]
     --train.progress lines "$@"
 }
 
-# Checks that the job's output has exactly one error line, that it matches PATTERN, and that nothing
-# crashed: no std::terminate, abort or signal.
+# Checks that the job's output has exactly one error (the same line from several ranks counts once: a
+# dataset every rank checks), that it matches PATTERN, and that nothing crashed: no std::terminate, abort or
+# signal.
 one_clean_error() {  # LOG PATTERN WHAT
   local n
-  n=$(grep -c "error: " "$1" || true)
+  n=$(grep "error: " "$1" | sed 's/^\[rank [0-9]*\] //' | sort -u | wc -l)
   [ "$n" -eq 1 ] || { cat "$1"; fail "$3: $n error lines, expected 1"; }
   grep -E "error: " "$1" | grep -Eq "$2" || { cat "$1"; fail "$3: the error does not match '$2'"; }
   if grep -Eq "terminate called|Aborted|Segmentation|core dumped|what\(\)|exited on signal" "$1"; then
@@ -184,6 +185,30 @@ for pages in 0 1 2 3 4 5 6; do
   echo "F2: $pages free page(s): $(grep -o "error: .*" "p$pages.log" | cut -c1-110)"
   umount "p$pages"
 done
+
+# summary.json on a full disk: while the run's last checkpoint is held before its commit (slowsave), the disk
+# is filled to one free page; the checkpoint's sidecar takes it, so summary.json, written last, cannot be.
+small sumfs 64m
+train sumfs sm --train.epochs 1 --train.eval_each_epoch false --train.fault slowsave@0:4 > sm.log 2>&1 &
+job=$!
+for _ in $(seq 1 600); do
+  compgen -G "sumfs/sm/checkpoints/.step-*.tmp-*" > /dev/null && break
+  sleep 0.1
+done
+compgen -G "sumfs/sm/checkpoints/.step-*.tmp-*" > /dev/null || { cat sm.log; fail "the last checkpoint never started"; }
+sleep 1  # written and hashed well within the 4 s it is held
+avail=$(df -B1 --output=avail sumfs | tail -1)
+head -c "$((avail - 4096))" /dev/zero > sumfs/filler 2> /dev/null || true
+rc=0
+wait "$job" || rc=$?
+[ "$rc" -ne 0 ] || { cat sm.log; fail "a run whose summary.json cannot be written exited 0"; }
+# A heartbeat rewrite can take the free page for a moment; then the sidecar is what fails (also cleanly).
+one_clean_error sm.log "cannot write '([^']*/)?sm/(summary\.json|checkpoints/step-0+27\.pt\.sha256)': No space left on device \(disk full\)" \
+  "summary.json on a full disk"
+no_temporaries sumfs "summary.json on a full disk"
+no_ranks_left sm "summary.json on a full disk"
+test -s sumfs/sm/checkpoints/step-0000000027.pt || fail "the last checkpoint was lost with summary.json"
+echo "F2: $(grep -o "error: cannot write '[^']*'" sm.log | sed "s|.*/||; s|'||") on a full disk: one line, nothing left, the checkpoint kept"
 
 # eval --json and export on a full disk.
 small full 64k
