@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "test_data.h"
@@ -62,6 +63,14 @@ TEST(Error, RawBytesOfQuotedInputAreEscaped) {
   } catch (const Error& e) {
     EXPECT_EQ(first_line(e.message()), "first");
   }
+}
+
+TEST(Log, WarningsEscapeRawBytesButKeepTheirLines) {
+  // A warning quoting a folder name (e.g. "class '...' has no training inputs") never writes raw bytes.
+  ::testing::internal::CaptureStderr();
+  LOG_WARN("class 'a\x1b[2Jb' skipped\nsecond line \xff");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out, "warning: class 'a\\x1b[2Jb' skipped\nsecond line \\xff\n");
 }
 
 TEST(Strings, PrintableAndTextBytes) {
