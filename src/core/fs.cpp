@@ -26,6 +26,12 @@ void fsync_fd_path(const stdfs::path& path, int flags) {
                "' failed: ", std::strerror(err));
 }
 
+// fsync the directory holding path (after a rename or a create in it).
+void fsync_parent_dir(const stdfs::path& path) {
+  const stdfs::path dir = path.parent_path();
+  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
+}
+
 }  // namespace
 
 stdfs::path temp_path_for(const stdfs::path& final_path) {
@@ -41,14 +47,12 @@ void commit_file(const stdfs::path& temp_path, const stdfs::path& final_path) {
   stdfs::rename(temp_path, final_path, ec);
   WISESR_CHECK(!ec, "cannot rename '", temp_path.string(), "' to '", final_path.string(),
                "': ", ec.message());
-  stdfs::path dir = final_path.parent_path();
-  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
+  fsync_parent_dir(final_path);
 }
 
 void commit_file_in_place(const stdfs::path& path) {
   fsync_fd_path(path, O_RDONLY);
-  stdfs::path dir = path.parent_path();
-  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
+  fsync_parent_dir(path);
 }
 
 std::string describe_write_error(int err) {
@@ -99,8 +103,7 @@ void write_file_atomic(const stdfs::path& path, std::string_view content) {
     stdfs::remove(tmp, ec);
     throw;
   }
-  const stdfs::path dir = path.parent_path();
-  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
+  fsync_parent_dir(path);
 }
 
 AppendFile::AppendFile(const stdfs::path& path)
@@ -118,8 +121,7 @@ void AppendFile::write_line(std::string_view line) {
 
 void AppendFile::sync() {
   WISESR_CHECK(::fsync(fd_.get()) == 0, "cannot write '", path_.string(), "': ", describe_write_error(errno));
-  const stdfs::path dir = path_.parent_path();
-  fsync_fd_path(dir.empty() ? stdfs::path(".") : dir, O_RDONLY | O_DIRECTORY);
+  fsync_parent_dir(path_);
 }
 
 std::string read_file(const stdfs::path& path) {

@@ -15,6 +15,7 @@
 #include <random>
 #include <sstream>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -32,7 +33,6 @@ std::string host_name() {
   return buf;
 }
 
-// Field 22 of /proc/<pid>/stat: the process's start time in clock ticks since boot; "" if unknown.
 // Field `index` (1-based, as proc(5) numbers them; 3 and up) of /proc/<pid>/stat, or "" if unreadable.
 std::string proc_stat_field(long pid, int index) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -47,18 +47,12 @@ std::string proc_stat_field(long pid, int index) {
   return "";
 }
 
+// Field 22: the process's start time in clock ticks since boot; "" if unknown.
 std::string process_start(long pid) { return proc_stat_field(pid, 22); }
 
 std::string env_or_empty(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
-}
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
 }
 
 Fields parse_fields(const std::string& text) {
@@ -130,16 +124,22 @@ RunLock::RunLock(const stdfs::path& dir, double stale_after_s, double heartbeat_
     : path_(dir / kFileName), token_(random_token()) {
   std::ostringstream content;
   content << "host=" << host_name() << "\npid=" << getpid() << "\npid_start=" << process_start(getpid())
-          << "\nstarted=" << utc_now() << "\nslurm_job=" << env_or_empty("SLURM_JOB_ID")
+          << "\nstarted=" << utc_timestamp() << "\nslurm_job=" << env_or_empty("SLURM_JOB_ID")
           << "\nslurm_restart=" << env_or_empty("SLURM_RESTART_COUNT") << "\ntoken=" << token_ << "\n";
   const auto tmp = fs::temp_path_for(path_);
+  // The temporary is private until link() publishes it: written in place, errors naming the lock itself.
   try {
-    fs::write_file_atomic(tmp, content.str());
-  } catch (const Error& e) {  // name the lock, not its temporary: "cannot create the run lock '...': ..."
-    const std::string m = e.message();
-    const auto cause = m.rfind("': ");
-    WISESR_THROW("cannot create the run lock '", path_.string(),
-                 "': ", cause == std::string::npos ? m : m.substr(cause + 3));
+    fs::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    WISESR_CHECK(fd.get() >= 0, "cannot create the run lock '", path_.string(),
+                 "': ", fs::describe_write_error(errno));
+    const std::string text = content.str();
+    fs::write_all(fd.get(), text.data(), text.size(), path_);
+    WISESR_CHECK(::fsync(fd.get()) == 0, "cannot write '", path_.string(),
+                 "': ", fs::describe_write_error(errno));
+  } catch (...) {
+    std::error_code ec;
+    stdfs::remove(tmp, ec);
+    throw;
   }
   for (int attempt = 0;; ++attempt) {
     if (::link(tmp.c_str(), path_.c_str()) == 0) break;

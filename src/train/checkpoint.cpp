@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <regex>
 #include <sstream>
 
@@ -68,22 +69,18 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
 void write_archive(torch::serialize::OutputArchive& archive, const std::filesystem::path& tmp) {
   fs::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   WISESR_CHECK(fd.get() >= 0, "cannot create '", tmp.string(), "': ", fs::describe_write_error(errno));
-  int error = 0;
+  std::exception_ptr failure;  // the first failed write; the rest of the archive is discarded
   archive.save_to([&](const void* data, size_t size) -> size_t {
-    const auto* p = static_cast<const char*>(data);
-    for (size_t left = size; error == 0 && left > 0;) {
-      const ssize_t n = ::write(fd.get(), p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        error = n < 0 ? errno : EIO;
-        break;
+    if (!failure) {
+      try {
+        fs::write_all(fd.get(), data, size, tmp);
+      } catch (...) {
+        failure = std::current_exception();
       }
-      p += n;
-      left -= static_cast<size_t>(n);
     }
     return size;  // never a short count: LibTorch would throw from inside the archive (see above)
   });
-  WISESR_CHECK(error == 0, "write to '", tmp.string(), "' failed: ", fs::describe_write_error(error));
+  if (failure) std::rethrow_exception(failure);
   WISESR_CHECK(::close(fd.release()) == 0, "closing '", tmp.string(),
                "' failed: ", fs::describe_write_error(errno));
 }
