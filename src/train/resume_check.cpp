@@ -1,7 +1,7 @@
 #include "train/resume_check.h"
 
 #include <algorithm>
-#include <array>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string_view>
@@ -10,7 +10,7 @@ namespace wisesr::train {
 namespace {
 
 // Note [What a resume may change]: how the run is carried out, not what it trains.
-constexpr std::array<std::string_view, 31> kMayChange = {
+constexpr std::string_view kMayChange[] = {
     // how long, and what is recorded
     "train.epochs", "train.max_steps", "train.out_dir", "train.run_name", "train.log_every",
     "train.eval_each_epoch", "train.progress", "train.status_file",
@@ -50,7 +50,7 @@ std::string ConfigChange::describe() const {
 }
 
 bool resume_may_change(const std::string& key) {
-  return std::find(kMayChange.begin(), kMayChange.end(), key) != kMayChange.end();
+  return std::find(std::begin(kMayChange), std::end(kMayChange), key) != std::end(kMayChange);
 }
 
 std::vector<std::pair<std::string, std::string>> ini_values(const std::string& ini) {

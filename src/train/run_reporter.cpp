@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -26,14 +26,12 @@ nlohmann::json tally_json(const Tally& t) {
 // Appends lines to a CSV file, writing the header first when the file is new or empty.
 class CsvWriter {
  public:
-  CsvWriter(const stdfs::path& path, const std::string& header)
-      : fresh_(!stdfs::exists(path) || stdfs::file_size(path) == 0), out_(path) {
-    if (fresh_) write(header);
+  CsvWriter(const stdfs::path& path, const std::string& header) : out_(path) {
+    if (stdfs::file_size(path) == 0) write(header);  // new (just created) or empty
   }
   void write(const std::string& line) { out_.write_line(line); }
 
  private:
-  bool fresh_;
   fs::AppendFile out_;
 };
 
@@ -94,15 +92,6 @@ void rewrite_lines(const stdfs::path& path, const std::vector<std::string>& line
   fs::write_file_atomic(path, text);
 }
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // config-history/NNN.ini: one per start, numbered from 001.
 void record_start(const stdfs::path& run_dir, const RunStart& start) {
   const stdfs::path dir = run_dir / "config-history";
@@ -114,7 +103,7 @@ void record_start(const stdfs::path& run_dir, const RunStart& start) {
       n = std::max(n, std::atoi(name.substr(0, 3).c_str()));
   }
   std::ostringstream os;
-  os << "# start " << n + 1 << " at " << utc_now() << ": ";
+  os << "# start " << n + 1 << " at " << utc_timestamp() << ": ";
   if (start.resumed_from_step < 0) {
     os << "a fresh start\n";
   } else {
