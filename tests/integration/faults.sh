@@ -8,6 +8,7 @@
 # Prints one line per event and a summary that docs/reliability.md records.
 # Usage: faults.sh WISESR_BIN MPIEXEC PYTHON [TRIALS] [SEED]
 set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$1
 mpiexec=$2
 python=$3
@@ -116,16 +117,8 @@ diff = [k for k in a if not torch.equal(a[k], b[k])]
 assert a.keys() == b.keys() and not diff, f"{len(diff)} tensors differ, e.g. {diff[:3]}"
 PY
   # Each step and epoch recorded once (the steps rerun after a resume replace the killed attempts' records).
-  "$python" - "runs/$name" << 'PY' || fail "$name: metrics.jsonl or epochs.csv repeat or miss records"
-import csv, json, sys
-recs = [json.loads(l) for l in open(f"{sys.argv[1]}/metrics.jsonl")]
-steps = [r["step"] for r in recs if r["kind"] == "train"]
-assert steps == sorted(set(steps)), f"train steps repeated or out of order: {steps}"
-ep = [(r["epoch"], r["complete"]) for r in recs if r["kind"] == "epoch"]
-assert ep == [(e, True) for e in range(1, 5)], f"epoch records {ep}"
-rows = [int(r["epoch"]) for r in csv.DictReader(open(f"{sys.argv[1]}/epochs.csv"))]
-assert rows == [1, 2, 3, 4], f"epochs.csv rows {rows}"
-PY
+  "$python" "$here/check_metrics.py" "runs/$name" 4 "$name" > /dev/null ||
+    fail "$name: metrics.jsonl or epochs.csv repeat or miss records"
   echo "$name: completed after $attempts attempt(s); weights bit-identical to the reference, each step recorded once"
 done
 echo "faults: $trials trial(s), $kills kill(s), $preempts stop request(s): every trial completed bit-identical," \

@@ -11,6 +11,7 @@
 #      rank gone, and the previous checkpoint still resumes.
 # Usage: reliability.sh WISESR_BIN MPIEXEC
 set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$1
 mpiexec=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-reliability-XXXXXX")
@@ -65,18 +66,7 @@ no_ranks_left() {  # RUN_NAME WHAT
 
 # Each step once, in order; each of the epochs 1..N once, complete (metrics.jsonl and epochs.csv).
 metrics_exact() {  # RUN_DIR EPOCHS WHAT
-  python3 - "$1" "$2" "$3" << 'PY'
-import csv, json, sys
-run, epochs, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-recs = [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
-steps = [r["step"] for r in recs if r["kind"] == "train"]
-assert steps == sorted(set(steps)), f"{what}: train steps repeated or out of order: {steps}"
-ep = [(r["epoch"], r["complete"]) for r in recs if r["kind"] == "epoch"]
-assert ep == [(e, True) for e in range(1, epochs + 1)], f"{what}: epoch records {ep}"
-rows = list(csv.DictReader(open(f"{run}/epochs.csv")))
-assert [int(r["epoch"]) for r in rows] == list(range(1, epochs + 1)), f"{what}: epochs.csv rows {rows}"
-print(f"{what}: {len(steps)} step records and {epochs} epochs, each once")
-PY
+  python3 "$here/check_metrics.py" "$@"
 }
 
 # --- F3: resume checked against what was run -------------------------------------------------------
