@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace wisesr::testing {
 
 /// A fresh directory under the system temp dir, removed (recursively) on destruction.
@@ -48,5 +50,16 @@ struct TinyDatasetSpec {
 
 /// Write <dir>/index.json + train/val shards; returns the class names.
 std::vector<std::string> write_tiny_dataset(const std::filesystem::path& dir, const TinyDatasetSpec& spec);
+
+/// The message (without location) of the wisesr::Error that fn throws; "" when it throws none.
+template <typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.message();
+  }
+  return "";
+}
 
 }  // namespace wisesr::testing

@@ -212,16 +212,7 @@ TEST(Cli, BenchOptions) {
   EXPECT_THROW(parse_bench_comm_args({"--dtype", "int8"}, c), Error);
 }
 
-// The message an option error gives (empty when there is none).
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  return "";
-}
+using testing::error_of;  // tests/support/test_data.h
 
 // A binary given as --config (`--config /bin/ls`) is named with the position of its first non-text byte;
 // the bytes themselves never reach the message. A directory is named as one (it used to be read as an

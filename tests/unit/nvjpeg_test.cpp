@@ -17,14 +17,7 @@
 namespace wisesr::data {
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  return "";
-}
+using testing::error_of;  // tests/support/test_data.h
 
 TEST(Decode, PlanOnTheCpuAndForRawShards) {
   const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
@@ -33,9 +26,9 @@ TEST(Decode, PlanOnTheCpuAndForRawShards) {
   EXPECT_EQ(plan_decode(Decode::kCpu, cpu, "jpeg").mode, "cpu");
   EXPECT_EQ(plan_decode(Decode::kNvjpeg, cpu, "raw").mode, "none");  // nothing to decode
   EXPECT_EQ(plan_decode(Decode::kAuto, cuda, "raw").mode, "none");
-  const std::string m = message_of([&] { plan_decode(Decode::kNvjpeg, cpu, "jpeg"); });
+  const std::string m = error_of([&] { plan_decode(Decode::kNvjpeg, cpu, "jpeg"); });
   EXPECT_NE(m.find("--data.decode nvjpeg needs a CUDA device"), std::string::npos) << m;
-  const std::string bad = message_of([&] { parse_enum<Decode>("--data.decode", "gpu"); });
+  const std::string bad = error_of([&] { parse_enum<Decode>("--data.decode", "gpu"); });
   EXPECT_NE(bad.find("--data.decode must be auto, cpu or nvjpeg"), std::string::npos) << bad;
   // The CPU plan leaves the loader as before: the transform in the loader on a CPU, pinned pixels for a GPU.
   LoaderOptions o;
@@ -51,7 +44,7 @@ TEST(Decode, PlanOnTheCpuAndForRawShards) {
 
 TEST(Decode, NvjpegWithoutAGpuOrWithoutTheLibraryIsAClearError) {
   if (torch::cuda::is_available() && nvjpeg_compiled()) GTEST_SKIP() << "this machine can decode with nvJPEG";
-  const std::string m = message_of([] { GpuJpegDecoder d(0); });
+  const std::string m = error_of([] { GpuJpegDecoder d(0); });
   EXPECT_NE(m.find(nvjpeg_compiled() ? "no CUDA device 0" : "this build has no nvJPEG"), std::string::npos)
       << m;
   // auto falls back to the CPU (with a warning saying why).

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <string>
 
 #include "core/error.h"
@@ -25,14 +24,7 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 int count_files(const stdfs::path& dir) {
   int n = 0;
@@ -45,14 +37,14 @@ int count_files(const stdfs::path& dir) {
 TEST(FailedWrites, AnAppendToAFullDiskNamesTheFileAndSaysDiskFull) {
   // /dev/full answers every write with ENOSPC, as a full disk does.
   fs::AppendFile f("/dev/full");
-  const std::string m = message_of([&] { f.write_line("{\"step\": 1}"); });
+  const std::string m = error_of([&] { f.write_line("{\"step\": 1}"); });
   EXPECT_NE(m.find("cannot write '/dev/full': No space left on device (disk full)"), std::string::npos) << m;
   EXPECT_EQ(m.find('\n'), std::string::npos) << m;
 }
 
 TEST(FailedWrites, MetricsLinesThatCannotBeWrittenThrowNamingTheFile) {
   train::JsonlWriter w("/dev/full");
-  const std::string m = message_of([&] { w.write("{}"); });
+  const std::string m = error_of([&] { w.write("{}"); });
   EXPECT_NE(m.find("/dev/full"), std::string::npos) << m;
   EXPECT_NE(m.find("disk full"), std::string::npos) << m;
 }
@@ -68,7 +60,7 @@ TEST(FailedWrites, AnAtomicWriteThatFailsKeepsTheOldFileAndRemovesItsTemporary) 
     rlimit lim{};
     lim.rlim_cur = lim.rlim_max = 4096;
     setrlimit(RLIMIT_FSIZE, &lim);
-    const std::string m = message_of([&] { fs::write_file_atomic(p, std::string(100000, 'x')); });
+    const std::string m = error_of([&] { fs::write_file_atomic(p, std::string(100000, 'x')); });
     const bool named = m.find("cannot write '" + p.string() + "': File too large") != std::string::npos;
     const bool kept = fs::read_file(p) == "old" && count_files(dir.path()) == 1;
     std::fprintf(stderr, "%s\n", m.c_str());

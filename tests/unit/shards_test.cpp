@@ -120,16 +120,7 @@ TEST(Shards, MissingOrMalformedManifest) {
   EXPECT_THROW(Manifest::load(dir.path()), Error);
 }
 
-// The message an error gives (empty when there is none).
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  return "";
-}
+using testing::error_of;  // tests/support/test_data.h
 
 // A split named by --data.train_split / --data.val_split that the dataset lacks used to disable
 // validation silently: it is an error naming the split and the splits there are.
