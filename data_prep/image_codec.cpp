@@ -104,7 +104,9 @@ Record make_record(const std::string& file, const CodecOptions& o) {
     img.release();
   }
   if (img.empty()) {
-    rec.reason = "not a decodable image";
+    // MIT67 holds a few GIFs named .jpg; OpenCV (before 4.11) has no GIF decoder.
+    rec.reason = raw.rfind("GIF8", 0) == 0 ? "a GIF image (OpenCV cannot decode GIF: convert it to PNG)"
+                                           : "not a decodable image";
     return rec;
   }
   const double aspect = static_cast<double>(std::max(img.cols, img.rows)) / std::min(img.cols, img.rows);

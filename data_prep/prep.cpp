@@ -179,7 +179,8 @@ data::Manifest make_manifest(const PrepOptions& cfg, const SourceSet& set) {
   manifest.size_policy = cfg.resize;
   manifest.jpeg_quality = cfg.storage == "jpeg" ? cfg.quality : 0;
   manifest.image_size = cfg.size;
-  manifest.options = {{"input", cfg.input},
+  manifest.options = {{"layout", to_string(cfg.layout)},
+                      {"input", cfg.input},
                       {"list", cfg.list},
                       {"val_input", cfg.val_input},
                       {"val_list", cfg.val_list},

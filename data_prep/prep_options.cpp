@@ -54,11 +54,19 @@ void SynthOptions::validate() const {
                per_class);
   WISESR_CHECK(size >= 32 && size <= 4096, "--size must be in [32, 4096], got ", size);
   check_choice("--format", format, {"jpeg", "png"});
-  check_choice("--task", task, {"spatial", "texture"});
-  WISESR_CHECK(task != "texture" || classes <= 8, "--task texture has 8 patterns: --classes must be <= 8");
+  check_choice("--task", task, {"spatial", "texture", "center"});
+  WISESR_CHECK(task == "spatial" || classes <= 8, "--task ", task, " has 8 patterns: --classes must be <= 8");
 }
 
 void PrepOptions::validate() const {
+  if (layout != Layout::kNone) {
+    WISESR_CHECK(!input.empty(), "--layout ", to_string(layout),
+                 " needs --input ROOT (the dataset's folder)");
+    WISESR_CHECK(list.empty() && root.empty() && val_input.empty() && val_list.empty(), "--layout ",
+                 to_string(layout),
+                 " finds the train and val sources under --input ROOT itself: drop --list, --root, "
+                 "--val-input and --val-list");
+  }
   WISESR_CHECK(input.empty() != list.empty(), "give exactly one training source: --input DIR or --list FILE");
   WISESR_CHECK(val_input.empty() || val_list.empty(), "give at most one of --val-input and --val-list");
   check_choice("--resize", resize, {"squash", "center-crop", "short-side"});

@@ -5,10 +5,22 @@
 //
 // Usage: prep::PrepOptions o;  o.input = "images";  o.out = "shards";  o.validate();  prep::run_prep(o);
 
+#include <array>
 #include <cstdint>
 #include <string>
 
+#include "core/enum.h"
+
 namespace wisesr::prep {
+
+/// How `wisesr prep` reads its inputs: as the options give them (--input/--list, --val-*), or a real
+/// dataset's on-disk layout under --input ROOT, resolved into the same train/val sources (layouts.h).
+enum class Layout { kNone, kImagenet, kMit67, kIntel, kFolders };
+constexpr auto enum_names(Layout) {
+  return std::array{EnumName{Layout::kNone, "none"}, EnumName{Layout::kImagenet, "imagenet"},
+                    EnumName{Layout::kMit67, "mit67"}, EnumName{Layout::kIntel, "intel"},
+                    EnumName{Layout::kFolders, "folders"}};
+}
 
 /// `wisesr synth`.
 struct SynthOptions {
@@ -18,7 +30,7 @@ struct SynthOptions {
   int size = 128;
   uint64_t seed = 1;
   std::string format = "jpeg";   // jpeg | png
-  std::string task = "spatial";  // spatial (label = layout) | texture (label = pattern, anywhere)
+  std::string task = "spatial";  // spatial (label = layout) | texture (label = pattern, anywhere) | center
   void validate() const;
 };
 
@@ -28,12 +40,13 @@ struct PrepOptions {
   static constexpr int64_t kMaxShardRecords = 1000000;
   static constexpr double kMaxShardMb = 16384;
 
-  std::string input;        // class-folder tree (root/<class>/.../<image>)
-  std::string list;         // or: list file "path<TAB>label" / "path,label"
-  std::string root;         // base of relative list paths (default: the list file's directory)
-  std::string val_input;    // separate validation tree ...
-  std::string val_list;     // ... or list; otherwise --val-fraction of the training source
-  std::string class_index;  // one class name per line: fixes the class order
+  Layout layout = Layout::kNone;  // kNone: the sources below; otherwise `input` is the dataset's ROOT
+  std::string input;              // class-folder tree (root/<class>/.../<image>)
+  std::string list;               // or: list file "path<TAB>label" / "path,label"
+  std::string root;               // base of relative list paths (default: the list file's directory)
+  std::string val_input;          // separate validation tree ...
+  std::string val_list;           // ... or list; otherwise --val-fraction of the training source
+  std::string class_index;        // one class name per line: fixes the class order
   std::string out;
   int size = 224;
   std::string resize = "squash";  // squash | center-crop | short-side (the manifest's size_policy)

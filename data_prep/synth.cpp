@@ -146,6 +146,30 @@ cv::Mat render_texture(int size, uint64_t seed, int label, int index) {
   return img;
 }
 
+cv::Mat render_center(int classes, int size, uint64_t seed, int label, int index) {
+  Rng rng = image_rng(seed ^ 0xCE7E, label, index);
+  cv::Mat img = background(rng, size);
+  // Outer cells: the other classes' patterns once each, in random cells, the rest empty; the centre: `label`.
+  std::array<int, kSynthGrid * kSynthGrid - 1> outer{};
+  for (size_t i = 0; i < outer.size(); ++i) outer[i] = -1;
+  int filled = 0;
+  for (int k = 0; k < classes; ++k)
+    if (k != label) outer[static_cast<size_t>(filled++)] = k;
+  for (int i = static_cast<int>(outer.size()); i > 1; --i)
+    std::swap(outer[static_cast<size_t>(i - 1)], outer[rng.next() % static_cast<uint64_t>(i)]);
+  const double cell = static_cast<double>(size) / kSynthGrid;
+  const int centre = kSynthGrid * kSynthGrid / 2;
+  for (int c = 0, o = 0; c < kSynthGrid * kSynthGrid; ++c) {
+    const int kind = c == centre ? label : outer[static_cast<size_t>(o++)];
+    if (kind < 0) continue;
+    const double cx = (c % kSynthGrid + 0.5 + rng.uniform(-0.1, 0.1)) * cell;
+    const double cy = (c / kSynthGrid + 0.5 + rng.uniform(-0.1, 0.1)) * cell;
+    const int r = std::max(2, static_cast<int>(cell * rng.uniform(0.25, 0.38)));
+    draw_pattern(img, kind, cv::Point(static_cast<int>(cx), static_cast<int>(cy)), r, random_color(rng));
+  }
+  return img;
+}
+
 void run_synth(const SynthOptions& cfg) {
   const std::filesystem::path out(cfg.out);
   fs::ensure_dir(out);
@@ -156,7 +180,7 @@ void run_synth(const SynthOptions& cfg) {
     char name[32];
     static const char* kPatterns[] = {"circle", "square",   "triangle", "cross",
                                       "ring",   "hstripes", "vstripes", "checker"};
-    if (cfg.task == "texture") {
+    if (cfg.task == "texture" || cfg.task == "center") {
       std::snprintf(name, sizeof(name), "%s", kPatterns[c]);
     } else {
       std::snprintf(name, sizeof(name), "layout_%02d", c);
@@ -168,8 +192,9 @@ void run_synth(const SynthOptions& cfg) {
   ThreadPool pool(std::max(1u, std::thread::hardware_concurrency()) - 1);
   pool.parallel_for(total, [&](size_t i) {
     const int label = static_cast<int>(i / cfg.per_class), index = static_cast<int>(i % cfg.per_class);
-    cv::Mat img = cfg.task == "texture" ? render_texture(cfg.size, cfg.seed, label, index)
-                                        : render_spatial(layouts[label], cfg.size, cfg.seed, label, index);
+    cv::Mat img = cfg.task == "texture"  ? render_texture(cfg.size, cfg.seed, label, index)
+                  : cfg.task == "center" ? render_center(cfg.classes, cfg.size, cfg.seed, label, index)
+                                         : render_spatial(layouts[label], cfg.size, cfg.seed, label, index);
     std::vector<uint8_t> bytes;
     std::vector<int> params;
     if (ext == ".jpg") params = {cv::IMWRITE_JPEG_QUALITY, 95};

@@ -28,4 +28,10 @@ cv::Mat render_spatial(const std::array<int, kSynthShapes>& layout, int size, ui
 /// where — the control case in which GAP loses nothing.
 cv::Mat render_texture(int size, uint64_t seed, int label, int index);
 
+/// The "center" task: the label is the pattern in the centre cell of the 3x3 grid; the other `classes` - 1
+/// patterns are drawn once each in random outer cells (the rest stay empty). Every image of every class
+/// holds the same set of patterns, so whatever a position-blind feature detects, its average over the image
+/// is the same for all classes: only *where* the patterns are tells them apart (docs/datasets.md).
+cv::Mat render_center(int classes, int size, uint64_t seed, int label, int index);
+
 }  // namespace wisesr::prep

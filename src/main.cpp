@@ -22,8 +22,10 @@
 #include "prep_options.h"
 #include "tools/comm_bench.h"
 #include "tools/data_bench.h"
+#include "tools/plan.h"
 #include "tools/train_bench.h"
 #include "train/commands.h"
+#include "train/sweep.h"
 #include "train/train_loop.h"
 #include "wisesr/build_config.h"
 
@@ -100,6 +102,24 @@ int train_command(int* argc, char*** argv, const Args& args) {
   return code;
 }
 
+// Like train_command: every run of the sweep is a training run, preemptible the same way.
+int sweep_command(int* argc, char*** argv, const Args& args) {
+  StopSignalScope::Options so;
+  so.watch_launcher = StopSignalScope::launched_by_launcher();
+  StopSignalScope signals(so);
+  config::SweepConfig cfg;
+  if (!parse_or_help(config::parse_sweep_args, args, cfg)) return 0;
+  int code = 0;
+  {
+    comm::MpiRuntime mpi(argc, argv);
+    log::set_rank(mpi.info().rank, mpi.info().world_size);
+    const auto result = train::run_sweep(cfg, mpi.info());
+    if (result.preempted) code = preempt_exit_status(cfg.base.train.preempt_exit_code, mpi.info());
+  }
+  if (code != 0) std::this_thread::sleep_for(std::chrono::seconds(1));  // see preempt_exit_status
+  return code;
+}
+
 int params_command(const Args& args) {
   config::ParamsConfig cfg;
   if (!parse_or_help(config::parse_params_args, args, cfg)) return 0;
@@ -155,12 +175,19 @@ const std::vector<Command> kCommands = {
        return prep::run_verify(cfg) != 0 ? 1 : 0;
      }},
     {"train", "train a model on prepared shards (mpirun -np N wisesr train ...)", train_command},
+    {"sweep", "train the rows of a table (configs/paper/*.cfg) and write results beside the paper's",
+     sweep_command},
     {"eval", "top-1/top-5 of a checkpoint on a split of prepared shards",
      [](int* argc, char*** argv, const Args& args) {
        return run_with_mpi<config::EvalConfig>(config::parse_eval_args, train::run_eval, argc, argv, args);
      }},
     {"params", "parameter counts, feature map and FLOPs of a model/head at an image size",
      [](int*, char***, const Args& args) { return params_command(args); }},
+    {"plan", "time, cost, memory and storage of a config on N GPUs, from bench JSON or assumed figures",
+     [](int*, char***, const Args& args) {
+       config::PlanConfig cfg;
+       return parse_or_help(config::parse_plan_args, args, cfg) ? tools::run_plan(cfg) : 0;
+     }},
     {"export", "write a checkpoint's weights as a state_dict for Python (torch.load)",
      [](int*, char***, const Args& args) {
        config::ExportConfig cfg;

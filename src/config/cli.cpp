@@ -146,9 +146,8 @@ Parsed parse_with_groups(const std::string& command, const char* usage, po::opti
   return parse_simple(command, usage, own, args);
 }
 
-// The INI text of a config file; a directory, an unreadable file or one that is not text (a binary given
-// by mistake) is an error naming the file, and for binary content the first offending byte's position,
-// never the bytes themselves.
+}  // namespace
+
 std::string read_config_text(const std::string& file) {
   std::error_code ec;
   WISESR_CHECK(!std::filesystem::is_directory(file, ec), "config file '", file,
@@ -170,9 +169,31 @@ std::string read_config_text(const std::string& file) {
   return text;
 }
 
+SplitIni split_command_sections(const std::string& text) {
+  SplitIni out;
+  std::string* into = &out.train;  // before any [section]: train options
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string t = trim(line);
+    if (t.size() >= 2 && t.front() == '[' && t.back() == ']') {
+      const std::string name = trim(t.substr(1, t.size() - 2));
+      const bool other =
+          std::find(kCommandSections.begin(), kCommandSections.end(), name) != kCommandSections.end();
+      into = other ? &out.sections[name] : &out.train;
+      if (!other) *into += line + "\n";
+      continue;
+    }
+    *into += line + "\n";
+  }
+  return out;
+}
+
+namespace {
+
 void store_config_file(const std::string& file, const po::options_description& fields,
                        po::variables_map& vm) {
-  std::istringstream in(read_config_text(file));
+  std::istringstream in(split_command_sections(read_config_text(file)).train);
   try {
     po::store(po::parse_config_file(in, fields, /*allow_unregistered=*/false), vm);
   } catch (const po::error& e) {
@@ -222,6 +243,107 @@ Config from_ini(const std::string& text) {
   return cfg;
 }
 
+namespace {
+
+// The options of `wisesr sweep` itself (bound to `s`; the groups come separately).
+void add_sweep_options(po::options_description& d, SweepConfig& s) {
+  d.add_options()("help,h", "show this help")(
+      "config", po::value(&s.config)->required(),
+      "the table: INI training options plus a [sweep] section with the rows (configs/paper/*.cfg)")(
+      "rows", po::value(&s.rows), "run only these rows: comma-separated row ids or 1-based numbers")(
+      "seeds", bound(s.seeds, "--seeds"),
+      "runs per row, seeds train.seed, train.seed + 1, ... (mean +- std)")(
+      "dry-run", po::bool_switch(&s.dry_run),
+      "print the rows (backbone, head, image size, classes, params beside the paper's) and train nothing")(
+      "out", po::value(&s.out), "sweep directory (default: <train.out_dir>/sweep-<table file stem>)");
+}
+
+// Command line, then (under it) a row's options, then the table's training options, into `cfg`.
+void store_sweep_layers(const std::vector<std::string>& args, const std::string& row_ini,
+                        const std::string& table_ini, const std::string& file, Config& cfg,
+                        SweepConfig& own) {
+  po::options_description all, fields;
+  add_sweep_options(all, own);
+  add_groups(fields, cfg);
+  all.add(fields);
+  po::variables_map vm = parse_command_line(args, all);
+  if (vm.count("help")) return;
+  for (const char* fixed : {"model.backbone", "model.head"}) {
+    WISESR_CHECK(!vm.count(fixed) || vm[fixed].defaulted(), "--", fixed,
+                 ": the rows of a sweep choose their backbone and head (select rows with --rows)");
+  }
+  std::istringstream row(row_ini);
+  po::store(po::parse_config_file(row, fields, /*allow_unregistered=*/false), vm);
+  std::istringstream table(table_ini);
+  try {
+    po::store(po::parse_config_file(table, fields, /*allow_unregistered=*/false), vm);
+  } catch (const po::error& e) {
+    WISESR_THROW("config file '", file, "': ", e.what());
+  }
+  po::notify(vm);
+}
+
+// The [sweep] section's body into `s`.
+void store_sweep_section(const std::string& body, const std::string& file, SweepConfig& s) {
+  po::options_description d;
+  d.add_options()("sweep.name", po::value(&s.title))("sweep.classes", po::value(&s.classes))(
+      "sweep.paper", po::value(&s.paper))("sweep.row", po::value(&s.row_lines)->composing());
+  std::istringstream in("[sweep]\n" + body);
+  try {
+    po::variables_map vm;
+    po::store(po::parse_config_file(in, d, /*allow_unregistered=*/false), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    WISESR_THROW("config file '", file, "': [sweep]: ", e.what());
+  }
+}
+
+}  // namespace
+
+Parsed parse_sweep_args(const std::vector<std::string>& args, SweepConfig& cfg) {
+  Parsed out;
+  guarded("sweep", [&] {
+    po::options_description own, fields;
+    SweepConfig probe;
+    add_sweep_options(own, probe);
+    add_groups(fields, probe.base);
+    po::variables_map vm = parse_command_line(args, po::options_description().add(own).add(fields));
+    if (vm.count("help")) {
+      out.help = true;
+      out.help_text = help_for(
+          "Usage: mpirun -np N wisesr sweep --config TABLE [--rows R1,R2 --seeds N --dry-run] [--section.key "
+          "value ...]\n"
+          "Train the rows of a table one after another, each data-parallel over all ranks, and write\n"
+          "results.md / results.csv beside the paper's figures (train/sweep.h). Finished rows are skipped, "
+          "an\n"
+          "interrupted row resumes; the command line overrides the table for every row.",
+          po::options_description().add(own).add(fields));
+      return;
+    }
+    const std::string file = vm.count("config") ? vm["config"].as<std::string>() : "";
+    WISESR_CHECK(!file.empty(), "--config is required (a table: a config file with a [sweep] section)");
+    const SplitIni split = split_command_sections(read_config_text(file));
+    store_sweep_layers(args, "", split.train, file, cfg.base, cfg);
+    auto it = split.sections.find("sweep");
+    if (it != split.sections.end()) store_sweep_section(it->second, file, cfg);
+    cfg.args = args;
+  });
+  return out;
+}
+
+Config sweep_row_config(const SweepConfig& sweep,
+                        const std::vector<std::pair<std::string, std::string>>& options) {
+  std::string row_ini;
+  for (const auto& [key, value] : options) row_ini += key + " = " + value + "\n";
+  Config cfg;
+  SweepConfig ignored;
+  guarded("sweep", [&] {
+    store_sweep_layers(sweep.args, row_ini, split_command_sections(read_config_text(sweep.config)).train,
+                       sweep.config, cfg, ignored);
+  });
+  return cfg;
+}
+
 std::string to_ini(const Config& resolved) {
   Config cfg = resolved;  // visit_fields hands out mutable members
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> sections;
@@ -262,18 +384,22 @@ Parsed parse_synth_args(const std::vector<std::string>& args, prep::SynthOptions
                                                         "jpeg | png")(
       "task", bound(cfg.task, "--task"),
       "spatial: the label is where the shapes are, not what they are; texture: the label is which pattern, "
-      "drawn anywhere");
+      "drawn anywhere; center: the label is the pattern in the centre cell, every pattern in every image");
   return parse_simple(
       "synth",
-      "Usage: wisesr synth --out DIR [--task spatial|texture --classes K --per-class N --size S --seed X]\n"
+      "Usage: wisesr synth --out DIR [--task spatial|texture|center --classes K --per-class N --size S "
+      "--seed X]\n"
       "Write a synthetic image-folder dataset (benchmarks for GAP vs Wise-SrNet, docs/datasets.md).",
       desc, args);
 }
 
 Parsed parse_prep_args(const std::vector<std::string>& args, prep::PrepOptions& cfg) {
   po::options_description desc("Options");
-  desc.add_options()("input", po::value(&cfg.input),
-                     "training images: one subfolder per class (nested folders allowed)")(
+  desc.add_options()("layout", bound(cfg.layout, "--layout"),
+                     "a dataset as distributed under --input ROOT, with its official split and class order "
+                     "(docs/datasets.md); none: the sources below")(
+      "input", po::value(&cfg.input),
+      "training images: one subfolder per class (nested folders allowed); with --layout: the dataset ROOT")(
       "list", po::value(&cfg.list),
       "training list instead of --input: lines 'path<TAB>label' or 'path,label'")(
       "root", po::value(&cfg.root),
@@ -302,7 +428,8 @@ Parsed parse_prep_args(const std::vector<std::string>& args, prep::PrepOptions& 
       "dry-run", po::bool_switch(&cfg.dry_run),
       "print counts per class and the expected size, write nothing");
   return parse_simple("prep",
-                      "Usage: wisesr prep (--input DIR | --list FILE) --out DIR --size S [options]\n"
+                      "Usage: wisesr prep (--input DIR | --list FILE | --layout L --input ROOT) --out DIR\n"
+                      "                   --size S [options]\n"
                       "Convert images into train/val HDF5 shards plus index.json (docs/shard-format.md).\n"
                       "Unusable inputs are skipped and listed in skipped.tsv; an interrupted prep resumes\n"
                       "when re-run with the same options.",
@@ -408,6 +535,82 @@ Parsed parse_bench_comm_args(const std::vector<std::string>& args, BenchCommConf
       "In-place all-reduce (sum) timing across all ranks, as nccl-tests reports it: median time, algorithm\n"
       "bandwidth (bytes / time) and bus bandwidth (algbw x 2(n-1)/n), and a check of the result.",
       desc, cfg, args);
+}
+
+namespace {
+
+// Takes every occurrence of `option` out of args, each with its values (the words up to the next option):
+// `wisesr plan --bench` may be repeated, and parse_command_line keeps only an option's last occurrence.
+std::vector<std::string> take_repeated(std::vector<std::string>& args, const std::string& option) {
+  std::vector<std::string> values, rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind(option + "=", 0) == 0) {
+      values.push_back(args[i].substr(option.size() + 1));
+    } else if (args[i] != option) {
+      rest.push_back(args[i]);
+    } else {
+      const size_t before = values.size();
+      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) values.push_back(args[++i]);
+      WISESR_CHECK(values.size() > before, option, " needs a file (see 'wisesr plan --help')");
+    }
+  }
+  args = std::move(rest);
+  return values;
+}
+
+}  // namespace
+
+Parsed parse_plan_args(const std::vector<std::string>& given, PlanConfig& cfg) {
+  std::vector<std::string> args = given;
+  cfg.bench = take_repeated(args, "--bench");
+  Parsed out;
+  po::options_description own("Plan");
+  own.add_options()("help,h", "show this help")(
+      "config", po::value(&cfg.config),
+      "training config (INI); its [plan] section gives the dataset and cluster figures")(
+      "gpus", po::value(&cfg.gpus), "GPU counts, comma-separated, one table row each (e.g. 8,64,512)")(
+      "bench", po::value<std::vector<std::string>>()->multitoken(),
+      "JSON files of 'wisesr bench train|comm|data --json' (several after one --bench, or --bench repeated)")(
+      "gpu-hour-cost", bound(cfg.gpu_hour_cost, "--gpu-hour-cost"), "USD per GPU-hour; 0 = assumed 2.5")(
+      "checkpoint-gbps", bound(cfg.checkpoint_gbps, "--checkpoint-gbps"),
+      "checkpoint write bandwidth in GB/s; 0 = assumed 1")("json", po::value(&cfg.json),
+                                                           "also write the whole plan as JSON to this file");
+  po::options_description plan_fields(std::string(PlanOptions::kCaption) + " (--plan.*)");
+  add_group(plan_fields, cfg.plan, Keys{});
+  po::options_description train_fields("Training options (as in 'wisesr train'; over the config file's)");
+  add_groups(train_fields, cfg.train);
+  po::options_description all;
+  all.add(own).add(plan_fields).add(train_fields);
+  guarded("plan", [&] {
+    po::variables_map vm = parse_command_line(args, all);
+    if (vm.count("help")) {
+      out.help = true;
+      out.help_text = help_for(
+          "Usage: wisesr plan --config FILE --gpus 8,64,512 [--bench BENCH.json ...] [--gpu-hour-cost C]\n"
+          "                   [--checkpoint-gbps G] [--json OUT.json] [--section.key value ...]\n"
+          "Steps, wall time, GPU-hours and cost, shard size, decode capacity, memory per GPU and checkpoint\n"
+          "size of a training config on each GPU count, from bench JSON files where given, the scaling\n"
+          "model of docs/scaling.md, the dataset's manifest or the config's [plan] section; every figure\n"
+          "that is none of these is a documented default and marked assumed.",
+          all);
+      return;
+    }
+    if (vm.count("config")) {
+      const std::string file = vm["config"].as<std::string>();
+      store_config_file(file, train_fields, vm);
+      const auto sections = split_command_sections(read_config_text(file)).sections;
+      if (const auto it = sections.find("plan"); it != sections.end()) {
+        std::istringstream in("[plan]\n" + it->second);
+        try {
+          po::store(po::parse_config_file(in, plan_fields, /*allow_unregistered=*/false), vm);
+        } catch (const po::error& e) {
+          WISESR_THROW("config file '", file, "' [plan]: ", e.what());
+        }
+      }
+    }
+    po::notify(vm);
+  });
+  return out;
 }
 
 }  // namespace wisesr::config

@@ -12,7 +12,10 @@
 //   if (p.help) { std::cout << p.help_text; return 0; }
 //   cfg.validate();
 
+#include <array>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -37,10 +40,35 @@ Parsed parse_synth_args(const std::vector<std::string>& args, prep::SynthOptions
 Parsed parse_prep_args(const std::vector<std::string>& args, prep::PrepOptions& cfg);
 Parsed parse_verify_args(const std::vector<std::string>& args, prep::VerifyOptions& cfg);
 Parsed parse_params_args(const std::vector<std::string>& args, ParamsConfig& cfg);
+Parsed parse_sweep_args(const std::vector<std::string>& args, SweepConfig& cfg);
+/// One row's training options: sweep.args (the command line) over `options` (the row's key=value pairs,
+/// "section.key" -> value) over the table file's training options over the defaults.
+Config sweep_row_config(const SweepConfig& sweep,
+                        const std::vector<std::pair<std::string, std::string>>& options);
 Parsed parse_export_args(const std::vector<std::string>& args, ExportConfig& cfg);
 Parsed parse_bench_train_args(const std::vector<std::string>& args, BenchTrainConfig& cfg);
 Parsed parse_bench_data_args(const std::vector<std::string>& args, BenchDataConfig& cfg);
 Parsed parse_bench_comm_args(const std::vector<std::string>& args, BenchCommConfig& cfg);
+/// `wisesr plan`: --config's training sections and its [plan] section, with the command line over both.
+Parsed parse_plan_args(const std::vector<std::string>& args, PlanConfig& cfg);
+
+/// Sections of a config file that belong to commands other than `train`: a paper table's rows
+/// ([sweep], train/sweep.h) and the dataset and cluster figures of a plan ([plan], tools/plan.h).
+/// `wisesr train --config F` skips them, so one file serves train, sweep and plan.
+inline constexpr std::array<const char*, 2> kCommandSections = {"sweep", "plan"};
+
+/// INI text split into the training options (every other section) and the body of each
+/// kCommandSections section present (its lines, without the [header]; repeated sections concatenated).
+struct SplitIni {
+  std::string train;
+  std::map<std::string, std::string> sections;
+};
+SplitIni split_command_sections(const std::string& text);
+
+/// The text of a config file; a directory, an unreadable file or one that is not text (a binary given by
+/// mistake) is an error naming the file, and for binary content the first offending byte's position,
+/// never the bytes themselves.
+std::string read_config_text(const std::string& file);
 
 /// The resolved configuration as an INI document that parse_train_args(--config) reads back.
 std::string to_ini(const Config& cfg);

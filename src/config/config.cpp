@@ -45,6 +45,13 @@ void EvalConfig::validate() const {
   runtime.validate();
 }
 
+void SweepConfig::validate() const {
+  WISESR_CHECK(!config.empty(), "--config is required (a table: a config file with a [sweep] section)");
+  WISESR_CHECK(seeds >= 1 && seeds <= 100, "--seeds must be in [1, 100], got ", seeds);
+  WISESR_CHECK(classes >= 2, "config file '", config, "': [sweep] classes must be >= 2, got ", classes);
+  WISESR_CHECK(!row_lines.empty(), "config file '", config, "' has no [sweep] row = BACKBONE HEAD ... lines");
+}
+
 void ExportConfig::validate() const {
   WISESR_CHECK(!checkpoint.empty(), "--checkpoint is required");
   check_not_a_directory("--checkpoint", checkpoint);

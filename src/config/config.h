@@ -111,6 +111,26 @@ void visit_groups(ParamsConfig& c, F&& f) {
   f(c.data, Keys{"image_size"});
 }
 
+/// `wisesr sweep`: the rows of a table, one training run each (train/sweep.h). The table is a config file
+/// whose [sweep] section lists the rows; its other sections are the training options every row starts from.
+struct SweepConfig {
+  std::string config;  // --config: the table
+  std::string rows;    // --rows: comma-separated row ids or 1-based numbers; "" = every row
+  int seeds = 1;       // --seeds: runs per row (seeds train.seed, train.seed + 1, ...)
+  bool dry_run = false;
+  std::string out;  // --out: the sweep directory; default <train.out_dir>/sweep-<table file stem>
+  // The [sweep] section.
+  std::string title;                   // name = ...
+  int classes = 0;                     // classes = ...: the dataset's class count (the params need it)
+  std::string paper;                   // paper = ...: where the paper_* figures of the rows come from
+  std::vector<std::string> row_lines;  // row = BACKBONE HEAD [key=value ...], in order
+  /// The table's training options with the command line over them; a row's own options go between
+  /// (sweep_row_config() in config/cli.h resolves a row: command line > row > table > defaults).
+  Config base;
+  std::vector<std::string> args;  // the command line, for sweep_row_config()
+  void validate() const;
+};
+
 /// `wisesr export`.
 struct ExportConfig {
   std::string checkpoint;
@@ -201,5 +221,83 @@ void visit_groups(BenchCommConfig& c, F&& f) {
 
 /// Message sizes such as "1K,64K,1M" -> bytes {1024, 65536, 1048576}; throws on a malformed list.
 std::vector<int64_t> parse_sizes(const std::string& text);
+
+/// The [plan] section of a config file (or --plan.<key>): dataset and cluster figures for `wisesr plan`
+/// (tools/plan.h). 0 (or "") = not given: the figure is then measured (a bench file, the dataset's
+/// manifest) or a documented default, which the plan marks as assumed.
+struct PlanOptions {
+  static constexpr const char* kSection = "plan";
+  static constexpr const char* kCaption = "Plan figures ([plan] in the config file; 0 = measured or assumed)";
+  int64_t global_batch = 0;  // fixed global batch over every GPU count; 0 = train.batch_size x accum x GPUs
+  int64_t train_images = 0, val_images = 0;
+  int classes = 0;
+  double image_kb = 0;         // stored bytes per image / 1000
+  int gpus_per_node = 0;       // 0 = 8
+  int cores_per_node = 0;      // decode cores per node
+  double decode_per_core = 0;  // img/s per core (decode; + augmentation on the CPU)
+  double nvlink_busbw = 0, ib_busbw = 0, latency_us = 0;
+  double tflops = 0;         // effective training TFLOPS per GPU, without a bench train file
+  double activation_mb = 0;  // activation memory per image at the config's size and precision
+  std::string assumed;       // comma-separated keys of this section that are estimates, not facts
+};
+
+template <typename F>
+void visit_options(PlanOptions& o, F&& f) {
+  f("global_batch", o.global_batch,
+    "global batch kept for every GPU count (per GPU = global / GPUs, split into micro-batches of at most "
+    "--train.batch_size); 0 = --train.batch_size x accum_steps x GPUs");
+  f("train_images", o.train_images, "training images; 0 = the manifest of --data.dir, else ImageNet-1k's");
+  f("val_images", o.val_images, "validation images; 0 = the manifest of --data.dir, else ImageNet-1k's");
+  f("classes", o.classes, "classes; 0 = the manifest of --data.dir, else 1000");
+  f("image_kb", o.image_kb, "stored kB (1000 bytes) per image in the shards; 0 = the manifest, else assumed");
+  f("gpus_per_node", o.gpus_per_node, "GPUs per node (NVLink domain); 0 = 8");
+  f("cores_per_node", o.cores_per_node, "CPU cores per node that decode JPEGs; 0 = 128");
+  f("decode_per_core", o.decode_per_core, "decoded img/s per core; 0 = a bench data file, else assumed");
+  f("nvlink_busbw", o.nvlink_busbw, "all-reduce bus bandwidth within a node, GB/s; 0 = bench comm or 360");
+  f("ib_busbw", o.ib_busbw, "all-reduce bus bandwidth across nodes, GB/s; 0 = bench comm or 45");
+  f("latency_us", o.latency_us, "latency of one all-reduce in us; 0 = bench comm or 10");
+  f("tflops", o.tflops, "effective training TFLOPS per GPU (3 x forward FLOPs) without bench train; 0 = 40");
+  f("activation_mb", o.activation_mb,
+    "activation memory per image in MB at the config's size; 0 = bench train peak memory, else assumed");
+  f("assumed", o.assumed, "comma-separated keys of [plan] that are estimates: the plan marks them assumed");
+}
+
+/// `wisesr plan`: time, cost, memory and storage of a training config on some GPU counts (tools/plan.h).
+struct PlanConfig {
+  std::string config;              // --config: the training config (its [plan] section fills `plan`)
+  std::string gpus;                // --gpus 8,64,512
+  std::vector<std::string> bench;  // --bench: JSON files of wisesr bench train / comm / data
+  double gpu_hour_cost = 0;        // USD; 0 = assumed 2.5
+  double checkpoint_gbps = 0;      // checkpoint write GB/s; 0 = assumed 1
+  std::string json;
+  PlanOptions plan;
+  Config train;  // the training config, command line over --config over defaults (--data.dir optional)
+  void validate() const {
+    WISESR_CHECK(!config.empty(), "--config is required (a training config file)");
+    WISESR_CHECK(!gpus.empty(), "--gpus is required (GPU counts, e.g. 8,64,512)");
+    WISESR_CHECK(gpu_hour_cost >= 0 && checkpoint_gbps >= 0,
+                 "--gpu-hour-cost and --checkpoint-gbps must be >= 0");
+    const PlanOptions& p = plan;
+    for (double v : {double(p.global_batch), double(p.train_images), double(p.val_images), double(p.classes),
+                     p.image_kb, double(p.gpus_per_node), double(p.cores_per_node), p.decode_per_core,
+                     p.nvlink_busbw, p.ib_busbw, p.latency_us, p.tflops, p.activation_mb})
+      WISESR_CHECK(v >= 0, "config file '", config, "': [plan] figures must be >= 0 (0 = not given), got ",
+                   v);
+    train.data.validate();
+    train.augment.validate();
+    train.model.validate();
+    train.optim.validate();
+    train.schedule.validate();
+    train.train.validate();
+    train.runtime.validate();
+    train.comm.validate();
+  }
+};
+
+template <typename F>
+void visit_groups(PlanConfig& c, F&& f) {
+  f(c.plan, Keys{});
+  visit_groups(c.train, f);
+}
 
 }  // namespace wisesr::config

@@ -83,4 +83,11 @@ inline std::string printable(std::string_view s) {
 /// The text up to the first newline (one-line error messages from multi-line exception texts).
 inline std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+/// s without leading and trailing spaces, tabs and CR/LF.
+inline std::string trim(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  return std::string(s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1));
+}
+
 }  // namespace wisesr

@@ -58,7 +58,7 @@ double traced_flops(ClassifierImpl& model, int64_t image_size) {
 
 }  // namespace
 
-ModelSummary summarize(const ModelOptions& cfg, int64_t classes, int64_t image_size) {
+ModelSummary summarize(const ModelOptions& cfg, int64_t classes, int64_t image_size, bool flops) {
   ModelSummary s;
   s.backbone = cfg.backbone;
   s.head = cfg.head;
@@ -83,7 +83,7 @@ ModelSummary summarize(const ModelOptions& cfg, int64_t classes, int64_t image_s
   gap.classes = classes;
   s.head_delta_vs_gap = s.head_params - count_parameters(*make_head(gap));
   s.keras_comparable = s.total + bn_statistics(*model) + model->backbone().keras_conv_bias_params();
-  s.gflops = traced_flops(*model, image_size) / 1e9;
+  if (flops) s.gflops = traced_flops(*model, image_size) / 1e9;
   return s;
 }
 

@@ -21,7 +21,8 @@ struct ModelSummary {
   double gflops = 0;              // 2 x multiply-adds of convolutions and dense layers, per image
 };
 
-ModelSummary summarize(const ModelOptions& cfg, int64_t classes, int64_t image_size);
+/// Counts (and, when `flops`, one traced forward pass at image_size for gflops; without it gflops is 0).
+ModelSummary summarize(const ModelOptions& cfg, int64_t classes, int64_t image_size, bool flops = true);
 /// Human-readable multi-line report.
 std::string format_summary(const ModelSummary& s);
 

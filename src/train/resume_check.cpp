@@ -6,6 +6,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "core/strings.h"
+
 namespace wisesr::train {
 namespace {
 
@@ -24,13 +26,6 @@ constexpr std::string_view kMayChange[] = {
     "train.bucket_mb", "train.first_bucket_mb", "train.check_collectives",
     // where the data comes from and how it is read (the classes are checked separately)
     "data.dir", "data.workers", "data.prefetch", "data.decode", "data.verify", "data.max_bad_records"};
-
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 int64_t to_int(const std::map<std::string, std::string>& m, const std::string& key, int64_t fallback) {
   auto it = m.find(key);
