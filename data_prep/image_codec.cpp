@@ -1,5 +1,7 @@
 #include "image_codec.h"
 
+#include "commands.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -136,6 +138,22 @@ Record make_record(const std::string& file, const CodecOptions& o) {
   }
   rec.ok = true;
   return rec;
+}
+
+ImageRgb load_image_rgb(const std::string& file, int size, const std::string& resize) {
+  CodecOptions o;
+  o.size = size;
+  o.resize = resize;
+  o.storage = "raw";
+  Record rec = make_record(file, o);
+  ImageRgb out;
+  out.ok = rec.ok;
+  out.reason = std::move(rec.reason);
+  if (!rec.ok) return out;
+  out.rgb = std::move(rec.bytes);
+  out.height = static_cast<int>(rec.shape.height);
+  out.width = static_cast<int>(rec.shape.width);
+  return out;
 }
 
 void decode_record(const std::vector<uint8_t>& bytes, const data::RecordShape& shape,

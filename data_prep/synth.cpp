@@ -146,26 +146,32 @@ cv::Mat render_texture(int size, uint64_t seed, int label, int index) {
   return img;
 }
 
-cv::Mat render_center(int classes, int size, uint64_t seed, int label, int index) {
-  Rng rng = image_rng(seed ^ 0xCE7E, label, index);
-  cv::Mat img = background(rng, size);
-  // Outer cells: the other classes' patterns once each, in random cells, the rest empty; the centre: `label`.
+std::array<int, kSynthGrid * kSynthGrid> center_cells(int classes, uint64_t seed, int label, int index) {
+  Rng rng = image_rng(seed ^ 0xCE11, label, index);
   std::array<int, kSynthGrid * kSynthGrid - 1> outer{};
-  for (size_t i = 0; i < outer.size(); ++i) outer[i] = -1;
+  outer.fill(-1);
   int filled = 0;
   for (int k = 0; k < classes; ++k)
     if (k != label) outer[static_cast<size_t>(filled++)] = k;
   for (int i = static_cast<int>(outer.size()); i > 1; --i)
     std::swap(outer[static_cast<size_t>(i - 1)], outer[rng.next() % static_cast<uint64_t>(i)]);
-  const double cell = static_cast<double>(size) / kSynthGrid;
+  std::array<int, kSynthGrid * kSynthGrid> cells{};
   const int centre = kSynthGrid * kSynthGrid / 2;
-  for (int c = 0, o = 0; c < kSynthGrid * kSynthGrid; ++c) {
-    const int kind = c == centre ? label : outer[static_cast<size_t>(o++)];
-    if (kind < 0) continue;
+  for (int c = 0, o = 0; c < kSynthGrid * kSynthGrid; ++c) cells[c] = c == centre ? label : outer[o++];
+  return cells;
+}
+
+cv::Mat render_center(int classes, int size, uint64_t seed, int label, int index) {
+  Rng rng = image_rng(seed ^ 0xCE7E, label, index);
+  cv::Mat img = background(rng, size);
+  const auto cells = center_cells(classes, seed, label, index);
+  const double cell = static_cast<double>(size) / kSynthGrid;
+  for (int c = 0; c < kSynthGrid * kSynthGrid; ++c) {
+    if (cells[c] < 0) continue;
     const double cx = (c % kSynthGrid + 0.5 + rng.uniform(-0.1, 0.1)) * cell;
     const double cy = (c / kSynthGrid + 0.5 + rng.uniform(-0.1, 0.1)) * cell;
     const int r = std::max(2, static_cast<int>(cell * rng.uniform(0.25, 0.38)));
-    draw_pattern(img, kind, cv::Point(static_cast<int>(cx), static_cast<int>(cy)), r, random_color(rng));
+    draw_pattern(img, cells[c], cv::Point(static_cast<int>(cx), static_cast<int>(cy)), r, random_color(rng));
   }
   return img;
 }

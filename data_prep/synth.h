@@ -33,5 +33,8 @@ cv::Mat render_texture(int size, uint64_t seed, int label, int index);
 /// holds the same set of patterns, so whatever a position-blind feature detects, its average over the image
 /// is the same for all classes: only *where* the patterns are tells them apart (docs/datasets.md).
 cv::Mat render_center(int classes, int size, uint64_t seed, int label, int index);
+/// The pattern (class) in each cell of render_center's grid, row-major, -1 = empty: `label` in the centre
+/// cell, every other class once in the outer cells.
+std::array<int, kSynthGrid * kSynthGrid> center_cells(int classes, uint64_t seed, int label, int index);
 
 }  // namespace wisesr::prep

@@ -46,11 +46,12 @@ fi
 
 venv=$(wisesr_venv_dir)
 # h5py/pillow: reading shards from Python (docs/shard-format.md); torchvision/timm: the parity tests;
-# nvidia-nvjpeg: GPU JPEG decoding (--data.decode nvjpeg), the CUDA 13.0 release that torch's wheel uses.
-extras=(numpy h5py pillow "torchvision==0.26.0" timm "nvidia-nvjpeg==13.0.*")
+# nvidia-nvjpeg: GPU JPEG decoding (--data.decode nvjpeg), the CUDA 13.0 release that torch's wheel uses;
+# matplotlib: the training curves of `wisesr report` (python/wisesr_report.py).
+extras=(numpy h5py pillow "torchvision==0.26.0" timm "nvidia-nvjpeg==13.0.*" matplotlib)
 if "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$WISESR_TORCH_VERSION')" \
   2>/dev/null; then
-  "$venv/bin/python" -c "import numpy, h5py, PIL, torchvision, timm, importlib.metadata as m; m.version('nvidia-nvjpeg')" \
+  "$venv/bin/python" -c "import numpy, h5py, PIL, torchvision, timm, matplotlib, importlib.metadata as m; m.version('nvidia-nvjpeg')" \
     2>/dev/null ||
     "$venv/bin/python" -m pip install -q "${extras[@]}"
   exit 0

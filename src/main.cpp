@@ -22,7 +22,10 @@
 #include "prep_options.h"
 #include "tools/comm_bench.h"
 #include "tools/data_bench.h"
+#include "tools/gradcam.h"
 #include "tools/plan.h"
+#include "tools/predict.h"
+#include "tools/report.h"
 #include "tools/train_bench.h"
 #include "train/commands.h"
 #include "train/sweep.h"
@@ -181,6 +184,18 @@ const std::vector<Command> kCommands = {
      [](int* argc, char*** argv, const Args& args) {
        return run_with_mpi<config::EvalConfig>(config::parse_eval_args, train::run_eval, argc, argv, args);
      }},
+    {"predict", "a checkpoint's top classes and probabilities for image files or folders",
+     [](int*, char***, const Args& args) {
+       config::PredictConfig cfg;
+       if (!parse_or_help(config::parse_predict_args, args, cfg)) return 0;
+       return tools::run_predict(cfg) > 0 ? 1 : 0;
+     }},
+    {"gradcam", "Grad-CAM heatmaps of a checkpoint (or two side by side) on a split, as PNGs + index.md",
+     [](int*, char***, const Args& args) {
+       config::GradcamConfig cfg;
+       if (parse_or_help(config::parse_gradcam_args, args, cfg)) tools::run_gradcam(cfg);
+       return 0;
+     }},
     {"params", "parameter counts, feature map and FLOPs of a model/head at an image size",
      [](int*, char***, const Args& args) { return params_command(args); }},
     {"plan", "time, cost, memory and storage of a config on N GPUs, from bench JSON or assumed figures",
@@ -192,6 +207,12 @@ const std::vector<Command> kCommands = {
      [](int*, char***, const Args& args) {
        config::ExportConfig cfg;
        if (parse_or_help(config::parse_export_args, args, cfg)) train::export_checkpoint(cfg);
+       return 0;
+     }},
+    {"report", "training curves (PNG) and report.md/.csv comparing run or sweep directories",
+     [](int*, char*** argv, const Args& args) {
+       config::ReportConfig cfg;
+       if (parse_or_help(config::parse_report_args, args, cfg)) tools::run_report(cfg, (*argv)[0]);
        return 0;
      }},
     {"bench",

@@ -365,12 +365,57 @@ Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg) {
   po::options_description desc("Options");
   desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(),
                      "checkpoint file written by 'wisesr train'")(
-      "json", po::value(&cfg.json), "also write the result as JSON to this file");
+      "json", po::value(&cfg.json), "also write the result as JSON to this file (with per-class top-1)")(
+      "per-class", po::value(&cfg.per_class),
+      "also write per-class accuracy as CSV (class_index, class, samples, top1_correct, top1)")(
+      "confusion", po::value(&cfg.confusion),
+      "also write the confusion matrix as CSV (rows: true class, columns: predicted class)");
   return parse_with_groups(
       "eval",
       "Usage: [mpirun -np N] wisesr eval --checkpoint FILE --data.dir DIR\n"
       "Top-1/top-5 accuracy and loss over a split (--data.val_split); every sample is counted\n"
       "exactly once. The model, image size and normalisation are the checkpoint's.",
+      desc, cfg, args);
+}
+
+Parsed parse_predict_args(const std::vector<std::string>& args, PredictConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(),
+                     "checkpoint written by 'wisesr train'")("input", po::value(&cfg.inputs)->composing(),
+                                                             "image files or directories (also positional)")(
+      "topk", bound(cfg.topk, "--topk"), "classes per image (at most the checkpoint's classes)")(
+      "json", po::value(&cfg.json), "also write the predictions as JSON to this file")(
+      "resize", bound(cfg.resize, "--resize"),
+      "squash | center-crop: how an image becomes the checkpoint's size (as the dataset was prepared)");
+  po::positional_options_description pos;
+  pos.add("input", -1);
+  po::options_description all;
+  add_groups(all, cfg);
+  desc.add(all);
+  return parse_simple(
+      "predict",
+      "Usage: wisesr predict --checkpoint FILE IMAGE|DIR... [--topk 5 --json FILE]\n"
+      "The checkpoint's top classes and probabilities for each image (any format prep reads,\n"
+      "decoded and resized as prep does, normalised as in evaluation), in batches, on the CPU or a\n"
+      "GPU. A file that cannot be read or decoded gets one error line; the rest are still\n"
+      "classified, and the exit status is 1.",
+      desc, args, &pos);
+}
+
+Parsed parse_gradcam_args(const std::vector<std::string>& args, GradcamConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("checkpoint", po::value(&cfg.checkpoint)->required(),
+                     "checkpoint written by 'wisesr train'")(
+      "compare", po::value(&cfg.compare), "a second checkpoint: panels input | checkpoint | compare")(
+      "out", po::value(&cfg.out)->required(), "output directory (NNNN.png and index.md)")(
+      "count", bound(cfg.count, "--count"), "images to write")(
+      "class-of", bound(cfg.class_of, "--class-of"), "predicted | true: the class whose heatmap is drawn");
+  return parse_with_groups(
+      "gradcam",
+      "Usage: wisesr gradcam --checkpoint A [--compare B] --data.dir DIR [--data.val_split val --count N\n"
+      "                      --class-of predicted|true] --out DIR\n"
+      "Grad-CAM heatmaps over the inputs as PNGs; with --compare, input | A | B panels of the images both\n"
+      "classify correctly (the paper's Fig. 9), and index.md listing them.",
       desc, cfg, args);
 }
 
@@ -611,6 +656,26 @@ Parsed parse_plan_args(const std::vector<std::string>& given, PlanConfig& cfg) {
     po::notify(vm);
   });
   return out;
+}
+
+Parsed parse_report_args(const std::vector<std::string>& args, ReportConfig& cfg) {
+  po::options_description desc("Options");
+  desc.add_options()("runs", po::value(&cfg.runs)->multitoken(),
+                     "run directories or `wisesr sweep` directories (also positional)")(
+      "out", po::value(&cfg.out)->required(), "output directory (created if missing)")(
+      "python", po::value(&cfg.python),
+      "Python with matplotlib that runs python/wisesr_report.py; default: the venv's found at build time "
+      "(launch/setup.sh), else python3");
+  po::positional_options_description pos;
+  pos.add("runs", -1);
+  return parse_simple(
+      "report",
+      "Usage: wisesr report RUN_DIR... --out DIR [--python PY]\n"
+      "Training curves (train and validation top-1, top-5, loss; lr) against epoch, one line\n"
+      "per run, as PNG, and report.md + report.csv comparing the runs (best and final\n"
+      "validation top-1/top-5, params, GFLOPs, img/s, epochs, wall time). A sweep directory\n"
+      "stands for all its runs.",
+      desc, args, &pos);
 }
 
 }  // namespace wisesr::config

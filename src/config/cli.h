@@ -36,6 +36,8 @@ struct Parsed {
 
 Parsed parse_train_args(const std::vector<std::string>& args, Config& cfg);
 Parsed parse_eval_args(const std::vector<std::string>& args, EvalConfig& cfg);
+Parsed parse_predict_args(const std::vector<std::string>& args, PredictConfig& cfg);
+Parsed parse_gradcam_args(const std::vector<std::string>& args, GradcamConfig& cfg);
 Parsed parse_synth_args(const std::vector<std::string>& args, prep::SynthOptions& cfg);
 Parsed parse_prep_args(const std::vector<std::string>& args, prep::PrepOptions& cfg);
 Parsed parse_verify_args(const std::vector<std::string>& args, prep::VerifyOptions& cfg);
@@ -51,6 +53,8 @@ Parsed parse_bench_data_args(const std::vector<std::string>& args, BenchDataConf
 Parsed parse_bench_comm_args(const std::vector<std::string>& args, BenchCommConfig& cfg);
 /// `wisesr plan`: --config's training sections and its [plan] section, with the command line over both.
 Parsed parse_plan_args(const std::vector<std::string>& args, PlanConfig& cfg);
+/// `wisesr report`: run directories (positional) and --out.
+Parsed parse_report_args(const std::vector<std::string>& args, ReportConfig& cfg);
 
 /// Sections of a config file that belong to commands other than `train`: a paper table's rows
 /// ([sweep], train/sweep.h) and the dataset and cluster figures of a plan ([plan], tools/plan.h).

@@ -52,6 +52,27 @@ void SweepConfig::validate() const {
   WISESR_CHECK(!row_lines.empty(), "config file '", config, "' has no [sweep] row = BACKBONE HEAD ... lines");
 }
 
+void PredictConfig::validate() const {
+  WISESR_CHECK(!checkpoint.empty(), "--checkpoint is required");
+  WISESR_CHECK(!inputs.empty(), "no images given (wisesr predict --checkpoint FILE IMAGE|DIR ...)");
+  WISESR_CHECK(topk >= 1, "--topk must be >= 1, got ", topk);
+  WISESR_CHECK(resize == "squash" || resize == "center-crop", "--resize must be squash or center-crop, got '",
+               resize, "'");
+  train.validate();
+  runtime.validate();
+}
+
+void GradcamConfig::validate() const {
+  WISESR_CHECK(!checkpoint.empty(), "--checkpoint is required");
+  WISESR_CHECK(!out.empty(), "--out is required (the directory for the PNGs and index.md)");
+  WISESR_CHECK(!data.dir.empty(), "--data.dir is required (a directory written by 'wisesr prep')");
+  WISESR_CHECK(count >= 1, "--count must be >= 1, got ", count);
+  WISESR_CHECK(class_of == "predicted" || class_of == "true", "--class-of must be predicted or true, got '",
+               class_of, "'");
+  train.validate();
+  runtime.validate();
+}
+
 void ExportConfig::validate() const {
   WISESR_CHECK(!checkpoint.empty(), "--checkpoint is required");
   check_not_a_directory("--checkpoint", checkpoint);

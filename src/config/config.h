@@ -78,7 +78,9 @@ void visit_fields(Config& c, F&& f) {
 /// `wisesr eval`: a checkpoint on a split, on some device.
 struct EvalConfig {
   std::string checkpoint;
-  std::string json;  // also write the result as JSON to this file
+  std::string json;       // also write the result as JSON to this file
+  std::string per_class;  // per-class accuracy as CSV
+  std::string confusion;  // the confusion matrix as CSV
   data::DataOptions data;
   train::RunOptions train;
   train::RuntimeOptions runtime;
@@ -89,6 +91,46 @@ struct EvalConfig {
 template <typename F>
 void visit_groups(EvalConfig& c, F&& f) {
   f(c.data, Keys{"dir", "val_split", "decode"});
+  f(c.train, Keys{"batch_size"});
+  f(c.runtime, Keys{"device", "threads"});
+}
+
+/// `wisesr predict`: a checkpoint's top classes for image files (tools/predict.h).
+struct PredictConfig {
+  std::string checkpoint;
+  std::vector<std::string> inputs;  // image files and directories (searched recursively)
+  int topk = 5;
+  std::string json;               // also write the predictions as JSON to this file
+  std::string resize = "squash";  // as prep's --resize: how an image becomes the checkpoint's size
+  train::RunOptions train;        // batch_size
+  train::RuntimeOptions runtime;  // device, threads
+  PredictConfig() { train.batch_size = 32; }
+  void validate() const;
+};
+
+template <typename F>
+void visit_groups(PredictConfig& c, F&& f) {
+  f(c.train, Keys{"batch_size"});
+  f(c.runtime, Keys{"device", "threads"});
+}
+
+/// `wisesr gradcam`: Grad-CAM heatmaps of a checkpoint (or two, side by side) on a split (tools/gradcam.h).
+struct GradcamConfig {
+  std::string checkpoint;
+  std::string compare;  // a second checkpoint: panels input | checkpoint | compare
+  std::string out;
+  int count = 16;                      // images written
+  std::string class_of = "predicted";  // predicted | true: the class whose map is drawn
+  data::DataOptions data;              // dir, val_split
+  train::RunOptions train;             // batch_size
+  train::RuntimeOptions runtime;       // device, threads
+  GradcamConfig() { train.batch_size = 16; }
+  void validate() const;
+};
+
+template <typename F>
+void visit_groups(GradcamConfig& c, F&& f) {
+  f(c.data, Keys{"dir", "val_split"});
   f(c.train, Keys{"batch_size"});
   f(c.runtime, Keys{"device", "threads"});
 }
@@ -299,5 +341,16 @@ void visit_groups(PlanConfig& c, F&& f) {
   f(c.plan, Keys{});
   visit_groups(c.train, f);
 }
+
+/// `wisesr report`: training curves and a comparison of run directories (tools/report.h).
+struct ReportConfig {
+  std::vector<std::string> runs;  // run directories, or `wisesr sweep` directories (all their runs)
+  std::string out;                // output directory: *.png, report.md, report.csv
+  std::string python;             // "" = the venv's Python found at build time, else python3 on PATH
+  void validate() const {
+    WISESR_CHECK(!runs.empty(), "no run directory given (wisesr report RUN_DIR... --out DIR)");
+    WISESR_CHECK(!out.empty(), "--out DIR is required");
+  }
+};
 
 }  // namespace wisesr::config

@@ -1,5 +1,6 @@
 #include "train/commands.h"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "config/cli.h"
@@ -15,6 +16,60 @@
 #include "train/runtime.h"
 
 namespace wisesr::train {
+
+namespace {
+
+// A CSV field: quoted when it holds a comma, quote or line break (class names are folder names).
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// Per class: samples (row sum), top-1 hits (diagonal), accuracy; from the [true][predicted] counts.
+std::string per_class_csv(const torch::Tensor& confusion, const std::vector<std::string>& names) {
+  auto m = confusion.accessor<int64_t, 2>();
+  std::string out = "class_index,class,samples,top1_correct,top1\n";
+  for (int64_t i = 0; i < confusion.size(0); ++i) {
+    int64_t n = 0;
+    for (int64_t j = 0; j < confusion.size(1); ++j) n += m[i][j];
+    char acc[32] = "";
+    if (n > 0) std::snprintf(acc, sizeof(acc), "%.6f", static_cast<double>(m[i][i]) / static_cast<double>(n));
+    out += std::to_string(i) + "," + csv_field(names[static_cast<size_t>(i)]) + "," + std::to_string(n) +
+           "," + std::to_string(m[i][i]) + "," + acc + "\n";
+  }
+  return out;
+}
+
+// Rows: true class; columns: predicted class; cells: samples.
+std::string confusion_csv(const torch::Tensor& confusion, const std::vector<std::string>& names) {
+  auto m = confusion.accessor<int64_t, 2>();
+  std::string out = "true\\predicted";
+  for (const auto& n : names) out += "," + csv_field(n);
+  out += "\n";
+  for (int64_t i = 0; i < confusion.size(0); ++i) {
+    out += csv_field(names[static_cast<size_t>(i)]);
+    for (int64_t j = 0; j < confusion.size(1); ++j) out += "," + std::to_string(m[i][j]);
+    out += "\n";
+  }
+  return out;
+}
+
+nlohmann::json per_class_json(const torch::Tensor& confusion, const std::vector<std::string>& names) {
+  auto m = confusion.accessor<int64_t, 2>();
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t i = 0; i < confusion.size(0); ++i) {
+    int64_t n = 0;
+    for (int64_t j = 0; j < confusion.size(1); ++j) n += m[i][j];
+    out.push_back({{"class", names[static_cast<size_t>(i)]},
+                   {"samples", n},
+                   {"top1", n > 0 ? static_cast<double>(m[i][i]) / static_cast<double>(n) : 0.0}});
+  }
+  return out;
+}
+
+}  // namespace
 
 void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info) {
   configure_threads(cfg.runtime.threads, info);
@@ -34,6 +89,8 @@ void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info)
   eo.image_size = static_cast<int>(reader.meta().image_size);
   eo.normalize = train_cfg.augment.normalize;
   eo.decode = data::plan_decode(cfg.data.decode, device, set.manifest().storage);
+  torch::Tensor confusion;
+  eo.confusion = &confusion;
   Tally t = evaluate(model, set, *comm, device, eo);
   const std::string& split = cfg.data.val_split;
   LOG_RANK0("eval " << cfg.checkpoint << " on " << cfg.data.dir << ":" << split << ": "
@@ -49,18 +106,48 @@ void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info)
                         {"loss", t.mean_loss()},
                         {"backbone", train_cfg.model.backbone},
                         {"head", train_cfg.model.head},
-                        {"params", models::count_parameters(*model)}};
+                        {"params", models::count_parameters(*model)},
+                        {"per_class", per_class_json(confusion, reader.meta().class_names)}};
     fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
   }
+  if (info.rank == 0 && !cfg.per_class.empty())
+    fs::write_file_atomic(cfg.per_class, per_class_csv(confusion, reader.meta().class_names));
+  if (info.rank == 0 && !cfg.confusion.empty())
+    fs::write_file_atomic(cfg.confusion, confusion_csv(confusion, reader.meta().class_names));
 }
+
+namespace {
+
+// What Python needs besides the tensors to rebuild the classifier (python/wisesr_torch): written beside
+// the state_dict, so the .pt stays a plain dict of tensors that torch.load(weights_only=True) accepts.
+nlohmann::json export_metadata(const config::Config& train_cfg, const CheckpointMeta& meta,
+                               models::ClassifierImpl& model) {
+  const auto& m = train_cfg.model;
+  const int64_t map = model.backbone().feature_size(meta.image_size);
+  const bool pooled = m.head == "wise" || m.head == "wise-dropout" || m.head == "avg-fc";
+  return {{"format", "wisesr-export"},
+          {"version", 1},
+          {"backbone", m.backbone},
+          {"head", m.head},
+          {"pool", pooled ? (m.pool > 0 ? m.pool : models::auto_pool_size(map)) : 1},
+          {"dropout", m.dropout},
+          {"feature_map", map},
+          {"channels", model.backbone().out_channels()},
+          {"image_size", meta.image_size},
+          {"normalize", to_string(train_cfg.augment.normalize)},
+          {"class_names", meta.class_names}};
+}
+
+}  // namespace
 
 void export_checkpoint(const config::ExportConfig& cfg) {
   CheckpointReader reader(cfg.checkpoint);
-  auto model = models::make_classifier(config::from_ini(reader.meta().config_ini).model,
-                                       static_cast<int64_t>(reader.meta().class_names.size()),
-                                       reader.meta().image_size);
+  const config::Config train_cfg = config::from_ini(reader.meta().config_ini);
+  auto model = models::make_classifier(
+      train_cfg.model, static_cast<int64_t>(reader.meta().class_names.size()), reader.meta().image_size);
   reader.load_model(*model);
   models::export_state_dict(*model, cfg.out);
+  fs::write_file_atomic(cfg.out + ".json", export_metadata(train_cfg, reader.meta(), *model).dump(2) + "\n");
 }
 
 }  // namespace wisesr::train

@@ -5,7 +5,7 @@
 // Usage:
 //   EvalOptions eo;  eo.batch_size = 64;  eo.decode = plan;   // the DecodePlan of the run
 //   (data/device_feed.h) Tally t = evaluate(model, val_set, comm, device, eo);      // collective; identical
-//   on every rank
+//   on every rank. With eo.confusion = &m, also the per-class counts (m[true][predicted]).
 
 #include <torch/torch.h>
 
@@ -31,6 +31,9 @@ struct EvalOptions {
   data::DecodePlan decode;
   int64_t max_bad_records = 0;     // corrupt records skipped (not counted) before evaluation fails
   std::function<void()> on_batch;  // called after every batch (the trainer's watchdog heartbeat)
+  /// When set: the confusion matrix, classes x classes int64 on the CPU, [true class][top-1 prediction],
+  /// summed over ranks like the tally (so its rows sum to the class's samples, its diagonal to top-1).
+  torch::Tensor* confusion = nullptr;
 };
 
 /// Collective: returns the tally reduced over all ranks (identical on every rank).

@@ -38,15 +38,27 @@ fi
 grep -q -- "--train.cuda_graph on: the run is on the CPU" graph.err || { cat graph.err; exit 1; }
 
 "$mpiexec" -np 2 --oversubscribe "$bin" eval --checkpoint "$ckpt" --data.dir shards --json eval.json --train.threads 1 \
+  --per-class per_class.csv --confusion confusion.csv \
   | tee eval.log
-python3 - eval.json shards/index.json <<'PY'
-import json, math, sys
+python3 - eval.json shards/index.json per_class.csv confusion.csv <<'PY'
+import csv, json, math, sys
 r = json.load(open(sys.argv[1]))
-val = json.load(open(sys.argv[2]))["splits"]["val"]["records"]
+index = json.load(open(sys.argv[2]))
+val = index["splits"]["val"]["records"]
 assert val >= 10, val
 assert r["samples"] == val, (r, val)              # every validation record counted exactly once
 assert math.isfinite(r["loss"]), r
 assert 0.0 <= r["top1"] <= r["top5"] <= 1.0, r
+# Per class (reduced over both ranks like top-1): samples per class as prep wrote them, hits summing to top-1.
+classes, counts = index["classes"], index["splits"]["val"]["class_counts"]
+pc = list(csv.DictReader(open(sys.argv[3])))
+assert [p["class"] for p in pc] == classes and [int(p["samples"]) for p in pc] == counts, (pc, counts)
+assert sum(int(p["top1_correct"]) for p in pc) == round(r["top1"] * val), (pc, r)
+assert [c["class"] for c in r["per_class"]] == classes, r["per_class"]
+m = list(csv.reader(open(sys.argv[4])))
+assert m[0][1:] == classes and [row[0] for row in m[1:]] == classes, m
+cells = [[int(x) for x in row[1:]] for row in m[1:]]
+assert [sum(row) for row in cells] == counts and sum(cells[i][i] for i in range(len(cells))) == round(r["top1"] * val), m
 print("e2e eval ok:", r)
 PY
 # The paper's head delta, as a user asks for it; and the trained weights exported for Python.

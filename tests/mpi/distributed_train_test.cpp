@@ -182,6 +182,19 @@ TEST(Evaluate, CountsEveryRecordOnceAndMatchesASingleRank) {
   EXPECT_EQ(all.top1, one.top1);
   EXPECT_EQ(all.top5, one.top5);
   EXPECT_NEAR(all.loss_sum, one.loss_sum, 1e-4);
+  // Per class, reduced like the tally: rows = each class's samples, the diagonal = top-1, equal to one
+  // rank's.
+  torch::Tensor confusion_all, confusion_one;
+  eo.confusion = &confusion_all;
+  const Tally again = evaluate(model, set, world, torch::kCPU, eo);
+  eo.confusion = &confusion_one;
+  evaluate(model, set, self, torch::kCPU, eo);
+  ASSERT_EQ(confusion_all.sizes(), torch::IntArrayRef({7, 7}));
+  EXPECT_TRUE(torch::equal(confusion_all, confusion_one));
+  EXPECT_TRUE(
+      torch::equal(confusion_all.sum(1), torch::ones({7}, torch::kLong)));  // one val record per class
+  EXPECT_EQ(confusion_all.diagonal().sum().item<int64_t>(), static_cast<int64_t>(again.top1));
+  EXPECT_EQ(again.top1, all.top1);
 }
 
 TEST(Evaluate, ASkippedCorruptRecordIsNotCountedAndTheRestScoreAsWithoutIt) {
@@ -216,8 +229,13 @@ TEST(Evaluate, ASkippedCorruptRecordIsNotCountedAndTheRestScoreAsWithoutIt) {
   ASSERT_EQ(reference.count, 6.0);
   for (comm::Communicator* c :
        {static_cast<comm::Communicator*>(&self), static_cast<comm::Communicator*>(&world)}) {
+    torch::Tensor confusion;
+    eo.confusion = &confusion;
     const Tally t = evaluate(model, corrupt, *c, torch::kCPU, eo);
+    eo.confusion = nullptr;
     EXPECT_EQ(t.count, 6.0) << "the skipped record counted (" << c->size() << " rank(s))";
+    EXPECT_EQ(confusion.sum().item<int64_t>(), 6) << "the skipped record in the confusion matrix";
+    EXPECT_EQ(confusion[3].sum().item<int64_t>(), 0) << "class 3's only record was the corrupt one";
     EXPECT_EQ(t.top1, reference.top1) << c->size() << " rank(s)";
     EXPECT_EQ(t.top5, reference.top5) << c->size() << " rank(s)";
     EXPECT_NEAR(t.loss_sum, reference.loss_sum, 1e-4) << c->size() << " rank(s)";
