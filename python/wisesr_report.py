@@ -5,6 +5,8 @@ A RUN_DIR is a `wisesr train` run directory (config.ini, epochs.csv, summary.jso
 directory (results.csv; all of its run directories are then included). Writes to DIR:
   top1.png, top5.png, loss.png   train (left) and validation (right) against epoch, one line per run
   lr.png                         learning rate against epoch
+  confusion-N.png                run N's confusion matrix, for runs with a confusion.csv
+                                 (`wisesr eval --confusion RUN_DIR/confusion.csv`)
   report.csv                     one line per run: best and final validation top-1/top-5, params, GFLOPs,
                                  img/s, epochs, wall time
   report.md                      the same as a table, with the figures
@@ -208,6 +210,56 @@ COLUMNS = ["run", "backbone", "head", "image_size", "status", "epochs", "best_va
            "final_val_top1", "final_val_top5", "params", "gflops", "img_per_s", "train_seconds", "dir"]
 
 
+def read_confusion(run_dir):
+    """The run's confusion.csv (`wisesr eval --confusion RUN_DIR/confusion.csv`): class names, counts."""
+    path = os.path.join(run_dir, "confusion.csv")
+    if not os.path.isfile(path):
+        return None
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    try:
+        names = rows[0][1:]
+        counts = [[int(x) for x in row[1:]] for row in rows[1:]]
+    except (IndexError, ValueError):
+        raise ReportError(f"'{path}' is not a confusion matrix written by 'wisesr eval --confusion'")
+    if len(counts) != len(names) or any(len(r) != len(names) for r in counts):
+        raise ReportError(f"'{path}' is not square ({len(counts)} rows, {len(names)} classes)")
+    return names, counts
+
+
+def plot_confusions(runs, out, plt):
+    """One PNG per run that has a confusion.csv: rows = true class, normalised per row (recall), counts shown
+    in the cells up to 30 classes."""
+    files = []
+    for i, r in enumerate(runs):
+        m = read_confusion(r["dir"])
+        if m is None:
+            continue
+        names, counts = m
+        k = len(names)
+        share = [[c / max(1, sum(row)) for c in row] for row in counts]
+        side = min(16, 2.5 + 0.35 * k)
+        fig, ax = plt.subplots(figsize=(side + 1.2, side))
+        im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        ax.set_title(f"confusion: {r['label']}", fontsize="small")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        if k <= 30:
+            ax.set_xticks(range(k), names, rotation=90, fontsize="x-small")
+            ax.set_yticks(range(k), names, fontsize="x-small")
+            for y in range(k):
+                for x in range(k):
+                    if counts[y][x]:
+                        ax.text(x, y, counts[y][x], ha="center", va="center", fontsize="x-small",
+                                color="white" if share[y][x] > 0.5 else "black")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+        fig.tight_layout()
+        files.append(f"confusion-{i + 1}.png")
+        fig.savefig(os.path.join(out, files[-1]), dpi=100)
+        plt.close(fig)
+    return files
+
+
 def fmt(v, spec):
     return "n/a" if v is None else format(v, spec)
 
@@ -276,7 +328,7 @@ def main(argv):
     loaded = [load_run(r, wisesr) for r in runs]
     label_runs(loaded)
     os.makedirs(out, exist_ok=True)
-    figures = plot(loaded, out, plt)
+    figures = plot(loaded, out, plt) + plot_confusions(loaded, out, plt)
     write_tables(loaded, figures, out)
     print(f"report of {len(loaded)} run(s): {os.path.join(out, 'report.md')}, report.csv, "
           f"{', '.join(figures)}")

@@ -40,6 +40,9 @@ for head in gap wise; do
     { cat "train-$head.log"; fail "training $head"; }
 done
 
+# The wise run's confusion matrix, where `wisesr report` looks for it (drawn as confusion-2.png).
+"$bin" eval --checkpoint runs/wise/checkpoints/last.pt --data.dir shards --train.device cpu \
+  --confusion runs/wise/confusion.csv > /dev/null
 "$bin" report runs/gap runs/wise --out rep | tee report.log
 "$python" - rep runs/gap runs/wise << 'PY'
 import csv, json, os, sys
@@ -65,9 +68,12 @@ for run, row in zip(runs, rows):
     assert float(row["final_val_top1"]) == s["val"]["top1"] and float(row["final_val_top5"]) == s["val"]["top5"]
     assert int(row["params"]) == s["params"] and int(row["epochs"]) == 2, row
     assert float(row["gflops"]) > 0 and float(row["img_per_s"]) > 0 and float(row["train_seconds"]) > 0, row
-for name in ("top1", "top5", "loss", "lr"):
+for name in ("top1", "top5", "loss", "lr", "confusion-2"):
     assert f"]({name}.png)" in md, name
-print("ok: PNGs, report.md and report.csv for both runs")
+assert not os.path.exists(os.path.join(out, "confusion-1.png"))  # the gap run has no confusion.csv
+with Image.open(os.path.join(out, "confusion-2.png")) as im:
+    im.verify()
+print("ok: PNGs (curves, the wise run's confusion matrix), report.md and report.csv for both runs")
 PY
 
 # A sweep directory (results.csv + run directories) stands for its runs; the same backbone + head twice is
