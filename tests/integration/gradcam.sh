@@ -11,14 +11,8 @@ set -euo pipefail
 bin=$1
 mpiexec=$2
 python=$3
-work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-gradcam-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+wisesr_test_dir gradcam
 "$python" -c "import PIL" 2> /dev/null || { echo "SKIP: $python has no Pillow"; exit 77; }
 "$bin" synth --task center --out images --classes 4 --per-class 300 --size 128 --seed 1 > /dev/null
 "$bin" prep --input images --out shards --size 128 --val-fraction 0.2 --seed 1 > /dev/null
@@ -63,12 +57,9 @@ for r in recs:
 print(f"compare: {len(recs)} panel(s) input | gap | wise")
 PY
 
-rc=0
-"$bin" gradcam --checkpoint nowhere.pt --data.dir shards --out x 2> err.log || rc=$?
-[ "$rc" -eq 1 ] && [ "$(wc -l < err.log)" -eq 1 ] && grep -q "nowhere.pt" err.log || { cat err.log; fail "a missing checkpoint"; }
+expect_error "a missing checkpoint" "nowhere.pt" "$bin" gradcam --checkpoint nowhere.pt --data.dir shards --out x
 "$bin" synth --out other --classes 3 --per-class 4 --size 32 > /dev/null
 "$bin" prep --input other --out other_shards --size 32 --val-fraction 0.5 > /dev/null
-rc=0
-"$bin" gradcam --checkpoint runs/gap/checkpoints/last.pt --data.dir other_shards --out x 2> err.log || rc=$?
-[ "$rc" -eq 1 ] && grep -q "has other classes than checkpoint" err.log || { cat err.log; fail "a dataset of other classes"; }
+expect_error "a dataset of other classes" "has other classes than checkpoint" \
+  "$bin" gradcam --checkpoint runs/gap/checkpoints/last.pt --data.dir other_shards --out x
 echo "gradcam: all checks passed"

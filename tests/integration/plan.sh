@@ -8,11 +8,9 @@ set -euo pipefail
 bin=$1
 mpiexec=$2
 src=$3
-work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-plan-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-fail() { echo "FAIL: $*"; exit 1; }
+source "$src/tests/integration/lib.sh"
+wisesr_test_dir plan
+export OMP_NUM_THREADS=1
 
 cat > tiny.cfg <<'CFG'
 [model]
@@ -84,18 +82,17 @@ for cfg in "$src"/configs/imagenet/*.cfg; do
 done
 
 # Bad inputs: exit 1 and one line on stderr naming the thing.
-expect_error() {  # expect_error PATTERN ARGS...
+# plan_error PATTERN ARGS...: `wisesr plan ARGS` fails like every bad input (lib.sh's expect_error).
+plan_error() {
   local pattern=$1
   shift
-  if "$bin" plan "$@" > /dev/null 2> err.txt; then fail "plan $* succeeded"; else test $? -eq 1 || fail "exit status"; fi
-  test "$(wc -l < err.txt)" -eq 1 || { cat err.txt; fail "plan $*: not one line"; }
-  grep -q -- "$pattern" err.txt || { cat err.txt; fail "plan $*: no '$pattern'"; }
+  expect_error "plan $*" "$pattern" "$bin" plan "$@"
 }
 printf '{"step_ms": 3,' > corrupt.json
-expect_error "cannot read config file 'nosuch.cfg'" --config nosuch.cfg --gpus 8
-expect_error "cannot read bench file 'nosuch.json'" --config tiny.cfg --gpus 8 --bench nosuch.json
-expect_error "'corrupt.json' is not valid JSON" --config tiny.cfg --gpus 8 --bench corrupt.json
-expect_error "--gpus: '0' is not a GPU count" --config tiny.cfg --gpus 0
-expect_error "'train.json' measured resnet-tiny+wise at 64 px, but the config trains resnet50+wise at 224 px" \
+plan_error "cannot read config file 'nosuch.cfg'" --config nosuch.cfg --gpus 8
+plan_error "cannot read bench file 'nosuch.json'" --config tiny.cfg --gpus 8 --bench nosuch.json
+plan_error "'corrupt.json' is not valid JSON" --config tiny.cfg --gpus 8 --bench corrupt.json
+plan_error "--gpus: '0' is not a GPU count" --config tiny.cfg --gpus 0
+plan_error "'train.json' measured resnet-tiny+wise at 64 px, but the config trains resnet50+wise at 224 px" \
   --config "$src/configs/imagenet/resnet50_wise_224.cfg" --gpus 8 --bench train.json
 echo "plan ok"

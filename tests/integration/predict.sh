@@ -7,13 +7,8 @@
 # Usage: predict.sh WISESR_BIN
 set -euo pipefail
 bin=$1
-work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-predict-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+wisesr_test_dir predict
 "$bin" synth --out train --task texture --classes 3 --per-class 30 --size 48 --seed 1 > /dev/null
 "$bin" synth --out val --task texture --classes 3 --per-class 6 --size 48 --seed 2 --format png > /dev/null
 "$bin" prep --input train --val-input val --out shards --size 32 --storage raw > /dev/null
@@ -56,10 +51,6 @@ rc=0
 grep -q "^train/circle/img_00000.jpg: [a-z]* [01]\.[0-9]*$" some.txt || { cat some.txt; fail "output line format"; }
 grep -q "wisesr predict: 'broken.jpg': " some.err || { cat some.err; fail "no error line naming broken.jpg"; }
 grep -q "1 of 3 file(s) could not be classified" some.err || { cat some.err; fail "no summary of the failures"; }
-rc=0
-"$bin" predict --checkpoint "$ckpt" nowhere.jpg > none.txt 2> none.err || rc=$?
-[ "$rc" -eq 1 ] && grep -q "no such file or directory: 'nowhere.jpg'" none.err || { cat none.err; fail "a missing file"; }
-rc=0
-"$bin" predict --checkpoint "$ckpt" > none.txt 2> none.err || rc=$?
-[ "$rc" -eq 1 ] && grep -q "no images given" none.err || { cat none.err; fail "no inputs"; }
+expect_error "a missing file" "no such file or directory: 'nowhere.jpg'" "$bin" predict --checkpoint "$ckpt" nowhere.jpg
+expect_error "no inputs" "no images given" "$bin" predict --checkpoint "$ckpt"
 echo "predict: all checks passed"

@@ -9,9 +9,8 @@ set -euo pipefail
 bin=$1
 python=$2
 src=$3
-work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-pymodel-XXXXXX")
-trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-cd "$work"
+source "$src/tests/integration/lib.sh"
+wisesr_test_dir pymodel
 export OMP_NUM_THREADS=1
 if ! "$python" -c 'import torch, torchvision, timm, h5py' 2> /dev/null; then
   echo "SKIP: no Python with torch, torchvision, timm and h5py at $python (launch/setup.sh installs them)"

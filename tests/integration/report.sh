@@ -8,28 +8,13 @@
 set -euo pipefail
 bin=$1
 python=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-report-XXXXXX")
-trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+wisesr_test_dir report
 export OMP_NUM_THREADS=1
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
 if ! "$python" -c 'import matplotlib, PIL' 2> /dev/null; then
   echo "SKIP: no Python with matplotlib and pillow at $python (launch/setup.sh installs them)"
   exit 77
 fi
-# expect_error WHAT PATTERN COMMAND...: status 1 and exactly one line on stderr, matching PATTERN.
-expect_error() {
-  local what=$1 pattern=$2 rc=0
-  shift 2
-  "$@" > out.log 2> err.log || rc=$?
-  [ "$rc" -eq 1 ] || { cat out.log err.log; fail "$what: exit status $rc, expected 1"; }
-  [ "$(wc -l < err.log)" -eq 1 ] || { cat err.log; fail "$what: not one line"; }
-  grep -q -- "^wisesr report: error: .*$pattern" err.log || { cat err.log; fail "$what: no error matching '$pattern'"; }
-  echo "ok: $what: $(cat err.log)"
-}
 
 "$bin" synth --out images --classes 3 --per-class 12 --size 32 --seed 2 > /dev/null
 "$bin" prep --input images --out shards --size 32 --val-fraction 0.25 > /dev/null

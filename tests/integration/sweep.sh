@@ -11,27 +11,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$1
 mpiexec=$2
 python=$3
-work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-sweep-XXXXXX")
-cleanup() {
-  pkill -KILL -f "$work" 2> /dev/null || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 TMPDIR=$work
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
-# expect_error WHAT PATTERN COMMAND...: the command fails (status 1) with one error line matching PATTERN.
-expect_error() {
-  local what=$1 pattern=$2 rc=0
-  shift 2
-  "$@" > err.log 2>&1 || rc=$?
-  [ "$rc" -eq 1 ] || { cat err.log; fail "$what: exit status $rc, expected 1"; }
-  grep -q -- "$pattern" err.log || { cat err.log; fail "$what: no error matching '$pattern'"; }
-  echo "ok: $what: $(grep -m1 'error' err.log)"
-}
+source "$here/lib.sh"
+wisesr_test_dir sweep
+export TMPDIR=$work
 
 "$bin" synth --out images --classes 3 --per-class 40 --size 32 --seed 5 > /dev/null
 "$bin" prep --input images --out shards --size 32 --val-fraction 0.25 --shard-records 32 > /dev/null
