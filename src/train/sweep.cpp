@@ -362,7 +362,7 @@ std::vector<SweepRow> resolve_sweep_rows(const config::SweepConfig& cfg) {
       row.cfg = config::sweep_row_config(cfg, options);
       row.cfg.model.validate();
     } catch (const Error& e) {
-      WISESR_THROW("config file '", cfg.config, "': row ", row.number, " (", row.id, "): ", e.what());
+      WISESR_THROW("config file '", cfg.config, "': row ", row.number, " (", row.id, "): ", e.message());
     }
     row.params = models::summarize(row.cfg.model, cfg.classes, row.cfg.data.image_size, /*flops=*/false)
                      .keras_comparable;
