@@ -87,40 +87,43 @@ int run_with_mpi(Parse parse, Run run, int* argc, char*** argv, const Args& args
   return 0;
 }
 
-int train_command(int* argc, char*** argv, const Args& args) {
+// A subcommand that trains (train, sweep): preemptible. `run` returns whether a stop signal ended it (after
+// a checkpoint), `exit_code` the configured --train.preempt_exit_code.
+template <typename Cfg, typename Parse, typename Run, typename ExitCode>
+int run_preemptible(Parse parse, Run run, ExitCode exit_code, int* argc, char*** argv, const Args& args) {
   // First, before anything slow: a stop signal from now on is recorded, not fatal (core/stop_signal.h).
   StopSignalScope::Options so;
   so.watch_launcher = StopSignalScope::launched_by_launcher();
   StopSignalScope signals(so);
-  config::Config cfg;
-  if (!parse_or_help(config::parse_train_args, args, cfg)) return 0;
+  Cfg cfg;
+  if (!parse_or_help(parse, args, cfg)) return 0;
   int code = 0;
   {
     comm::MpiRuntime mpi(argc, argv);
     log::set_rank(mpi.info().rank, mpi.info().world_size);
-    const auto result = train::run_train(cfg, mpi.info());
-    if (result.preempted) code = preempt_exit_status(cfg.train.preempt_exit_code, mpi.info());
+    if (run(cfg, mpi.info())) code = preempt_exit_status(exit_code(cfg), mpi.info());
   }  // MPI_Finalize: every rank is past training and the checkpoint
   if (code != 0) std::this_thread::sleep_for(std::chrono::seconds(1));  // see preempt_exit_status
   return code;
 }
 
-// Like train_command: every run of the sweep is a training run, preemptible the same way.
+int train_command(int* argc, char*** argv, const Args& args) {
+  return run_preemptible<config::Config>(
+      config::parse_train_args,
+      [](const config::Config& cfg, const comm::ProcessGroupInfo& info) {
+        return train::run_train(cfg, info).preempted;
+      },
+      [](const config::Config& cfg) { return cfg.train.preempt_exit_code; }, argc, argv, args);
+}
+
+// Every run of a sweep is a training run, preemptible the same way.
 int sweep_command(int* argc, char*** argv, const Args& args) {
-  StopSignalScope::Options so;
-  so.watch_launcher = StopSignalScope::launched_by_launcher();
-  StopSignalScope signals(so);
-  config::SweepConfig cfg;
-  if (!parse_or_help(config::parse_sweep_args, args, cfg)) return 0;
-  int code = 0;
-  {
-    comm::MpiRuntime mpi(argc, argv);
-    log::set_rank(mpi.info().rank, mpi.info().world_size);
-    const auto result = train::run_sweep(cfg, mpi.info());
-    if (result.preempted) code = preempt_exit_status(cfg.base.train.preempt_exit_code, mpi.info());
-  }
-  if (code != 0) std::this_thread::sleep_for(std::chrono::seconds(1));  // see preempt_exit_status
-  return code;
+  return run_preemptible<config::SweepConfig>(
+      config::parse_sweep_args,
+      [](const config::SweepConfig& cfg, const comm::ProcessGroupInfo& info) {
+        return train::run_sweep(cfg, info).preempted;
+      },
+      [](const config::SweepConfig& cfg) { return cfg.base.train.preempt_exit_code; }, argc, argv, args);
 }
 
 int params_command(const Args& args) {
