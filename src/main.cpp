@@ -162,7 +162,7 @@ const std::vector<Command> kBenchmarks = {
 int bench_command(int* argc, char*** argv, const Args& args);
 
 const std::vector<Command> kCommands = {
-    {"synth", "write a synthetic image-folder dataset (label = spatial layout)",
+    {"synth", "write a synthetic image-folder dataset (tasks: spatial, center, texture)",
      [](int*, char***, const Args& args) {
        prep::SynthOptions cfg;
        if (parse_or_help(config::parse_synth_args, args, cfg)) prep::run_synth(cfg);
