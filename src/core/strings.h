@@ -83,6 +83,17 @@ inline std::string printable(std::string_view s) {
 /// The text up to the first newline (one-line error messages from multi-line exception texts).
 inline std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+/// 1234567 -> "1,234,567" (and -1234 -> "-1,234").
+inline std::string group_thousands(int64_t v) {
+  const std::string d = std::to_string(v < 0 ? -static_cast<uint64_t>(v) : static_cast<uint64_t>(v));
+  std::string out = v < 0 ? "-" : "";
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i > 0 && (d.size() - i) % 3 == 0) out += ',';
+    out += d[i];
+  }
+  return out;
+}
+
 /// s without leading and trailing spaces, tabs and CR/LF.
 inline std::string trim(std::string_view s) {
   const size_t b = s.find_first_not_of(" \t\r\n");

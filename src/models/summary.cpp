@@ -1,5 +1,7 @@
 #include "models/summary.h"
 
+#include "core/strings.h"
+
 #include <ATen/record_function.h>
 
 #include <cstdio>
@@ -88,14 +90,7 @@ ModelSummary summarize(const ModelOptions& cfg, int64_t classes, int64_t image_s
 }
 
 std::string format_summary(const ModelSummary& s) {
-  auto n = [](int64_t v) {
-    std::string d = std::to_string(v >= 0 ? v : -v), out;
-    for (size_t i = 0; i < d.size(); ++i) {
-      if (i && (d.size() - i) % 3 == 0) out += ',';
-      out += d[i];
-    }
-    return (v < 0 ? "-" : "") + out;
-  };
+  const auto n = group_thousands;
   std::ostringstream os;
   os << "model            " << s.backbone << " + " << s.head << ", " << s.classes << " classes, input "
      << s.image_size << "x" << s.image_size << "\n";

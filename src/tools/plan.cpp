@@ -60,14 +60,8 @@ std::string fmt(const char* format, double v) {
 // 1234567.8 -> "1,234,568" (decimals 0) or "1,234,567.8".
 std::string thousands(double v, int decimals = 0) {
   const std::string s = fmt(("%." + std::to_string(decimals) + "f").c_str(), v);
-  const size_t sign = s[0] == '-' ? 1 : 0;
-  const size_t digits = std::min(s.find('.'), s.size()) - sign;
-  std::string out = s.substr(0, sign);
-  for (size_t i = 0; i < digits; ++i) {
-    if (i > 0 && (digits - i) % 3 == 0) out += ',';
-    out += s[sign + i];
-  }
-  return out + s.substr(sign + digits);
+  const size_t sign = s[0] == '-' ? 1 : 0, dot = std::min(s.find('.'), s.size());
+  return s.substr(0, sign) + group_thousands(std::stoll(s.substr(sign, dot - sign))) + s.substr(dot);
 }
 
 // Bytes as "26.6 GB", "205 MB", "2.0 kB" (powers of 1000).

@@ -153,15 +153,6 @@ std::string fmt_md(const MeanStd& m) {
   return s;
 }
 
-std::string grouped(int64_t v) {
-  std::string digits = std::to_string(v), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 // Per row: the records of its seeds.
 struct RowResult {
   const SweepRow* row;
@@ -270,11 +261,12 @@ std::string results_md(const config::SweepConfig& cfg, const std::vector<RowResu
   for (const auto& r : results) {
     const SweepRow& row = *r.row;
     os << "| " << row.number << " | " << row.backbone << " | " << row.head << " | " << row.cfg.data.image_size
-       << " | " << grouped(row.params) << " | " << (row.paper_params ? grouped(*row.paper_params) : "n/a")
-       << " | " << fmt_md(r.top1()) << " | " << (row.paper_top1 ? fmt(*row.paper_top1) : "n/a") << " | "
-       << fmt_md(r.top5()) << " | " << (row.paper_top5 ? fmt(*row.paper_top5) : "n/a") << " | "
-       << fmt_md(r.best_top1()) << " | " << row.cfg.train.epochs << " | " << fmt(r.seconds(), "%.0f") << " | "
-       << r.finished() << "/" << cfg.seeds << " |\n";
+       << " | " << group_thousands(row.params) << " | "
+       << (row.paper_params ? group_thousands(*row.paper_params) : "n/a") << " | " << fmt_md(r.top1())
+       << " | " << (row.paper_top1 ? fmt(*row.paper_top1) : "n/a") << " | " << fmt_md(r.top5()) << " | "
+       << (row.paper_top5 ? fmt(*row.paper_top5) : "n/a") << " | " << fmt_md(r.best_top1()) << " | "
+       << row.cfg.train.epochs << " | " << fmt(r.seconds(), "%.0f") << " | " << r.finished() << "/"
+       << cfg.seeds << " |\n";
   }
   delta_table(os, results);
   return os.str();
@@ -367,8 +359,9 @@ std::vector<SweepRow> resolve_sweep_rows(const config::SweepConfig& cfg) {
     row.params = models::summarize(row.cfg.model, cfg.classes, row.cfg.data.image_size, /*flops=*/false)
                      .keras_comparable;
     if (row.paper_params && *row.paper_params != row.params)
-      mismatches.push_back("row " + std::to_string(row.number) + " (" + row.id + "): " + grouped(row.params) +
-                           " vs the paper's " + grouped(*row.paper_params));
+      mismatches.push_back("row " + std::to_string(row.number) + " (" + row.id +
+                           "): " + group_thousands(row.params) + " vs the paper's " +
+                           group_thousands(*row.paper_params));
   }
   WISESR_CHECK(mismatches.empty(), "config file '", cfg.config,
                "': parameter counts differ from the paper's: ", join(mismatches, "; "),
