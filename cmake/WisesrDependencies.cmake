@@ -90,5 +90,17 @@ if(NOT WISESR_WITH_OPENCV STREQUAL "OFF")
   endif()
 endif()
 
+# Protobuf (Debian's libprotobuf-dev + protobuf-compiler) for TensorBoard event files; the lite runtime
+# is enough for the messages of src/core/tb_event.proto. Without it --train.tensorboard is an error.
+set(WISESR_HAVE_TENSORBOARD OFF)
+if(NOT WISESR_WITH_TENSORBOARD STREQUAL "OFF")
+  find_package(Protobuf QUIET)
+  if(Protobuf_FOUND AND Protobuf_PROTOC_EXECUTABLE AND Protobuf_LITE_LIBRARIES)
+    set(WISESR_HAVE_TENSORBOARD ON)
+  elseif(WISESR_WITH_TENSORBOARD STREQUAL "ON")
+    message(FATAL_ERROR "WISESR_WITH_TENSORBOARD=ON but protobuf (library and protoc) was not found")
+  endif()
+endif()
+
 # Build facts as a generated header instead of -D flags, so every torch target shares one PCH.
 configure_file(${CMAKE_CURRENT_LIST_DIR}/build_config.h.in ${CMAKE_BINARY_DIR}/generated/wisesr/build_config.h @ONLY)

@@ -25,10 +25,13 @@ done
 gpus=$(wisesr_gpu_count)
 if ((gpus > 0)); then np=$((gpus < 2 ? gpus : 2)); where="$np GPU rank(s)"; else np=2; where="2 CPU ranks"; fi
 stamp=$(date +%Y%m%d-%H%M%S)
+# TensorBoard event files in every run directory, where this build can write them (protobuf found).
+tensorboard=()
+"$bin" --version | grep -q TensorBoard && tensorboard=(--train.tensorboard true)
 wisesr_log "training on $where: 2 tasks x 2 heads x $seeds seeds"
 for task in center texture; do
   wisesr_mpirun -np "$np" "$bin" sweep --config "$cfg" --data.dir "$work/$task/shards" --seeds "$seeds" \
-    --out "$work/sweeps/$task-$stamp" --train.progress lines | grep '^sweep: \|error' || exit 1
+    --out "$work/sweeps/$task-$stamp" --train.progress lines "${tensorboard[@]}" | grep '^sweep: \|error' || exit 1
 done
 
 python3 - "$work/sweeps" "$stamp" <<'PY'
@@ -67,4 +70,9 @@ PY
   --compare "$work/sweeps/center-$stamp/resnet-tiny-wise-seed1/checkpoints/last.pt" \
   --data.dir "$work/center/shards" --count 12 --out "$work/gradcam" > /dev/null
 echo "report (curves, report.md): $work/report/; Grad-CAM panels (index.md): $work/gradcam/"
+if ((${#tensorboard[@]})); then
+  tb_bin="$(wisesr_venv_dir)/bin/tensorboard"
+  [[ -x $tb_bin ]] || tb_bin=tensorboard
+  echo "TensorBoard: $tb_bin --logdir $work/sweeps"
+fi
 echo "quickstart finished in $(($(date +%s) - start)) s"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything wisesr needs, idempotently; fast when all is present.
 #  - Debian packages (toolchain, CMake/Ninja/ccache, Open MPI, HDF5, OpenCV, Boost.PO, GoogleTest, Slurm,
-#    libjpeg-turbo, nlohmann-json, clang-format 14 for the style test); apt runs only when something is
-#    missing.
+#    libjpeg-turbo, nlohmann-json, protobuf for TensorBoard event files, clang-format 14 for the style
+#    test); apt runs only when something is missing.
 #  - LibTorch 2.11.0 (CUDA 13) from the PyPI wheel torch==2.11.0 in a versioned venv under
 #    $WISESR_CACHE (default ~/.cache/wisesr), outside the clone; skipped when Torch_DIR or
 #    LIBTORCH_DIR names your own LibTorch. NCCL is the one that wheel ships.
@@ -13,6 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 packages=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   openmpi-bin libopenmpi-dev libhdf5-dev libopencv-dev libboost-program-options-dev
   libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev nlohmann-json3-dev zlib1g-dev libssl-dev clang-format
+  libprotobuf-dev protobuf-compiler
   slurmctld slurmd slurm-client iproute2 procps)
 
 missing=()
@@ -47,11 +48,12 @@ fi
 venv=$(wisesr_venv_dir)
 # h5py/pillow: reading shards from Python (docs/shard-format.md); torchvision/timm: the parity tests;
 # nvidia-nvjpeg: GPU JPEG decoding (--data.decode nvjpeg), the CUDA 13.0 release that torch's wheel uses;
-# matplotlib: the training curves of `wisesr report` (python/wisesr_report.py).
-extras=(numpy h5py pillow "torchvision==0.26.0" timm "nvidia-nvjpeg==13.0.*" matplotlib)
+# matplotlib: the training curves of `wisesr report` (python/wisesr_report.py); tensorboard: reading
+# --train.tensorboard event files back in the tests (and `tensorboard --logdir` for users).
+extras=(numpy h5py pillow "torchvision==0.26.0" timm "nvidia-nvjpeg==13.0.*" matplotlib tensorboard)
 if "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$WISESR_TORCH_VERSION')" \
   2>/dev/null; then
-  "$venv/bin/python" -c "import numpy, h5py, PIL, torchvision, timm, matplotlib, importlib.metadata as m; m.version('nvidia-nvjpeg')" \
+  "$venv/bin/python" -c "import numpy, h5py, PIL, torchvision, timm, matplotlib, tensorboard, importlib.metadata as m; m.version('nvidia-nvjpeg')" \
     2>/dev/null ||
     "$venv/bin/python" -m pip install -q "${extras[@]}"
   exit 0

@@ -299,7 +299,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "--version") {
-    std::printf("wisesr %s (LibTorch %s)\n", WISESR_VERSION, TORCH_VERSION);
+    // The optional parts this build has, for scripts (the quickstart asks for TensorBoard files when built
+    // in).
+    std::vector<std::string> parts;
+    if (WISESR_TORCH_HAS_CUDA) parts.push_back("CUDA");
+    if (WISESR_HAVE_NCCL) parts.push_back("NCCL");
+    if (WISESR_HAVE_NVJPEG) parts.push_back("nvJPEG");
+    if (WISESR_HAVE_OPENCV) parts.push_back("OpenCV");
+    if (WISESR_HAVE_TENSORBOARD) parts.push_back("TensorBoard");
+    std::printf("wisesr %s (LibTorch %s; built with: %s)\n", WISESR_VERSION, TORCH_VERSION,
+                parts.empty() ? "none of the optional parts" : join(parts, ", ").c_str());
     return 0;
   }
   const Command* c = find_command(kCommands, command);

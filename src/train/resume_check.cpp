@@ -15,7 +15,7 @@ namespace {
 constexpr std::string_view kMayChange[] = {
     // how long, and what is recorded
     "train.epochs", "train.max_steps", "train.out_dir", "train.run_name", "train.log_every",
-    "train.eval_each_epoch", "train.progress", "train.status_file",
+    "train.eval_each_epoch", "train.progress", "train.status_file", "train.tensorboard",
     // resuming and checkpointing
     "train.resume", "train.resume_force", "train.keep_checkpoints", "train.checkpoint_every",
     // failure handling

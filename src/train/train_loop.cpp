@@ -27,6 +27,7 @@
 #include "train/lr_schedule.h"
 #include "train/resume_check.h"
 #include "train/run_reporter.h"
+#include "train/tensorboard_reporter.h"
 #include "train/trainer.h"
 #include "wisesr/build_config.h"
 
@@ -381,6 +382,7 @@ void TrainingRun::resume_or_start() {
     RunStart start{config_ini_, resumed_from_, resumed_path_, changes_, forced_};
     reporters_.add(std::make_unique<RunFilesReporter>(run_dir_, start, cfg_.train.status_file));
     reporters_.add(std::make_unique<ConsoleReporter>(cfg_.train.progress));
+    if (cfg_.train.tensorboard) reporters_.add(make_tensorboard_reporter(run_dir_, start));
     if (resumed_from_ >= 0 && pos_.epoch >= cfg_.train.epochs)
       LOG_RANK0("the checkpoint has "
                 << pos_.epoch << " epoch(s) done of --train.epochs " << cfg_.train.epochs

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/limits.h"
+#include "wisesr/build_config.h"
 
 namespace wisesr::train {
 
@@ -52,6 +53,10 @@ void RunOptions::validate() const {
   WISESR_CHECK(preempt_exit_code >= 0 && preempt_exit_code <= 255,
                "--train.preempt_exit_code must be in [0, 255]");
   WISESR_CHECK(lock_stale_s >= 0.0, "--train.lock_stale_s must be >= 0");
+  WISESR_CHECK(
+      !tensorboard || WISESR_HAVE_TENSORBOARD,
+      "--train.tensorboard: this wisesr was built without TensorBoard support (protobuf was not found "
+      "when it was configured: install libprotobuf-dev and protobuf-compiler, then reconfigure)");
   parse_fault(fault);
 }
 

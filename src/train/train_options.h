@@ -170,6 +170,7 @@ struct RunOptions {
   Progress progress = Progress::kAuto;
   double lock_stale_s = 300;  // a run lock without heartbeat this long is taken over
   std::string status_file;    // rank 0 writes "<status> <exit code>" here at the end
+  bool tensorboard = false;   // rank 0 writes TensorBoard event files in the run directory
   std::string fault;          // testing: "<throw|hang|kill|term|slowsave>@<rank>:<step|seconds>"
 
   void validate() const;
@@ -212,6 +213,9 @@ void visit_options(RunOptions& o, F&& f) {
     "rank 0 writes '<status> <exit code>' here when the run ends (completed, max_steps, preempted), for "
     "wrappers such as launch/train.sh: mpirun exits 1 once it has ended a job on SIGTERM/SIGINT, whatever "
     "the ranks returned");
+  f("tensorboard", o.tensorboard,
+    "also write TensorBoard event files in the run directory (scalars per logging window and per epoch, the "
+    "resolved config as text): tensorboard --logdir <out_dir>");
   f("fault", o.fault,
     "fault injection for tests: <throw|hang|kill|term>@<rank>:<step> (before that step), or "
     "slowsave@<rank>:<seconds> (each checkpoint that rank writes takes that much longer)");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "test_data.h"
+#include "wisesr/build_config.h"
 
 namespace {
 
@@ -65,7 +66,13 @@ TEST(Cli, HelpListsEverySubcommand) {
     EXPECT_EQ(sub.status, 0) << cmd << ": " << sub.err;
     EXPECT_NE(sub.out.find("Usage: "), std::string::npos) << cmd;
   }
-  EXPECT_EQ(run("--version").status, 0);
+  const auto version = run("--version");
+  EXPECT_EQ(version.status, 0);
+  // Scripts read the optional parts from it (launch/quickstart.sh: TensorBoard).
+  EXPECT_NE(version.out.find("built with: "), std::string::npos) << version.out;
+  EXPECT_EQ(version.out.find("TensorBoard") != std::string::npos, WISESR_HAVE_TENSORBOARD == 1)
+      << version.out;
+  EXPECT_EQ(version.out.find("OpenCV") != std::string::npos, WISESR_HAVE_OPENCV == 1) << version.out;
 }
 
 TEST(Cli, NoArgumentsPrintsUsageAndFails) {
