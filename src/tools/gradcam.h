@@ -13,7 +13,7 @@
 // predicted) or the true one (--class-of true).
 //
 // Usage:
-//   wisesr gradcam --checkpoint runs/gap/checkpoints/best.pt --compare runs/wise/checkpoints/best.pt \
+//   wisesr gradcam --checkpoint runs/gap/checkpoints/best.pt --compare runs/wise/checkpoints/best.pt
 //                  --data.dir shards --count 16 --out gradcam/
 //   auto cam = tools::grad_cam(*model, images, target);      // (N,S,S) in [0, 1]
 
