@@ -14,8 +14,8 @@ DenseLayerImpl::DenseLayerImpl(int64_t in, int64_t growth, int64_t bn_size) {
 
 torch::Tensor DenseLayerImpl::forward(const std::vector<torch::Tensor>& inputs) {
   auto x = inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 1);
-  x = conv1(torch::relu(norm1(x)));
-  return conv2(torch::relu(norm2(x)));
+  x = conv1(norm1(x).relu_());
+  return conv2(norm2(x).relu_());
 }
 
 DenseBlockImpl::DenseBlockImpl(int64_t n, int64_t in, int64_t growth, int64_t bn_size) {
@@ -37,7 +37,7 @@ TransitionImpl::TransitionImpl(int64_t in, int64_t out) {
 }
 
 torch::Tensor TransitionImpl::forward(torch::Tensor x) {
-  return torch::avg_pool2d(conv(torch::relu(norm(x))), 2, 2);
+  return torch::avg_pool2d(conv(norm(x).relu_()), 2, 2);
 }
 
 DenseFeaturesImpl::DenseFeaturesImpl(std::array<int64_t, 4> block_config, int64_t growth,
@@ -59,7 +59,7 @@ DenseFeaturesImpl::DenseFeaturesImpl(std::array<int64_t, 4> block_config, int64_
 }
 
 torch::Tensor DenseFeaturesImpl::forward(torch::Tensor x) {
-  x = torch::max_pool2d(torch::relu(norm0(conv0(x))), 3, 2, 1);
+  x = torch::max_pool2d(norm0(conv0(x)).relu_(), 3, 2, 1);
   for (size_t i = 0; i < blocks.size(); ++i) {
     x = blocks[i]->forward(x);
     if (i < transitions.size()) x = transitions[i]->forward(x);
@@ -78,7 +78,7 @@ DenseNetImpl::DenseNetImpl(std::array<int64_t, 4> block_config, int64_t growth, 
   }
 }
 
-torch::Tensor DenseNetImpl::forward(torch::Tensor x) { return torch::relu(features->forward(x)); }
+torch::Tensor DenseNetImpl::forward(torch::Tensor x) { return features->forward(x).relu_(); }
 
 int64_t DenseNetImpl::feature_size(int64_t input) const {
   int64_t s = conv_out_size(input, 7, 2, 3);                                                // conv0

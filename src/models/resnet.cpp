@@ -19,9 +19,13 @@ BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride
 
 torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   auto identity = downsample ? downsample->forward(x) : x;
-  auto out = torch::relu(bn1(conv1(x)));
+  // In-place ReLU and residual add, as torchvision's blocks: batch norm's backward needs its input, not
+  // its output, so the output may be overwritten (autograd's version counters would say otherwise), and
+  // each saves an activation-sized allocation and a pass over it.
+  auto out = bn1(conv1(x)).relu_();
   out = bn2(conv2(out));
-  return torch::relu(out + identity);
+  out += identity;
+  return out.relu_();
 }
 
 BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride) {
@@ -40,10 +44,11 @@ BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride
 
 torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
   auto identity = downsample ? downsample->forward(x) : x;
-  auto out = torch::relu(bn1(conv1(x)));
-  out = torch::relu(bn2(conv2(out)));
+  auto out = bn1(conv1(x)).relu_();  // in place: see BasicBlockImpl::forward
+  out = bn2(conv2(out)).relu_();
   out = bn3(conv3(out));
-  return torch::relu(out + identity);
+  out += identity;
+  return out.relu_();
 }
 
 ResNetImpl::ResNetImpl(ResNetSpec spec) : spec_(spec) {
@@ -72,7 +77,7 @@ nn::Sequential ResNetImpl::make_layer(int64_t in_planes, int64_t planes, int64_t
 }
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {
-  x = maxpool(torch::relu(bn1(conv1(x))));
+  x = maxpool(bn1(conv1(x)).relu_());
   return layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
 }
 

@@ -20,11 +20,11 @@ PreActBottleneckImpl::PreActBottleneckImpl(int64_t in, int64_t out, int64_t stri
 }
 
 torch::Tensor PreActBottleneckImpl::forward(torch::Tensor x) {
-  auto pre = torch::relu(norm1(x));
+  auto pre = norm1(x).relu_();
   auto shortcut = downsample_conv ? downsample_conv(pre) : x;
   auto y = conv1(pre);
-  y = conv2(torch::relu(norm2(y)));
-  y = conv3(torch::relu(norm3(y)));
+  y = conv2(norm2(y).relu_());
+  y = conv3(norm3(y).relu_());
   return y + shortcut;
 }
 
@@ -50,7 +50,7 @@ ResNetV2Impl::ResNetV2Impl(std::array<int64_t, 4> blocks) {
 torch::Tensor ResNetV2Impl::forward(torch::Tensor x) {
   x = torch::max_pool2d(stem_conv(x), 3, 2, 1);
   for (auto& blocks : stage_blocks) x = blocks->forward(x);
-  return torch::relu(norm(x));
+  return norm(x).relu_();
 }
 
 int64_t ResNetV2Impl::keras_conv_bias_params() {

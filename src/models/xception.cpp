@@ -58,11 +58,11 @@ XceptionImpl::XceptionImpl() {
 }
 
 torch::Tensor XceptionImpl::forward(torch::Tensor x) {
-  x = torch::relu(bn1(conv1(x)));
-  x = torch::relu(bn2(conv2(x)));
+  x = bn1(conv1(x)).relu_();
+  x = bn2(conv2(x)).relu_();
   for (auto& b : blocks_) x = b->forward(x);
-  x = torch::relu(bn3(conv3(x)));
-  return torch::relu(bn4(conv4(x)));
+  x = bn3(conv3(x)).relu_();
+  return bn4(conv4(x)).relu_();
 }
 
 int64_t XceptionImpl::feature_size(int64_t input) const {

@@ -93,6 +93,10 @@ void Optimizer::zero_grad() {
   if (!defined.empty()) at::_foreach_zero_(defined);
 }
 
+void Optimizer::clear_grads() {
+  for (auto& p : params_) p.mutable_grad().reset();
+}
+
 void Optimizer::scale_grads(const torch::Tensor& scale) {
   torch::NoGradGuard no_grad;
   auto defined = grads();

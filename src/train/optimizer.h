@@ -11,7 +11,9 @@
 // LARS on decay tensors (trust ratio per tensor; 1 where a norm is zero):
 //     g = (grad + wd * p) * eta * |p| / (|grad| + wd * |p|);  buf = momentum * buf + g;  p -= lr * buf
 // Gradients are modified in place (they are consumed by the step); zero_grad() zeroes them in place
-// so gradient tensors that are views into all-reduce buckets stay views.
+// so gradient tensors that are views into all-reduce buckets stay views; clear_grads() drops them where
+// no bucket or graph holds them. A parameter without a gradient at step() is updated as with a zero one
+// (its momentum decays), as before either way.
 
 #include <torch/torch.h>
 
@@ -37,8 +39,12 @@ class Optimizer {
   /// (a CUDA graph replays it with whatever the tensor holds). p -= (lr * buf) instead of p += -lr * buf:
   /// equal up to rounding, so a run uses one form throughout (train/train_step.h).
   void step(const torch::Tensor& lr);
-  /// Zero every gradient in place (gradients are kept allocated).
+  /// Zero every gradient in place (gradients are kept allocated: all-reduce bucket views, CUDA graphs).
   void zero_grad();
+  /// Drop every gradient (PyTorch's zero_grad(set_to_none=True)): the next backward assigns the fresh
+  /// gradients instead of adding them to zeros, which saves a zeroing pass and an add pass over all
+  /// parameters. For steps whose gradients nobody holds on to.
+  void clear_grads();
   /// Multiply every gradient by scale (a 0-d tensor on the parameters' device: no host sync).
   void scale_grads(const torch::Tensor& scale);
   /// L2 norm of all gradients together (a 0-d tensor).

@@ -76,7 +76,13 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next, cons
     if (phases) phases(p);
   };
   double wait = 0;
-  optimizer_.zero_grad();
+  // Gradients that are all-reduce bucket views stay allocated; otherwise they are dropped and the
+  // backward assigns them (one zeroing and one add pass over the parameters less per step).
+  if (sync_ && sync_->active()) {
+    optimizer_.zero_grad();
+  } else {
+    optimizer_.clear_grads();
+  }
   for (uint64_t m = 0; m < accum; ++m) {
     const auto t0 = Clock::now();
     const data::Batch batch = next();
@@ -92,7 +98,7 @@ double TrainStep::run_eager(int64_t step, double lr, const NextBatch& next, cons
     if (batch.num_invalid > 0) valid = batch.valid;
     auto loss = valid.defined() ? (per_sample * valid).sum() / valid.sum().clamp_min(1) : per_sample.mean();
     phase_end(StepPhase::kForward);
-    scaler_.scale(loss / static_cast<double>(accum)).backward();
+    scaler_.scale(accum == 1 ? loss : loss / static_cast<double>(accum)).backward();
     tally_.add(logits.detach(), batch.labels, per_sample.detach(), valid);
   }
   if (sync_) sync_->synchronize();
