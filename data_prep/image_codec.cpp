@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "data/jpeg_decoder.h"
+#include "jpeg_codec.h"
 
 namespace wisesr::prep {
 namespace {
@@ -38,26 +39,51 @@ bool has_jpeg_end(const std::string& raw) {
 
 // For a JPEG, libjpeg can decode at 1/2, 1/4 or 1/8 scale in the DCT domain at a fraction of the cost.
 // Pick the largest reduction that still leaves at least `size` pixels where the policy needs them.
-int jpeg_reduced_flag(const std::string& raw, const CodecOptions& o) {
-  if (!is_jpeg(raw)) return cv::IMREAD_COLOR;
+int jpeg_reduction(const std::string& raw, const CodecOptions& o) {
+  if (!is_jpeg(raw)) return 1;
   thread_local data::JpegDecoder decoder;
   data::RecordShape hdr;
   try {
     hdr = decoder.peek(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
   } catch (const Error&) {
-    return cv::IMREAD_COLOR;  // OpenCV then decides (and reports) what is wrong with it
+    return 1;  // OpenCV then decides (and reports) what is wrong with it
   }
   const int w = static_cast<int>(hdr.width), ht = static_cast<int>(hdr.height);
   const int need_w = o.resize == "squash" ? w : std::min(w, ht),
             need_h = o.resize == "squash" ? ht : std::min(w, ht);
-  for (int r : {8, 4, 2}) {
-    if (need_w / r >= o.size && need_h / r >= o.size) {
-      return r == 8   ? cv::IMREAD_REDUCED_COLOR_8
-             : r == 4 ? cv::IMREAD_REDUCED_COLOR_4
-                      : cv::IMREAD_REDUCED_COLOR_2;
-    }
+  for (int r : {8, 4, 2})
+    if (need_w / r >= o.size && need_h / r >= o.size) return r;
+  return 1;
+}
+
+int imread_flag(int reduction) {
+  return reduction == 8   ? cv::IMREAD_REDUCED_COLOR_8
+         : reduction == 4 ? cv::IMREAD_REDUCED_COLOR_4
+         : reduction == 2 ? cv::IMREAD_REDUCED_COLOR_2
+                          : cv::IMREAD_COLOR;
+}
+
+// Decoded pixels: RGB from the libjpeg-turbo fast path (jpeg_codec.h), BGR from OpenCV.
+struct Decoded {
+  cv::Mat img;
+  bool bgr = false;
+};
+
+Decoded decode_image(std::string& raw, const CodecOptions& o) {
+  thread_local JpegCodec codec;
+  Decoded d;
+  const int reduction = jpeg_reduction(raw, o);
+  if (is_jpeg(raw) &&
+      codec.decode(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(), reduction, &d.img))
+    return d;
+  d.bgr = true;
+  try {
+    d.img =
+        cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()), imread_flag(reduction));
+  } catch (const cv::Exception&) {
+    d.img.release();
   }
-  return cv::IMREAD_COLOR;
+  return d;
 }
 
 cv::Mat resize_to(const cv::Mat& img, int w, int h) {
@@ -98,13 +124,7 @@ Record make_record(const std::string& file, const CodecOptions& o) {
     rec.reason = "truncated JPEG (no end-of-image marker)";
     return rec;
   }
-  cv::Mat img;
-  try {
-    img = cv::imdecode(cv::Mat(1, static_cast<int>(raw.size()), CV_8UC1, raw.data()),
-                       jpeg_reduced_flag(raw, o));
-  } catch (const cv::Exception&) {
-    img.release();
-  }
+  auto [img, bgr] = decode_image(raw, o);
   if (img.empty()) {
     // MIT67 holds a few GIFs named .jpg; OpenCV (before 4.11) has no GIF decoder.
     rec.reason = raw.rfind("GIF8", 0) == 0 ? "a GIF image (OpenCV cannot decode GIF: convert it to PNG)"
@@ -125,16 +145,22 @@ Record make_record(const std::string& file, const CodecOptions& o) {
     const int w = std::max(s, static_cast<int>(std::lround(img.cols * scale)));
     const int h = std::max(s, static_cast<int>(std::lround(img.rows * scale)));
     out = resize_to(img, w, h);
-    if (o.resize == "center-crop") out = out(cv::Rect((w - s) / 2, (h - s) / 2, s, s)).clone();
+    if (o.resize == "center-crop") out = out(cv::Rect((w - s) / 2, (h - s) / 2, s, s));  // a view
   }
   rec.shape = {static_cast<uint32_t>(out.rows), static_cast<uint32_t>(out.cols), 3};
   if (o.storage == "raw") {
-    cv::Mat rgb;
-    cv::cvtColor(out, rgb, cv::COLOR_BGR2RGB);
+    cv::Mat rgb = out;
+    if (bgr) cv::cvtColor(out, rgb, cv::COLOR_BGR2RGB);
+    if (!rgb.isContinuous()) rgb = rgb.clone();
     rec.bytes.assign(rgb.data, rgb.data + rgb.total() * rgb.elemSize());
-  } else if (!cv::imencode(".jpg", out, rec.bytes, {cv::IMWRITE_JPEG_QUALITY, o.quality})) {
-    rec.reason = "JPEG encode failed";
-    return rec;
+  } else {
+    thread_local JpegCodec encoder;
+    try {
+      encoder.encode(out, bgr, o.quality, &rec.bytes);
+    } catch (const Error& e) {
+      rec.reason = "JPEG encode failed";
+      return rec;
+    }
   }
   rec.ok = true;
   return rec;
