@@ -1,9 +1,14 @@
-// The libjpeg-turbo floor of `wisesr prep` per core: for each input JPEG, the time to decode it at every
-// libjpeg-turbo scale k/8 that still covers the 512x512 target, and to encode a 512x512 q90 JPEG of it
-// (4:2:0, as prep). No resize, no I/O: what any converter built on libjpeg-turbo (ours, PIL) pays at least.
-// tests/bench/prep_bench.sh builds and runs it on its images; by hand:
-//   g++ -O2 -std=c++17 tests/bench/jpeg_floor_bench.cpp -o /tmp/jpeg_floor -lturbojpeg
-//   /tmp/jpeg_floor DIR/*.jpg
+// The floor of `wisesr prep` per core: for each input JPEG, the unavoidable work of turning it into a
+// 512x512 q90 record, timed step by step on the image in memory (no file I/O, no checksum, no HDF5, no
+// process start-up; best of 5 per image, medians over the images):
+//   decode   libjpeg-turbo, accurate IDCT, at the DCT-domain reduction prep picks (the largest of 1/2, 1/4,
+//            1/8 that still covers the target)
+//   resize   prep's own resize for that image (data_prep/area_resize.h, or OpenCV's INTER_AREA for integer
+//            factors, as image_codec.cpp chooses)
+//   encode   libjpeg-turbo, 4:2:0 q90, accurate DCT (as prep stores records)
+// plus the full-size decode at every scale k/8 that covers the target (why other scales do not help).
+// Built with the tests where OpenCV is (target wisesr_prep_floor); tests/bench/prep_bench.sh runs it.
+//   build/tests/wisesr_prep_floor DIR/*.jpg
 #include <turbojpeg.h>
 
 #include <algorithm>
@@ -12,9 +17,15 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "area_resize.h"
+
 namespace {
+
+constexpr int kOut = 512;
+constexpr int kQuality = 90;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -33,13 +44,24 @@ double best_ms(F&& f, int reps = 5) {
   return best;
 }
 
+// What image_codec.cpp's resize_to does for a squash to kOut x kOut.
+cv::Mat prep_resize(const cv::Mat& img) {
+  if (img.cols == kOut && img.rows == kOut) return img;
+  const bool down = kOut <= img.cols && kOut <= img.rows;
+  if (down && !(img.cols % kOut == 0 && img.rows % kOut == 0))
+    return wisesr::prep::area_downscale(img, kOut, kOut);
+  cv::Mat out;
+  cv::resize(img, out, cv::Size(kOut, kOut), 0, 0, down ? cv::INTER_AREA : cv::INTER_CUBIC);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  constexpr int kOut = 512;
   tjhandle dec = tjInitDecompress(), enc = tjInitCompress();
   std::map<int, std::vector<double>> decode_ms;  // scale numerator (of 8) -> per image
-  std::vector<double> encode_ms;
+  std::vector<double> prep_decode_ms, resize_ms, encode_ms, total_ms;
+  std::vector<unsigned char> encoded(tjBufSize(kOut, kOut, TJSAMP_420));
   for (int a = 1; a < argc; ++a) {
     std::ifstream f(argv[a], std::ios::binary);
     std::vector<unsigned char> jpeg((std::istreambuf_iterator<char>(f)), {});
@@ -48,35 +70,46 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", argv[a], tjGetErrorStr2(dec));
       return 1;
     }
-    std::vector<unsigned char> rgb(static_cast<size_t>(w) * h * 3);
+    cv::Mat rgb(h, w, CV_8UC3);
     for (int num = 8; num >= 1; --num) {
       const int sw = (w * num + 7) / 8, sh = (h * num + 7) / 8;
       if (sw < kOut || sh < kOut) break;
       decode_ms[num].push_back(best_ms([&] {
-        tjDecompress2(dec, jpeg.data(), jpeg.size(), rgb.data(), sw, 0, sh, TJPF_RGB, TJFLAG_ACCURATEDCT);
+        tjDecompress2(dec, jpeg.data(), jpeg.size(), rgb.data, sw, 0, sh, TJPF_RGB, TJFLAG_ACCURATEDCT);
       }));
     }
-    // A 512x512 image of the decoded content (nearest neighbour), encoded as prep stores it.
-    std::vector<unsigned char> small(static_cast<size_t>(kOut) * kOut * 3);
-    for (int y = 0; y < kOut; ++y)
-      for (int x = 0; x < kOut; ++x)
-        for (int c = 0; c < 3; ++c)
-          small[(static_cast<size_t>(y) * kOut + x) * 3 + c] =
-              rgb[(static_cast<size_t>(y * h / kOut) * w + x * w / kOut) * 3 + c];
-    unsigned char* out = nullptr;
-    unsigned long out_size = 0;
-    encode_ms.push_back(best_ms([&] {
-      tjCompress2(enc, small.data(), kOut, 0, kOut, TJPF_RGB, &out, &out_size, TJSAMP_420, 90, 0);
-    }));
-    tjFree(out);
+    int r = 1;
+    for (int c : {8, 4, 2})
+      if (w / c >= kOut && h / c >= kOut) {
+        r = c;
+        break;
+      }
+    const tjscalingfactor scale{1, r};
+    cv::Mat img(TJSCALED(h, scale), TJSCALED(w, scale), CV_8UC3);
+    const double d = best_ms([&] {
+      tjDecompress2(dec, jpeg.data(), jpeg.size(), img.data, img.cols, 0, img.rows, TJPF_RGB,
+                    TJFLAG_ACCURATEDCT);
+    });
+    cv::Mat small;
+    const double rs = best_ms([&] { small = prep_resize(img); });
+    const double e = best_ms([&] {
+      unsigned char* buf = encoded.data();
+      unsigned long size = encoded.size();
+      tjCompress2(enc, small.data, kOut, static_cast<int>(small.step[0]), kOut, TJPF_RGB, &buf, &size,
+                  TJSAMP_420, kQuality, TJFLAG_ACCURATEDCT | TJFLAG_NOREALLOC);
+    });
+    prep_decode_ms.push_back(d);
+    resize_ms.push_back(rs);
+    encode_ms.push_back(e);
+    total_ms.push_back(d + rs + e);
   }
-  const double enc_ms = median(encode_ms);
-  std::printf("%d images; encode 512x512 q90: %.2f ms (median)\n", argc - 1, enc_ms);
-  for (auto it = decode_ms.rbegin(); it != decode_ms.rend(); ++it) {
-    const double d = median(it->second);
-    std::printf("decode at %d/8: %.2f ms -> floor %.0f images/s/core (decode + encode only)\n", it->first, d,
-                1000.0 / (d + enc_ms));
-  }
+  const double floor_ms = median(total_ms);
+  std::printf("%d images -> %dx%d q%d, medians per image: decode %.2f ms + resize %.2f ms + encode %.2f ms\n",
+              argc - 1, kOut, kOut, kQuality, median(prep_decode_ms), median(resize_ms), median(encode_ms));
+  std::printf("floor: %.3f ms per image = %.1f images/s/core (decode + resize + encode)\n", floor_ms,
+              1000.0 / floor_ms);
+  for (auto it = decode_ms.rbegin(); it != decode_ms.rend(); ++it)
+    std::printf("  full decode at %d/8: %.2f ms\n", it->first, median(it->second));
   tjDestroy(dec);
   tjDestroy(enc);
 }
