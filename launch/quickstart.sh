@@ -71,8 +71,7 @@ PY
   --data.dir "$work/center/shards" --count 12 --out "$work/gradcam" > /dev/null
 echo "report (curves, report.md): $work/report/; Grad-CAM panels (index.md): $work/gradcam/"
 if ((${#tensorboard[@]})); then
-  tb_bin="$(wisesr_venv_dir)/bin/tensorboard"
-  [[ -x $tb_bin ]] || tb_bin=tensorboard
-  echo "TensorBoard: $tb_bin --logdir $work/sweeps"
+  # `python -m tensorboard.main`: the venv's own scripts name the interpreter of the path it was built at.
+  echo "TensorBoard: $(wisesr_torch_python) -m tensorboard.main --logdir $work/sweeps"
 fi
 echo "quickstart finished in $(($(date +%s) - start)) s"
