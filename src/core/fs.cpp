@@ -140,6 +140,12 @@ void ensure_dir(const stdfs::path& dir) {
   WISESR_CHECK(::access(dir.c_str(), W_OK) == 0, "directory '", dir.string(), "' is not writable");
 }
 
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
 uint32_t crc32(const void* data, size_t size) {
   uLong crc = ::crc32(0L, Z_NULL, 0);
   const auto* p = static_cast<const Bytef*>(data);

@@ -94,6 +94,9 @@ void pread_exact(int fd, void* out, size_t size, uint64_t offset, const stdfs::p
 /// Raise the soft limit on open files to the hard limit (a rank may hold one descriptor per shard).
 void raise_open_file_limit();
 
+/// This machine's host name ("unknown" if it cannot be read): for run locks, heartbeats, event file names.
+std::string host_name();
+
 /// CRC-32 (zlib polynomial) of a byte range.
 uint32_t crc32(const void* data, size_t size);
 

@@ -27,12 +27,6 @@ namespace stdfs = std::filesystem;
 
 using Fields = std::map<std::string, std::string>;
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
-  return buf;
-}
-
 // Field `index` (1-based, as proc(5) numbers them; 3 and up) of /proc/<pid>/stat, or "" if unreadable.
 std::string proc_stat_field(long pid, int index) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -98,7 +92,7 @@ std::string describe(const Fields& f, double heartbeat_age) {
 // Why the lock described by f is stale, or "" if its holder may be alive.
 std::string stale_reason(const Fields& f, double heartbeat_age, double stale_after_s) {
   const long pid = std::atol(field(f, "pid").c_str());
-  if (field(f, "host") == host_name()) {
+  if (field(f, "host") == fs::host_name()) {
     if (!pid_alive(pid)) return "its process is gone";
     const std::string start = field(f, "pid_start");
     if (!start.empty() && process_start(pid) != start) return "its pid now belongs to another process";
@@ -123,7 +117,7 @@ std::string random_token() {
 RunLock::RunLock(const stdfs::path& dir, double stale_after_s, double heartbeat_s)
     : path_(dir / kFileName), token_(random_token()) {
   std::ostringstream content;
-  content << "host=" << host_name() << "\npid=" << getpid() << "\npid_start=" << process_start(getpid())
+  content << "host=" << fs::host_name() << "\npid=" << getpid() << "\npid_start=" << process_start(getpid())
           << "\nstarted=" << utc_timestamp() << "\nslurm_job=" << env_or_empty("SLURM_JOB_ID")
           << "\nslurm_restart=" << env_or_empty("SLURM_RESTART_COUNT") << "\ntoken=" << token_ << "\n";
   const auto tmp = fs::temp_path_for(path_);

@@ -25,12 +25,6 @@ double wall_time_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
-  return buf;
-}
-
 void put_le(std::string& out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -129,7 +123,7 @@ EventFileWriter::EventFileWriter(const stdfs::path& dir) {
   const auto seconds = static_cast<long long>(wall_time_now());
   // TensorFlow's name pattern (TensorBoard only needs "tfevents" in it), the last part counting up from 0
   // until the name is new: two writers in one process and second still get files of their own.
-  const std::string stem = "events.out.tfevents." + std::to_string(seconds) + "." + host_name() + "." +
+  const std::string stem = "events.out.tfevents." + std::to_string(seconds) + "." + fs::host_name() + "." +
                            std::to_string(getpid()) + ".";
   for (int n = 0;; ++n) {
     path_ = dir / (stem + std::to_string(n));

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/fs.h"
+
 namespace wisesr {
 namespace {
 
@@ -25,12 +27,6 @@ int64_t now_ns() {
 
 double wall_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
-  return buf;
 }
 
 stdfs::path heartbeat_file(const stdfs::path& dir, int rank) {
@@ -119,7 +115,8 @@ void Watchdog::publish() const {
   const double now = wall_s();
   std::ostringstream os;
   os.precision(17);
-  os << "host=" << host_name() << "\npid=" << getpid() << "\nphase=" << phase_.load(std::memory_order_relaxed)
+  os << "host=" << fs::host_name() << "\npid=" << getpid()
+     << "\nphase=" << phase_.load(std::memory_order_relaxed)
      << "\nstep=" << step_.load(std::memory_order_relaxed) << "\nlast_beat=" << now - idle
      << "\nwritten=" << now << "\n";
   // No fsync: a heartbeat only has to be readable while its writer lives; rename keeps it whole.
