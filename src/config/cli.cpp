@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -41,6 +42,18 @@ std::string format_value(const T& v) {
 // Binds an option to its member with the member's value as the default shown by --help. A mode (a named
 // enum) is read as text and parsed when stored, so a bad value is an error naming the option and its
 // values; --help shows the values as the placeholder ("--train.precision auto|fp32|bf16|fp16 (=auto)").
+// An unsigned option (a seed) is read as text too: Boost's lexical_cast takes "-1" for an unsigned and
+// wraps it to 2^64 - 1, where a user who typed a minus sign has made a mistake.
+template <typename T>
+T parse_unsigned(const std::string& option, const std::string& text) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  WISESR_CHECK(!text.empty() && ec == std::errc() && ptr == end, option, ": '", text,
+               "' is not an integer from 0 to ", std::numeric_limits<T>::max());
+  return value;
+}
+
 template <typename T>
 po::value_semantic* bound(T& member, const std::string& option) {
   if constexpr (NamedEnum<T>) {
@@ -48,6 +61,11 @@ po::value_semantic* bound(T& member, const std::string& option) {
         ->default_value(to_string(member))
         ->value_name(enum_choices<T>("|"))
         ->notifier([&member, option](const std::string& text) { member = parse_enum<T>(option, text); });
+  } else if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
+    return po::value<std::string>()
+        ->default_value(format_value(member))
+        ->value_name("arg")
+        ->notifier([&member, option](const std::string& text) { member = parse_unsigned<T>(option, text); });
   } else {
     return po::value<T>(&member)->default_value(member, format_value(member));
   }

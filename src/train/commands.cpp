@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
 
 #include "config/cli.h"
 #include "core/error.h"
@@ -27,17 +29,37 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-// Per class: samples (row sum), top-1 hits (diagonal), accuracy; from the [true][predicted] counts.
-std::string per_class_csv(const torch::Tensor& confusion, const std::vector<std::string>& names) {
+// One class's row of the [true][predicted] counts: samples (the row sum) and top-1 hits (the diagonal).
+struct ClassTally {
+  int64_t samples = 0;
+  int64_t correct = 0;
+  /// Top-1 accuracy; nullopt for a class with no samples.
+  std::optional<double> top1() const {
+    if (samples == 0) return std::nullopt;
+    return static_cast<double>(correct) / static_cast<double>(samples);
+  }
+};
+
+std::vector<ClassTally> class_tallies(const torch::Tensor& confusion) {
   auto m = confusion.accessor<int64_t, 2>();
-  std::string out = "class_index,class,samples,top1_correct,top1\n";
+  std::vector<ClassTally> out(static_cast<size_t>(confusion.size(0)));
   for (int64_t i = 0; i < confusion.size(0); ++i) {
-    int64_t n = 0;
-    for (int64_t j = 0; j < confusion.size(1); ++j) n += m[i][j];
+    auto& t = out[static_cast<size_t>(i)];
+    for (int64_t j = 0; j < confusion.size(1); ++j) t.samples += m[i][j];
+    t.correct = m[i][i];
+  }
+  return out;
+}
+
+// Per class: samples, top-1 hits, accuracy (empty for a class with no samples).
+std::string per_class_csv(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names) {
+  std::string out = "class_index,class,samples,top1_correct,top1\n";
+  for (size_t i = 0; i < tallies.size(); ++i) {
+    const ClassTally& t = tallies[i];
     char acc[32] = "";
-    if (n > 0) std::snprintf(acc, sizeof(acc), "%.6f", static_cast<double>(m[i][i]) / static_cast<double>(n));
-    out += std::to_string(i) + "," + csv_field(names[static_cast<size_t>(i)]) + "," + std::to_string(n) +
-           "," + std::to_string(m[i][i]) + "," + acc + "\n";
+    if (auto top1 = t.top1()) std::snprintf(acc, sizeof(acc), "%.6f", *top1);
+    out += std::to_string(i) + "," + csv_field(names[i]) + "," + std::to_string(t.samples) + "," +
+           std::to_string(t.correct) + "," + acc + "\n";
   }
   return out;
 }
@@ -56,16 +78,11 @@ std::string confusion_csv(const torch::Tensor& confusion, const std::vector<std:
   return out;
 }
 
-nlohmann::json per_class_json(const torch::Tensor& confusion, const std::vector<std::string>& names) {
-  auto m = confusion.accessor<int64_t, 2>();
+nlohmann::json per_class_json(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names) {
   nlohmann::json out = nlohmann::json::array();
-  for (int64_t i = 0; i < confusion.size(0); ++i) {
-    int64_t n = 0;
-    for (int64_t j = 0; j < confusion.size(1); ++j) n += m[i][j];
-    out.push_back({{"class", names[static_cast<size_t>(i)]},
-                   {"samples", n},
-                   {"top1", n > 0 ? static_cast<double>(m[i][i]) / static_cast<double>(n) : 0.0}});
-  }
+  for (size_t i = 0; i < tallies.size(); ++i)
+    out.push_back(
+        {{"class", names[i]}, {"samples", tallies[i].samples}, {"top1", tallies[i].top1().value_or(0.0)}});
   return out;
 }
 
@@ -92,6 +109,7 @@ void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info)
   torch::Tensor confusion;
   eo.confusion = &confusion;
   Tally t = evaluate(model, set, *comm, device, eo);
+  const std::vector<ClassTally> tallies = class_tallies(confusion);
   const std::string& split = cfg.data.val_split;
   LOG_RANK0("eval " << cfg.checkpoint << " on " << cfg.data.dir << ":" << split << ": "
                     << static_cast<int64_t>(t.count) << " samples, top-1 " << t.top1_acc() << ", top-5 "
@@ -107,11 +125,11 @@ void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info)
                         {"backbone", train_cfg.model.backbone},
                         {"head", train_cfg.model.head},
                         {"params", models::count_parameters(*model)},
-                        {"per_class", per_class_json(confusion, reader.meta().class_names)}};
+                        {"per_class", per_class_json(tallies, reader.meta().class_names)}};
     fs::write_file_atomic(cfg.json, j.dump(2) + "\n");
   }
   if (info.rank == 0 && !cfg.per_class.empty())
-    fs::write_file_atomic(cfg.per_class, per_class_csv(confusion, reader.meta().class_names));
+    fs::write_file_atomic(cfg.per_class, per_class_csv(tallies, reader.meta().class_names));
   if (info.rank == 0 && !cfg.confusion.empty())
     fs::write_file_atomic(cfg.confusion, confusion_csv(confusion, reader.meta().class_names));
 }

@@ -45,6 +45,12 @@ from PIL import Image
 d = sys.argv[1]
 files = [s["file"] for s in json.load(open(f"{d}/index.json"))["splits"]["train"]["shards"]]
 recs = []
+with h5py.File(f"{d}/{files[0]}", "r") as f:
+    storage = f.attrs["storage"]
+    storage = storage.decode() if isinstance(storage, bytes) else str(storage)
+if storage != "jpeg":
+    print(f"PIL decode only: skipped ({storage} shards hold pixels, nothing to decode)")
+    sys.exit(0)
 for name in files:
     with h5py.File(f"{d}/{name}", "r") as f:
         off, data = f["offsets"][:], f["images"]

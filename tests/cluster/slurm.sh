@@ -101,7 +101,10 @@ python3 -c "import json,sys; e=json.load(open('eval-a.json')); sys.exit(0 if int
 echo "(a) train.sbatch on 2 nodes: COMPLETED; eval.sbatch: $val samples"
 
 # --- (b) preempted -> requeued -> resumed -> completed, bit-identical -------------------------------------------
-job=$(submit train.sbatch b "--train.epochs 6")
+# Long enough (~8 s on a fast machine) that the signal lands mid-run: launch/train.sh holds a signal until the
+# ranks are 2 s old (see send_pending there), and 6 epochs once finished in 1.96 s, before it was passed on.
+b_epochs=24
+job=$(submit train.sbatch b "--train.epochs $b_epochs")
 for _ in $(seq 1 600); do
   grep -q '"kind":"train"' runs/b/metrics.jsonl 2> /dev/null && break
   sleep 0.2
@@ -119,7 +122,7 @@ assert s["status"] == "completed" and s["resumed_from_step"] > 0, s
 PY
 # The same training without interruption, on 2 ranks.
 mpirun -np 2 --oversubscribe "$bin" train --config test.cfg --data.dir shards --train.out_dir runs \
-  --train.run_name b-ref --train.epochs 6 > b-ref.log 2>&1 || { cat b-ref.log; fail "(b) reference run"; }
+  --train.run_name b-ref --train.epochs $b_epochs > b-ref.log 2>&1 || { cat b-ref.log; fail "(b) reference run"; }
 export_weights b && export_weights b-ref
 same_weights b b-ref || fail "(b) preempted + requeued run differs from the uninterrupted one"
 echo "(b) scancel --signal=USR1 --batch: checkpoint, requeue, resume from step $(python3 -c 'import json;print(json.load(open("runs/b/summary.json"))["resumed_from_step"])'), COMPLETED; weights bit-identical"

@@ -13,7 +13,7 @@ mpiexec=$2
 python=$3
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 wisesr_test_dir gradcam
-"$python" -c "import PIL" 2> /dev/null || { echo "SKIP: $python has no Pillow"; exit 77; }
+require_python "$python" PIL
 "$bin" synth --task center --out images --classes 4 --per-class 300 --size 128 --seed 1 > /dev/null
 "$bin" prep --input images --out shards --size 128 --val-fraction 0.2 --seed 1 > /dev/null
 for head in gap wise; do

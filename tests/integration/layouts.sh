@@ -10,11 +10,9 @@ set -euo pipefail
 bin=$1
 py=$2
 src=$3
-"$py" -c "import numpy, PIL, h5py" 2>/dev/null || { echo "SKIP: $py lacks numpy/Pillow/h5py (launch/setup.sh installs them)"; exit 77; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-layouts-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$src/tests/integration/lib.sh"
+require_python "$py" numpy PIL h5py
+wisesr_test_dir layouts
 
 "$py" "$src/tests/integration/make_layouts.py" w >expect.json
 root() { "$py" -c 'import json, sys; print(json.load(open("expect.json"))[sys.argv[1]]["root"])' "$1"; }

@@ -3,6 +3,8 @@
 #   wisesr_test_dir sweep        # $work = a new directory, the current one from now on; at exit the
 #                                # processes still running from it are killed and it is removed (KEEP=1
 #                                # keeps it); mpirun may run as root
+#   require_python "$python" numpy PIL   # exit 77 (ctest: skipped), naming what is missing, unless that
+#                                        # Python imports every module (dotted names work)
 #   fail "what went wrong"       # prints FAIL: ... and exits 1
 #   expect_error "what" "pattern" COMMAND...   # exit status 1, exactly one line on stderr, a wisesr error
 #                                              # matching the pattern (grep basic regex)
@@ -12,6 +14,16 @@ wisesr_test_dir() {
   trap 'pkill -KILL -f "$work" 2> /dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
   cd "$work"
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+}
+
+require_python() {
+  local py=$1
+  shift
+  local mods
+  mods=$(IFS=,; echo "$*")
+  "$py" -c "import ${mods//,/, }" 2> /dev/null && return 0
+  echo "SKIP: $py cannot import ${mods//,/, } (./launch/setup.sh installs them)"
+  exit 77
 }
 
 fail() {

@@ -7,11 +7,9 @@ set -euo pipefail
 bin=$1
 py=$2
 src=$3
-"$py" -c "import numpy, PIL, h5py" 2>/dev/null || { echo "SKIP: $py lacks numpy/Pillow/h5py (launch/setup.sh installs them)"; exit 77; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-prep-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$src/tests/integration/lib.sh"
+require_python "$py" numpy PIL h5py
+wisesr_test_dir prep
 
 echo "== mixed formats and broken inputs"
 expect=$("$py" "$src/tests/integration/make_bad_inputs.py" mixed)
@@ -134,7 +132,7 @@ echo "== a full disk: a clear error, completed shards kept, resumable"
 smallfs="$work/smallfs"
 mkdir -p "$smallfs"
 if mount -t tmpfs -o size=400k tmpfs "$smallfs" 2>/dev/null; then
-  trap 'umount "$smallfs" 2>/dev/null || true; rm -rf "$work"' EXIT
+  trap 'umount "$smallfs" 2>/dev/null || true; pkill -KILL -f "$work" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
   if "$bin" prep --input many --out "$smallfs/out" --size 64 --threads 1 --shard-records 20 2>full.err >/dev/null; then
     fail "prep succeeded on a full disk"
   fi

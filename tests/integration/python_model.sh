@@ -12,10 +12,7 @@ src=$3
 source "$src/tests/integration/lib.sh"
 wisesr_test_dir pymodel
 export OMP_NUM_THREADS=1
-if ! "$python" -c 'import torch, torchvision, timm, h5py' 2> /dev/null; then
-  echo "SKIP: no Python with torch, torchvision, timm and h5py at $python (launch/setup.sh installs them)"
-  exit 77
-fi
+require_python "$python" torch torchvision timm h5py
 
 "$bin" synth --out images --classes 3 --per-class 12 --size 96 --seed 3 > /dev/null
 # Raw storage: Python sees exactly the pixels wisesr evaluates (no JPEG decoder in between).

@@ -11,10 +11,7 @@ python=$2
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 wisesr_test_dir report
 export OMP_NUM_THREADS=1
-if ! "$python" -c 'import matplotlib, PIL' 2> /dev/null; then
-  echo "SKIP: no Python with matplotlib and pillow at $python (launch/setup.sh installs them)"
-  exit 77
-fi
+require_python "$python" matplotlib PIL
 
 "$bin" synth --out images --classes 3 --per-class 12 --size 32 --seed 2 > /dev/null
 "$bin" prep --input images --out shards --size 32 --val-fraction 0.25 > /dev/null

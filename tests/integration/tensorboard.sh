@@ -12,10 +12,7 @@ python=$2
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 wisesr_test_dir tensorboard
 export OMP_NUM_THREADS=1
-if ! "$python" -c 'import tensorboard.backend.event_processing.event_accumulator' 2> /dev/null; then
-  echo "SKIP: no Python with the tensorboard package at $python (launch/setup.sh installs it)"
-  exit 77
-fi
+require_python "$python" tensorboard.backend.event_processing.event_accumulator
 
 "$bin" synth --out images --classes 3 --per-class 12 --size 32 --seed 3 > /dev/null
 "$bin" prep --input images --out shards --size 32 --val-fraction 0.25 > /dev/null

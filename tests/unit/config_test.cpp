@@ -72,6 +72,29 @@ TEST(Cli, BadInputIsOneClearError) {
   EXPECT_THROW(parse_train_args({"--config", write_ini(dir.path(), "[train\nepochs = 1\n")}, cfg), Error);
 }
 
+TEST(Cli, AnUnsignedOptionRefusesANegativeValueInsteadOfWrapping) {
+  // Boost alone reads "-1" for a uint64_t as 2^64 - 1.
+  for (const char* bad : {"-1", "1e3", "", "18446744073709551616", "12x"}) {
+    Config cfg;
+    try {
+      parse_train_args({"--train.seed", bad}, cfg);
+      FAIL() << "accepted --train.seed '" << bad << "' as " << cfg.train.seed;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("--train.seed"), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  }
+  Config cfg;
+  parse_train_args({"--train.seed", "18446744073709551615"}, cfg);
+  EXPECT_EQ(cfg.train.seed, 18446744073709551615ull);
+  testing::TempDir dir;
+  EXPECT_THROW(parse_train_args({"--config", write_ini(dir.path(), "[train]\nseed = -3\n")}, cfg), Error);
+  Config defaults;
+  parse_train_args({}, defaults);
+  EXPECT_EQ(defaults.train.seed, train::RunOptions{}.seed);
+}
+
 TEST(Cli, HelpListsEveryOptionWithItsHelp) {
   Config cfg;
   auto parsed = parse_train_args({"--help"}, cfg);
