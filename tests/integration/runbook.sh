@@ -4,7 +4,7 @@
 # pointed at a tiny stand-in:
 #  - ImageNet-1k as image-net.org ships it: tests/integration/make_layouts.py's devkit case (train/<wnid>/,
 #    flat val/ + the devkit's ground truth) without its text synset mapping, 32 px;
-#  - CONFIG a CPU config of resnet-tiny (TRAIN_ARGS makes it 40 epochs), bench sizes through BENCH_MODEL/ARGS;
+#  - CONFIG a CPU config of resnet-tiny (TRAIN_ARGS makes it $RUNBOOK_EPOCHS epochs), bench sizes through BENCH_MODEL/ARGS;
 #  - the sbatch/srun steps on a real two-node Slurm on 127.0.0.1 (tests/cluster/slurm_cluster.sh), one or two
 #    CPU tasks per "node", Open MPI over loopback TCP.
 # Between blocks the test waits where the page tells the reader to wait (a job to end, training to start), and
@@ -101,10 +101,13 @@ expected="settings synsets prep-dry-run prep prep-direct verify bench-train benc
 [ "$(tr '\n' ' ' < blocks/order)" = "$expected " ] ||
   fail "docs/imagenet.md's run book blocks are '$(tr '\n' ' ' < blocks/order)', this test checks '$expected'"
 
-# The settings, pointed at the stand-in: every variable the page sets, and no other.
+# The settings, pointed at the stand-in: every variable the page sets, and no other. The runs last long
+# enough (~6 s) that the preemption block's signal lands mid-run: launch/train.sh holds a signal until the
+# ranks are 2 s old, and at 40 epochs the rerun had only ~1.4 s of training left after it.
+export RUNBOOK_EPOCHS=120
 declare -A vars=(
   [IMAGENET]=$work/layouts/imagenet_devkit [SHARDS]=$work/shards [RUNS]=$work/runs [WISESR]=$bin
-  [CONFIG]=$work/tiny.cfg [SIZE]=32 [TRAIN_ARGS]="--train.epochs 40"
+  [CONFIG]=$work/tiny.cfg [SIZE]=32 [TRAIN_ARGS]="--train.epochs $RUNBOOK_EPOCHS"
   [BENCH_MODEL]="--model.backbone resnet-tiny --model.pool 0 --classes 3 --data.image_size 32 --train.batch_size 2"
   [BENCH_ARGS]="--steps 3 --warmup 1 --breakdown-steps 1 --train.threads 1" [DEVICE]=cpu [COMM_SIZES]=64K,1M
   [GPU_HOUR]=3.1 [GPUS]=1,2,4 [GPUS_PER_NODE]=2 [CORES_PER_NODE]=2
@@ -168,7 +171,7 @@ after_plan() {
   for head in wise gap; do
     # Every bench file used and named; time and cost on each GPU count; the price given, not assumed.
     "$py" - "$RUNS/plan-$head.json" "$RUNS/bench" << 'PY' || fail "plan of $head"
-import json, sys
+import json, os, sys
 p, bench = json.load(open(sys.argv[1])), sys.argv[2]
 i = p["inputs"]
 assert i["step_ms"]["source"] == "measured" and "train-" in i["step_ms"]["from"], i["step_ms"]
@@ -177,8 +180,9 @@ assert i["ib_busbw"]["source"] == "measured" and "comm-2nodes" in i["ib_busbw"][
 assert i["decode_per_core"]["source"] == "measured", i["decode_per_core"]
 assert i["gpu_hour_cost"]["value"] == 3.1 and i["gpu_hour_cost"]["source"] == "given", i["gpu_hour_cost"]
 assert [r["gpus"] for r in p["rows"]] == [1, 2, 4], p["rows"]
-for r in p["rows"]:  # 40 epochs (TRAIN_ARGS) of 11 images at 2 per GPU
-    assert r["steps"] == 40 * (11 // (2 * r["gpus"])) and r["wall_s"] > 0 and r["cost_usd"] > 0, r
+epochs = int(os.environ["RUNBOOK_EPOCHS"])
+for r in p["rows"]:  # the epochs of TRAIN_ARGS, of 11 images at 2 per GPU
+    assert r["steps"] == epochs * (11 // (2 * r["gpus"])) and r["wall_s"] > 0 and r["cost_usd"] > 0, r
 PY
   done
   log_has "| wall (h) | GPU-hours | cost (USD) |"
@@ -195,7 +199,7 @@ after_train() {
 }
 after_monitor() {
   log_has " r50-wise .* R "  # squeue: running (the name cut to 8 characters)
-  log_has "^epoch [0-9]*/40 step"
+  log_has "^epoch [0-9]*/$RUNBOOK_EPOCHS step"
   log_has '"kind":"'
   # epochs.csv's rows (epoch, step = 2 per epoch, lr): which epochs the tail shows depends on how far it got
   log_has "^[1-9][0-9]*,[1-9][0-9]*,0\.0[0-9]*,"
@@ -218,12 +222,12 @@ after_resumed() {
   log_has "resuming from .*checkpoints/step-"
   log_has "Restarts=1"
   "$py" - "$RUNS" "$RUN_WISE" "$RUN_GAP" << 'PY' || fail "the runs did not complete as planned"
-import json, sys
+import json, os, sys
 w, g = (json.load(open(f"{sys.argv[1]}/{n}/summary.json")) for n in sys.argv[2:])
 assert w["status"] == g["status"] == "completed", (w["status"], g["status"])
 assert w["resumed_from_step"] > 0 and g["resumed_from_step"] == -1, (w["resumed_from_step"], g["resumed_from_step"])
-# TRAIN_ARGS reached both runs: 40 epochs x (11 // global batch 4) steps, 2 ranks.
-assert w["steps"] == g["steps"] == 80 and w["ranks"] == g["ranks"] == 2, (w, g)
+# TRAIN_ARGS reached both runs: RUNBOOK_EPOCHS epochs x (11 // global batch 4) steps, 2 ranks.
+assert w["steps"] == g["steps"] == 2 * int(os.environ["RUNBOOK_EPOCHS"]) and w["ranks"] == g["ranks"] == 2, (w, g)
 assert (w["head"], g["head"]) == ("wise", "gap"), (w["head"], g["head"])
 PY
 }
