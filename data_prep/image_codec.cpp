@@ -14,7 +14,6 @@
 #include "area_resize.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "data/jpeg_decoder.h"
 #include "jpeg_codec.h"
 
 namespace wisesr::prep {
@@ -38,17 +37,9 @@ bool has_jpeg_end(const std::string& raw) {
 }
 
 // For a JPEG, libjpeg can decode at 1/2, 1/4 or 1/8 scale in the DCT domain at a fraction of the cost.
-// Pick the largest reduction that still leaves at least `size` pixels where the policy needs them.
-int jpeg_reduction(const std::string& raw, const CodecOptions& o) {
-  if (!is_jpeg(raw)) return 1;
-  thread_local data::JpegDecoder decoder;
-  data::RecordShape hdr;
-  try {
-    hdr = decoder.peek(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
-  } catch (const Error&) {
-    return 1;  // OpenCV then decides (and reports) what is wrong with it
-  }
-  const int w = static_cast<int>(hdr.width), ht = static_cast<int>(hdr.height);
+// Pick the largest reduction of a w x ht JPEG that still leaves at least `size` pixels where the policy
+// needs them.
+int jpeg_reduction(int w, int ht, const CodecOptions& o) {
   const int need_w = o.resize == "squash" ? w : std::min(w, ht),
             need_h = o.resize == "squash" ? ht : std::min(w, ht);
   for (int r : {8, 4, 2})
@@ -72,9 +63,12 @@ struct Decoded {
 Decoded decode_image(std::string& raw, const CodecOptions& o) {
   thread_local JpegCodec codec;
   Decoded d;
-  const int reduction = jpeg_reduction(raw, o);
-  if (is_jpeg(raw) &&
-      codec.decode(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(), reduction, &d.img))
+  // The header is read once, by TurboJPEG: it sizes the reduction for both decoders. Where it cannot read
+  // one, OpenCV decodes at full size and decides (and reports) what is wrong with the file.
+  int reduction = 1;
+  if (is_jpeg(raw) && codec.decode(
+                          reinterpret_cast<const uint8_t*>(raw.data()), raw.size(),
+                          [&o](int w, int h) { return jpeg_reduction(w, h, o); }, &d.img, &reduction))
     return d;
   d.bgr = true;
   try {

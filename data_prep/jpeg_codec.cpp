@@ -76,12 +76,17 @@ JpegCodec::~JpegCodec() {
   if (compressor_) tjDestroy(compressor_);
 }
 
-bool JpegCodec::decode(const uint8_t* data, size_t size, int reduction, cv::Mat* rgb) {
+bool JpegCodec::decode(const uint8_t* data, size_t size, const std::function<int(int, int)>& choose,
+                       cv::Mat* rgb, int* chosen) {
+  if (chosen) *chosen = 1;
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(decompressor_, data, static_cast<unsigned long>(size), &w, &h, &subsamp,
-                          &colorspace) != 0)
+                          &colorspace) != 0 ||
+      w <= 0 || h <= 0)
     return false;
-  if (w <= 0 || h <= 0 || colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) return false;
+  const int reduction = choose(w, h);
+  if (chosen) *chosen = reduction;
+  if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) return false;
   if (jpeg_exif_orientation(data, size) != 1) return false;
   const tjscalingfactor scale{1, reduction};
   const int sw = TJSCALED(w, scale), sh = TJSCALED(h, scale);

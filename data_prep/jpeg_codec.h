@@ -14,11 +14,14 @@
 // Usage (one per thread):
 //   JpegCodec codec;
 //   cv::Mat rgb;
-//   if (codec.decode(bytes, size, /*reduction=*/2, &rgb)) ...;     // else: cv::imdecode
+//   int reduction = 1;  // chosen from the header's size; also set when decode() returns false
+//   if (codec.decode(bytes, size, [](int w, int h) { return w >= 2048 ? 2 : 1; }, &rgb, &reduction)) ...;
+//   else: cv::imdecode at that reduction
 //   codec.encode(rgb, /*bgr=*/false, 90, &record_bytes);
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <opencv2/core.hpp>
 #include <vector>
 
@@ -33,7 +36,15 @@ class JpegCodec {
 
   /// Decode a JPEG at 1/reduction scale (1, 2, 4 or 8) into 8-bit RGB; false where OpenCV must decode it
   /// (see above). Never throws for bad input.
-  bool decode(const uint8_t* data, size_t size, int reduction, cv::Mat* rgb);
+  bool decode(const uint8_t* data, size_t size, int reduction, cv::Mat* rgb) {
+    return decode(
+        data, size, [reduction](int, int) { return reduction; }, rgb, nullptr);
+  }
+  /// The same with the reduction chosen by choose(width, height) from the header, which is read once;
+  /// *chosen (if given) gets it whenever the header could be read, even when decode() returns false (for
+  /// OpenCV's decode then), and 1 otherwise.
+  bool decode(const uint8_t* data, size_t size, const std::function<int(int, int)>& choose, cv::Mat* rgb,
+              int* chosen);
   /// Encode an 8-bit 3-channel image (RGB, or BGR with bgr = true) as a baseline 4:2:0 JPEG into out.
   /// Throws wisesr::Error when libjpeg-turbo fails.
   void encode(const cv::Mat& img, bool bgr, int quality, std::vector<uint8_t>* out);
