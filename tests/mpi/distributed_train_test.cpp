@@ -38,6 +38,23 @@ comm::ProcessGroupInfo world_info() {
   return info;
 }
 
+// What every multi-rank training test here runs: the dataset in data_dir, run directories under runs_dir,
+// batch 2 per rank, one thread and one worker on the CPU, every step logged, collectives checked.
+config::Config tiny_cpu_run(const std::filesystem::path& data_dir, const std::filesystem::path& runs_dir,
+                            const std::string& run) {
+  config::Config c;
+  c.data.dir = data_dir.string();
+  c.train.out_dir = runs_dir.string();
+  c.train.run_name = run;
+  c.train.batch_size = 2;
+  c.train.log_every = 1;
+  c.runtime.threads = 1;
+  c.data.workers = 1;
+  c.runtime.device = DeviceKind::kCpu;
+  c.comm.check_collectives = true;
+  return c;
+}
+
 TEST(Clamp, KernelIsNonNegativeAfterEveryStepWhileBiasMayBeNegative) {
   comm::MpiCommunicator comm;
   models::ModelOptions mc;
@@ -80,18 +97,9 @@ TEST(Trainer, TrainsOnShardsWritesRunDirectoryAndCheckpoint) {
   if (info.rank == 0) testing::write_tiny_dataset(data_dir, spec);
   MPI_Barrier(MPI_COMM_WORLD);
 
-  config::Config cfg;
-  cfg.data.dir = data_dir.string();
-  cfg.train.out_dir = (dir.path() / "runs").string();
-  cfg.train.run_name = "t";
-  cfg.train.batch_size = 2;
+  config::Config cfg = tiny_cpu_run(data_dir, dir.path() / "runs", "t");
   cfg.train.epochs = 2;
   cfg.train.max_steps = 3;  // stops inside epoch 2 when 18/world/2 < 3
-  cfg.train.log_every = 1;
-  cfg.runtime.threads = 1;
-  cfg.data.workers = 1;
-  cfg.runtime.device = DeviceKind::kCpu;
-  cfg.comm.check_collectives = true;
   cfg.validate();
   TrainResult r = run_train(cfg, info);
   EXPECT_EQ(r.steps, 3);
@@ -296,18 +304,10 @@ class RankReadsTest : public ::testing::Test {
 };
 
 TEST_F(RankReadsTest, TrainingRanksReadDisjointSlicesOfTheEpochPermutationAndEvaluationEveryRecordOnce) {
-  config::Config cfg;
-  cfg.data.dir = (dir_.path() / "data").string();
+  config::Config cfg = tiny_cpu_run(dir_.path() / "data", dir_.path() / "runs", "reads");
   cfg.data.max_bad_records = 1000;
-  cfg.train.out_dir = (dir_.path() / "runs").string();
-  cfg.train.run_name = "reads";
-  cfg.train.batch_size = 2;
   cfg.train.epochs = 1;
-  cfg.runtime.threads = 1;
-  cfg.data.workers = 1;
-  cfg.runtime.device = DeviceKind::kCpu;
   cfg.train.progress = Progress::kLines;
-  cfg.comm.check_collectives = true;
   cfg.validate();
   ::testing::internal::CaptureStderr();
   try {
@@ -361,23 +361,14 @@ class ResumeTest : public ::testing::Test {
     MPI_Barrier(MPI_COMM_WORLD);
   }
   config::Config config(const std::string& run) const {
-    config::Config c;
-    c.data.dir = (dir_.path() / "data").string();
-    c.train.out_dir = (dir_.path() / "runs").string();
-    c.train.run_name = run;
+    config::Config c = tiny_cpu_run(dir_.path() / "data", dir_.path() / "runs", run);
     c.model.head = "wise-dropout";  // dropout: the per-step reseeding must make resumed draws identical
     c.augment.vflip = true;
     c.schedule.lr = 0.02;
     c.schedule.lr_decay_epochs = 1;
     c.optim.weight_decay = 1e-4;
-    c.train.batch_size = 2;
     c.train.epochs = 2;
-    c.train.log_every = 1;
-    c.runtime.threads = 1;
-    c.data.workers = 1;
-    c.runtime.device = DeviceKind::kCpu;
     c.train.progress = Progress::kLines;
-    c.comm.check_collectives = true;
     c.validate();
     return c;
   }
