@@ -21,68 +21,13 @@ namespace wisesr::train {
 
 namespace {
 
-// A CSV field: quoted when it holds a comma, quote or line break (class names are folder names).
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-// One class's row of the [true][predicted] counts: samples (the row sum) and top-1 hits (the diagonal).
-struct ClassTally {
-  int64_t samples = 0;
-  int64_t correct = 0;
-  /// Top-1 accuracy; nullopt for a class with no samples.
-  std::optional<double> top1() const {
-    if (samples == 0) return std::nullopt;
-    return static_cast<double>(correct) / static_cast<double>(samples);
-  }
-};
-
-std::vector<ClassTally> class_tallies(const torch::Tensor& confusion) {
-  auto m = confusion.accessor<int64_t, 2>();
-  std::vector<ClassTally> out(static_cast<size_t>(confusion.size(0)));
-  for (int64_t i = 0; i < confusion.size(0); ++i) {
-    auto& t = out[static_cast<size_t>(i)];
-    for (int64_t j = 0; j < confusion.size(1); ++j) t.samples += m[i][j];
-    t.correct = m[i][i];
-  }
-  return out;
-}
-
-// Per class: samples, top-1 hits, accuracy (empty for a class with no samples).
-std::string per_class_csv(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names) {
-  std::string out = "class_index,class,samples,top1_correct,top1\n";
-  for (size_t i = 0; i < tallies.size(); ++i) {
-    const ClassTally& t = tallies[i];
-    char acc[32] = "";
-    if (auto top1 = t.top1()) std::snprintf(acc, sizeof(acc), "%.6f", *top1);
-    out += std::to_string(i) + "," + csv_field(names[i]) + "," + std::to_string(t.samples) + "," +
-           std::to_string(t.correct) + "," + acc + "\n";
-  }
-  return out;
-}
-
-// Rows: true class; columns: predicted class; cells: samples.
-std::string confusion_csv(const torch::Tensor& confusion, const std::vector<std::string>& names) {
-  auto m = confusion.accessor<int64_t, 2>();
-  std::string out = "true\\predicted";
-  for (const auto& n : names) out += "," + csv_field(n);
-  out += "\n";
-  for (int64_t i = 0; i < confusion.size(0); ++i) {
-    out += csv_field(names[static_cast<size_t>(i)]);
-    for (int64_t j = 0; j < confusion.size(1); ++j) out += "," + std::to_string(m[i][j]);
-    out += "\n";
-  }
-  return out;
-}
-
 nlohmann::json per_class_json(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names) {
   nlohmann::json out = nlohmann::json::array();
   for (size_t i = 0; i < tallies.size(); ++i)
     out.push_back(
-        {{"class", names[i]}, {"samples", tallies[i].samples}, {"top1", tallies[i].top1().value_or(0.0)}});
+        {{"class", names[i]},
+         {"samples", tallies[i].samples},
+         {"top1", tallies[i].top1() ? nlohmann::json(*tallies[i].top1()) : nlohmann::json(nullptr)}});
   return out;
 }
 

@@ -10,7 +10,9 @@
 
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "comm/communicator.h"
 #include "core/fs.h"
@@ -55,6 +57,25 @@ class DeviceTally {
  private:
   torch::Tensor sums_;  // float64 [loss_sum, top1, top5, count]
 };
+
+/// One class's row of a [true][predicted] confusion matrix: samples (the row sum) and top-1 hits (the
+/// diagonal).
+struct ClassTally {
+  int64_t samples = 0;
+  int64_t correct = 0;
+  /// Top-1 accuracy; nullopt for a class with no samples.
+  std::optional<double> top1() const {
+    if (samples == 0) return std::nullopt;
+    return static_cast<double>(correct) / static_cast<double>(samples);
+  }
+};
+
+/// Per class, from the [true][predicted] counts (int64, classes x classes, on the CPU).
+std::vector<ClassTally> class_tallies(const torch::Tensor& confusion);
+/// CSV with a header: class_index,class,samples,top1_correct,top1 (top1 empty for a class without samples).
+std::string per_class_csv(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names);
+/// CSV of the matrix: rows true class, columns predicted class, cells samples; class names quoted as needed.
+std::string confusion_csv(const torch::Tensor& confusion, const std::vector<std::string>& names);
 
 /// Appends one JSON object per line and flushes it, so a killed run keeps every line written.
 class JsonlWriter {

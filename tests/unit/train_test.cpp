@@ -21,6 +21,7 @@
 #include "test_data.h"
 #include "train/checkpoint.h"
 #include "train/lr_schedule.h"
+#include "train/metrics.h"
 #include "train/optimizer.h"
 
 namespace wisesr::train {
@@ -30,6 +31,32 @@ ScheduleOptions optim(Schedule schedule) {
   ScheduleOptions o;
   o.schedule = schedule;
   return o;
+}
+
+TEST(PerClass, TalliesAndCsvsFromTheConfusionMatrix) {
+  // [true][predicted]: class "a" 3 samples (2 right), "b, c" 1 (0 right), "q\"x" none.
+  auto m = torch::tensor({2, 1, 0, 1, 0, 0, 0, 0, 0}, torch::kInt64).view({3, 3});
+  const std::vector<std::string> names = {"a", "b, c", "q\"x"};
+  const auto t = class_tallies(m);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].samples, 3);
+  EXPECT_EQ(t[0].correct, 2);
+  EXPECT_DOUBLE_EQ(*t[0].top1(), 2.0 / 3.0);
+  EXPECT_EQ(t[1].samples, 1);
+  EXPECT_EQ(t[1].correct, 0);
+  EXPECT_DOUBLE_EQ(*t[1].top1(), 0.0);
+  EXPECT_EQ(t[2].samples, 0);
+  EXPECT_FALSE(t[2].top1().has_value()) << "a class without samples has no accuracy, not 0";
+  EXPECT_EQ(per_class_csv(t, names),
+            "class_index,class,samples,top1_correct,top1\n"
+            "0,a,3,2,0.666667\n"
+            "1,\"b, c\",1,0,0.000000\n"
+            "2,\"q\"\"x\",0,0,\n");
+  EXPECT_EQ(confusion_csv(m, names),
+            "true\\predicted,a,\"b, c\",\"q\"\"x\"\n"
+            "a,2,1,0\n"
+            "\"b, c\",1,0,0\n"
+            "\"q\"\"x\",0,0,0\n");
 }
 
 TEST(LrSchedule, PaperStaircaseIsConstantWithinTwoEpochs) {
