@@ -13,6 +13,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/launch/common.sh"
+source "$root/tests/bench/lib.sh"
 py=$(wisesr_torch_python)
 bin=$(wisesr_bin)
 steps=${STEPS:-50}
@@ -26,11 +27,8 @@ out=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/wisesr-train-bench-XXXXXX")}
 mkdir -p "$out"
 
 for c in "${configs[@]}"; do
-  IFS=: read -r model head size batch <<<"$c"
-  [[ -n $batch ]] || { echo "config '$c' is not MODEL:HEAD:SIZE:BATCH" >&2; exit 2; }
-  tag="$model-$head-$size-$batch"
-  opts=(--model.backbone "$model" --model.head "$head" --data.image_size "$size" --train.batch_size "$batch"
-        --steps "$steps" --warmup "$warmup" --train.precision "$precision" --train.device "$device" --classes "$classes")
+  bench_config "$c"
+  opts=("${config_opts[@]}" --steps "$steps" --warmup "$warmup" --train.precision "$precision" --train.device "$device" --classes "$classes")
   "$py" "$root/tests/bench/train_reference.py" "${opts[@]}" --json "$out/$tag.ref.json" >&2
   "$bin" bench train "${opts[@]}" --no-sync --json "$out/$tag.none.json" >&2
   "$bin" bench train "${opts[@]}" --train.backend auto --json "$out/$tag.sync.json" >&2

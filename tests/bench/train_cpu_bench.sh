@@ -12,6 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/launch/common.sh"
+source "$root/tests/bench/lib.sh"
 py=$(wisesr_torch_python)
 bin=$(wisesr_bin)
 reps=${REPEATS:-3}
@@ -24,11 +25,8 @@ mkdir -p "$out"
 refs=$(PYTHONPATH="$root/tests/bench" "$py" -c 'import train_reference as t; print(" ".join(t.BACKBONES))')
 
 for c in "${configs[@]}"; do
-  IFS=: read -r model head size batch <<<"$c"
-  [[ -n $batch ]] || { echo "config '$c' is not MODEL:HEAD:SIZE:BATCH" >&2; exit 2; }
-  tag="$model-$head-$size-$batch"
-  opts=(--model.backbone "$model" --model.head "$head" --data.image_size "$size" --train.batch_size "$batch"
-        --steps "${STEPS:-30}" --warmup "${WARMUP:-5}" --breakdown-steps 0 --train.precision fp32
+  bench_config "$c"
+  opts=("${config_opts[@]}" --steps "${STEPS:-30}" --warmup "${WARMUP:-5}" --breakdown-steps 0 --train.precision fp32
         --train.device cpu --train.threads "$threads" --classes "${CLASSES:-1000}")
   for r in $(seq "$reps"); do
     if [[ " $refs " == *" $model "* ]]; then
