@@ -1,8 +1,6 @@
 #include "train/commands.h"
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <vector>
 
 #include "config/cli.h"
@@ -18,20 +16,6 @@
 #include "train/runtime.h"
 
 namespace wisesr::train {
-
-namespace {
-
-nlohmann::json per_class_json(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names) {
-  nlohmann::json out = nlohmann::json::array();
-  for (size_t i = 0; i < tallies.size(); ++i)
-    out.push_back(
-        {{"class", names[i]},
-         {"samples", tallies[i].samples},
-         {"top1", tallies[i].top1() ? nlohmann::json(*tallies[i].top1()) : nlohmann::json(nullptr)}});
-  return out;
-}
-
-}  // namespace
 
 void run_eval(const config::EvalConfig& cfg, const comm::ProcessGroupInfo& info) {
   configure_threads(cfg.runtime.threads, info);

@@ -1,6 +1,7 @@
 #include "train/metrics.h"
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -80,6 +81,17 @@ std::string per_class_csv(const std::vector<ClassTally>& tallies, const std::vec
     if (auto top1 = t.top1()) std::snprintf(acc, sizeof(acc), "%.6f", *top1);
     out += std::to_string(i) + "," + csv_field(names[i]) + "," + std::to_string(t.samples) + "," +
            std::to_string(t.correct) + "," + acc + "\n";
+  }
+  return out;
+}
+
+nlohmann::json per_class_json(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names) {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < tallies.size(); ++i) {
+    const std::optional<double> top1 = tallies[i].top1();
+    out.push_back({{"class", names[i]},
+                   {"samples", tallies[i].samples},
+                   {"top1", top1 ? nlohmann::json(*top1) : nlohmann::json(nullptr)}});
   }
   return out;
 }

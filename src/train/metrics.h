@@ -10,6 +10,7 @@
 
 #include <array>
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,6 +75,8 @@ struct ClassTally {
 std::vector<ClassTally> class_tallies(const torch::Tensor& confusion);
 /// CSV with a header: class_index,class,samples,top1_correct,top1 (top1 empty for a class without samples).
 std::string per_class_csv(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names);
+/// JSON array of {class, samples, top1} (top1 null for a class without samples).
+nlohmann::json per_class_json(const std::vector<ClassTally>& tallies, const std::vector<std::string>& names);
 /// CSV of the matrix: rows true class, columns predicted class, cells samples; class names quoted as needed.
 std::string confusion_csv(const torch::Tensor& confusion, const std::vector<std::string>& names);
 

@@ -43,11 +43,10 @@ import io, json, sys, time
 import h5py
 from PIL import Image
 d = sys.argv[1]
-files = [s["file"] for s in json.load(open(f"{d}/index.json"))["splits"]["train"]["shards"]]
+index = json.load(open(f"{d}/index.json"))
+files = [s["file"] for s in index["splits"]["train"]["shards"]]
 recs = []
-with h5py.File(f"{d}/{files[0]}", "r") as f:
-    storage = f.attrs["storage"]
-    storage = storage.decode() if isinstance(storage, bytes) else str(storage)
+storage = index["storage"]
 if storage != "jpeg":
     print(f"PIL decode only: skipped ({storage} shards hold pixels, nothing to decode)")
     sys.exit(0)

@@ -11,18 +11,24 @@
 
 wisesr_test_dir() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/wisesr-$1-XXXXXX")
-  trap 'pkill -KILL -f "$work" 2> /dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+  trap wisesr_test_cleanup EXIT
   cd "$work"
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+}
+
+# The EXIT trap of wisesr_test_dir (a script that sets its own trap calls it last).
+wisesr_test_cleanup() {
+  pkill -KILL -f "$work" 2> /dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 
 require_python() {
   local py=$1
   shift
-  local mods
-  mods=$(IFS=,; echo "$*")
-  "$py" -c "import ${mods//,/, }" 2> /dev/null && return 0
-  echo "SKIP: $py cannot import ${mods//,/, } (./launch/setup.sh installs them)"
+  local mods="$*"
+  mods=${mods// /, }
+  "$py" -c "import $mods" 2> /dev/null && return 0
+  echo "SKIP: $py cannot import $mods (./launch/setup.sh installs them)"
   exit 77
 }
 

@@ -132,7 +132,7 @@ echo "== a full disk: a clear error, completed shards kept, resumable"
 smallfs="$work/smallfs"
 mkdir -p "$smallfs"
 if mount -t tmpfs -o size=400k tmpfs "$smallfs" 2>/dev/null; then
-  trap 'umount "$smallfs" 2>/dev/null || true; pkill -KILL -f "$work" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+  trap 'umount "$smallfs" 2>/dev/null || true; wisesr_test_cleanup' EXIT
   if "$bin" prep --input many --out "$smallfs/out" --size 64 --threads 1 --shard-records 20 2>full.err >/dev/null; then
     fail "prep succeeded on a full disk"
   fi

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "config/cli.h"
@@ -52,6 +53,12 @@ TEST(PerClass, TalliesAndCsvsFromTheConfusionMatrix) {
             "0,a,3,2,0.666667\n"
             "1,\"b, c\",1,0,0.000000\n"
             "2,\"q\"\"x\",0,0,\n");
+  const nlohmann::json j = per_class_json(t, names);
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0], nlohmann::json({{"class", "a"}, {"samples", 3}, {"top1", 2.0 / 3.0}}));
+  EXPECT_EQ(j[1]["top1"], 0.0);
+  EXPECT_TRUE(j[2]["top1"].is_null()) << j.dump();
+  EXPECT_EQ(j[2]["samples"], 0);
   EXPECT_EQ(confusion_csv(m, names),
             "true\\predicted,a,\"b, c\",\"q\"\"x\"\n"
             "a,2,1,0\n"
